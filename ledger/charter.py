@@ -1,0 +1,165 @@
+"""The charter: the cooperative's rulebook as validated data, read from TOML, adopted in the log."""
+
+from __future__ import annotations
+
+import tomllib
+from decimal import Decimal
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, Field, ValidationError, model_validator
+
+from ledger.errors import InputError
+from ledger.money import Rounding
+from ledger.types import FROZEN, DecimalStr, NonNegCents
+
+Role = Literal["governor", "coop-admin", "werk-admin", "levy-admin"]
+ROLES: tuple[Role, ...] = ("governor", "coop-admin", "werk-admin", "levy-admin")
+
+
+class CooperativeTerms(BaseModel):
+    model_config = FROZEN
+    name: str = Field(min_length=1, max_length=200)
+    currency: Literal["EUR"] = "EUR"
+    rounding: Rounding = "half-up"
+    districts: tuple[str, ...] = Field(min_length=1)
+
+
+class ShareTerms(BaseModel):
+    model_config = FROZEN
+    max_dwelling_shares_per_member: int = Field(default=1, ge=1, le=1000)
+    default_rule: Literal["nominal", "fixed-rate", "indexed", "shared-appreciation"] = "indexed"
+    default_rate: DecimalStr = "0.02"
+    default_compounding: Literal["simple", "compound"] = "compound"
+    default_index: str = "CPI"
+
+
+class LevyTerms(BaseModel):
+    model_config = FROZEN
+    rate: DecimalStr = "0.30"
+    term_years: int = Field(default=40, ge=1, le=200)
+    baseline_policy: Literal["reset-on-sale", "keep"] = "reset-on-sale"
+    default_index: str = "CPI"
+
+    @model_validator(mode="after")
+    def _rate_is_a_fraction(self) -> LevyTerms:
+        if Decimal(self.rate) > 1:
+            raise ValueError(f"levy rate {self.rate} is above 1 (100%)")
+        return self
+
+
+class ContributionTerms(BaseModel):
+    model_config = FROZEN
+    home_monthly_cents: NonNegCents = 1000
+    workspace_monthly_cents: NonNegCents = 1000
+
+
+class LeaseTerms(BaseModel):
+    model_config = FROZEN
+    max_rent_ratio: DecimalStr = "0.60"
+    max_indexation_per_year: DecimalStr = "0.03"
+    max_term_years: int = Field(default=5, ge=1, le=99)
+    max_founded_years: int = Field(default=5, ge=0, le=200)
+    area_districts: tuple[str, ...] = ()
+    affordable_target: DecimalStr = "0.20"
+    exception_role: Literal["governor", "werk-admin"] = "governor"
+
+
+class Charter(BaseModel):
+    """Every parameter a rule reads; nothing Pampus has not decided is a constant in code."""
+
+    model_config = FROZEN
+    version: Literal[1] = 1
+    cooperative: CooperativeTerms
+    shares: ShareTerms = ShareTerms()
+    levy: LevyTerms = LevyTerms()
+    contribution: ContributionTerms = ContributionTerms()
+    lease: LeaseTerms = LeaseTerms()
+
+    @model_validator(mode="after")
+    def _lease_area_is_known(self) -> Charter:
+        unknown = set(self.lease.area_districts) - set(self.cooperative.districts)
+        if unknown:
+            raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
+        return self
+
+    @property
+    def lease_area(self) -> frozenset[str]:
+        """The districts a tenant must be located in: the charter's list, else every district."""
+        return frozenset(self.lease.area_districts or self.cooperative.districts)
+
+
+def parse_charter(text: str, source: str = "charter") -> Charter:
+    """Parse and validate charter TOML; every problem becomes one InputError line."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as e:
+        raise InputError(f"{source}: not valid TOML: {e}") from e
+    return charter_from_dict(data, source)
+
+
+def charter_from_dict(data: object, source: str = "charter") -> Charter:
+    try:
+        return Charter.model_validate(data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "(top)"
+        raise InputError(f"{source}: {where}: {first['msg']}") from e
+
+
+def load_charter(path: Path) -> Charter:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as e:
+        raise InputError(f"cannot read charter {path}: {e.strerror}") from e
+    except UnicodeDecodeError as e:
+        raise InputError(f"charter {path} is not UTF-8 text") from e
+    return parse_charter(text, str(path))
+
+
+TEMPLATE = '''\
+# coop-ledger charter: the cooperative's rulebook as data.
+# Every value below is a PLACEHOLDER until the cooperative decides (see DOMAIN.md):
+# nothing public fixes Pampus's percentages, price rules or index yet.
+# Amounts are whole cents; rates and ratios are decimal strings ("0.30" = 30%).
+version = 1
+
+[cooperative]
+name = "Gebiedscoöperatie Almere Pampus"
+currency = "EUR"
+# Round once, at the end of a computation, to the cent: "half-up" or "truncate".
+rounding = "half-up"
+# Districts the cooperative works in; dwellings, properties and workspaces name one.
+districts = ["Pampus-Centrum", "Pampus-Haven", "Pampus-Oost"]
+
+[shares]
+# Owner-occupancy: a member holds at most this many dwelling shares.
+max_dwelling_shares_per_member = 1
+# Defaults offered when a dwelling is registered without naming its price rule.
+default_rule = "indexed"          # nominal | fixed-rate | indexed | shared-appreciation
+default_rate = "0.02"             # fixed-rate: yearly rate
+default_compounding = "compound"  # fixed-rate: simple | compound
+default_index = "CPI"             # indexed: the published index series
+
+[levy]
+# Surplus-value levy: share of the EXTRA value increase, charged only on a sale.
+rate = "0.30"
+term_years = 40                   # from delivery; on the anniversary itself no levy
+baseline_policy = "reset-on-sale" # reset-on-sale | keep
+default_index = "CPI"             # the index that defines the expected value path
+
+[contribution]
+# Monthly area contribution per home and per workspace in use, in cents.
+home_monthly_cents = 1000
+workspace_monthly_cents = 1000
+
+[lease]
+# Werkcorporatie: affordable workspace for local starting businesses.
+max_rent_ratio = "0.60"           # rent at most 60% of market rent
+max_indexation_per_year = "0.03"  # rent indexation at most 3% a year
+max_term_years = 5
+max_founded_years = 5             # tenant founded at most 5 years before the lease starts
+area_districts = []               # empty: every district above counts as "the area"
+affordable_target = "0.20"        # affordable share of workspace floor area
+exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
+'''

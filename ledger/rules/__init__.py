@@ -1,0 +1,1 @@
+"""Domain rules: decide and check, one module per part of the charter."""

@@ -1,0 +1,169 @@
+"""Governance rules: the genesis entry, key authorisation and revocation, charter amendments."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from ledger.charter import Charter, Role
+from ledger.errors import AuthorizationError, RuleViolation
+from ledger.keys import decode_public_key, key_id
+from ledger.state import Ctx, State, adopt_charter, kind
+from ledger.types import FROZEN
+
+# C2SP tlog-checkpoint: the origin is a non-empty line, conventionally a schema-less URL.
+_ORIGIN_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,254}$")
+
+
+def _origin(value: str) -> str:
+    if not _ORIGIN_RE.match(value):
+        raise ValueError(
+            f"origin {value!r} must be a schema-less URL-like name (letters, digits, . _ / : -)"
+        )
+    return value
+
+
+def _public_key(value: str) -> str:
+    decode_public_key(value)
+    return value
+
+
+Origin = Annotated[str, AfterValidator(_origin)]
+PublicKeyB64 = Annotated[str, AfterValidator(_public_key)]
+KeyName = Annotated[str, Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._/:-]{0,127}$")]
+
+
+class KeyGrant(BaseModel):
+    model_config = FROZEN
+    name: KeyName
+    public_key: PublicKeyB64
+    roles: tuple[Role, ...] = Field(min_length=1, max_length=4)
+
+    @property
+    def key_id(self) -> str:
+        return key_id(decode_public_key(self.public_key))
+
+
+class LogKey(BaseModel):
+    model_config = FROZEN
+    name: KeyName
+    public_key: PublicKeyB64
+
+    @property
+    def key_id(self) -> str:
+        return key_id(decode_public_key(self.public_key))
+
+
+class LedgerFounded(BaseModel):
+    """Entry 0: the origin, the charter, the founding governor and the log key."""
+
+    model_config = FROZEN
+    origin: Origin
+    charter: Charter
+    governor: KeyGrant
+    log_key: LogKey
+
+
+class KeyAuthorized(BaseModel):
+    model_config = FROZEN
+    key: KeyGrant
+
+
+class KeyRevoked(BaseModel):
+    model_config = FROZEN
+    key_id: str = Field(pattern=r"^[0-9a-f]{64}$")
+    reason: str = Field(min_length=1, max_length=500)
+
+
+class CharterAmended(BaseModel):
+    model_config = FROZEN
+    charter: Charter
+    reason: str = Field(min_length=1, max_length=500)
+
+
+def _register_key(state: State, grant: KeyGrant, seq: int) -> None:
+    state.put(
+        "key",
+        grant.key_id,
+        {
+            "name": grant.name,
+            "public_key": grant.public_key,
+            "roles": sorted(set(grant.roles)),
+            "authorized_seq": seq,
+            "revoked_seq": None,
+            "revoked_reason": None,
+        },
+    )
+
+
+@kind("ledger.founded", role=None, body=LedgerFounded)
+def _founded(state: State, body: LedgerFounded, ctx: Ctx) -> None:
+    if ctx.seq != 0 or state.get("meta", "ledger") is not None:
+        raise RuleViolation(f"entry {ctx.seq}: ledger.founded may only be entry 0")
+    if "governor" not in body.governor.roles:
+        raise RuleViolation("the founding key must hold the governor role")
+    if ctx.key_id != body.governor.key_id:
+        raise AuthorizationError("entry 0 must be signed by the founding governor key it names")
+    if body.log_key.name != body.origin:
+        raise RuleViolation(
+            f"the log key is named {body.log_key.name!r}; it must be named after the origin {body.origin!r}"
+        )
+    if body.log_key.key_id == body.governor.key_id:
+        raise RuleViolation("the log key and the governor key must be different keys")
+    state.put(
+        "meta",
+        "ledger",
+        {
+            "origin": body.origin,
+            "log_key": body.log_key.public_key,
+            "log_key_id": body.log_key.key_id,
+            "founded_on": ctx.effective.isoformat(),
+        },
+    )
+    _register_key(state, body.governor, ctx.seq)
+    adopt_charter(state, body.charter, ctx.seq)
+
+
+@kind("key.authorized", role="governor", body=KeyAuthorized)
+def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
+    new_id = body.key.key_id
+    existing = state.get("key", new_id)
+    if existing is not None:
+        if existing["revoked_seq"] is not None:
+            raise RuleViolation(
+                f"key {existing['name']} ({new_id[:16]}) was revoked at entry {existing['revoked_seq']}; "
+                "a revoked key is never authorised again: make a new key"
+            )
+        raise RuleViolation(
+            f"key {existing['name']} ({new_id[:16]}) is already authorised with roles {', '.join(existing['roles'])}"
+        )
+    ledger = state.get("meta", "ledger")
+    if ledger is not None and ledger["log_key_id"] == new_id:
+        raise RuleViolation("the log key signs checkpoints only; it cannot be authorised for entries")
+    _register_key(state, body.key, ctx.seq)
+
+
+@kind("key.revoked", role="governor", body=KeyRevoked)
+def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
+    record = state.get("key", body.key_id)
+    if record is None:
+        raise RuleViolation(f"key {body.key_id[:16]} is not known to this ledger")
+    if record["revoked_seq"] is not None:
+        raise RuleViolation(f"key {record['name']} was already revoked at entry {record['revoked_seq']}")
+    if "governor" in record["roles"]:
+        governors = [
+            k for k, r in state.scan("key") if r["revoked_seq"] is None and "governor" in r["roles"]
+        ]
+        if governors == [body.key_id]:
+            raise RuleViolation(
+                f"key {record['name']} is the last active governor key; authorise another governor first"
+            )
+    state.put("key", body.key_id, {**record, "revoked_seq": ctx.seq, "revoked_reason": body.reason})
+
+
+@kind("charter.amended", role="governor", body=CharterAmended)
+def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
+    # Contracts made earlier keep the version they reference; only new ones read this one.
+    adopt_charter(state, body.charter, ctx.seq)

@@ -1,0 +1,175 @@
+"""Surplus-value levy: the expected value, the extra increase and the levy on a sale, with the trail."""
+
+from __future__ import annotations
+
+import decimal
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from ledger.errors import InputError, RuleViolation
+from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str, round_to_cents
+from ledger.rules.pricing import PRECISION, anniversary
+
+
+@dataclass(frozen=True)
+class LevyComputation:
+    """The levy on one sale and how it was found.
+
+    Only levy_cents is charged. expected_cents and extra_cents are E and X rounded by the same
+    rule for display and reports; the levy is computed from the exact E and X (expected_eur,
+    extra_eur), so it is rounded once.
+    """
+
+    expected_cents: int
+    extra_cents: int
+    levy_cents: int
+    in_term: bool
+    expected_eur: Decimal
+    extra_eur: Decimal
+    steps: tuple[str, ...]
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def term_end(delivered: date, term_years: int) -> date:
+    """The first day without a levy: the term_years-th anniversary of delivery.
+
+    From a 29 February delivery the anniversary in a common year is 1 March (as for prices):
+    the term has fully run only then, so a sale on 28 February is still levied.
+    """
+    if term_years < 0:
+        raise InputError(f"levy term {term_years} years is negative: expected 0 or more years")
+    return anniversary(delivered, term_years)
+
+
+def compute_levy(
+    *,
+    baseline_cents: int,
+    baseline_index: Decimal,
+    sale_index: Decimal,
+    sale_price_cents: int,
+    appraisal_cents: int | None,
+    improvements_cents: int = 0,
+    rate: Decimal,
+    delivered: date,
+    sale_date: date,
+    term_years: int,
+    rounding: Rounding,
+) -> LevyComputation:
+    """The surplus-value levy on a sale: L = rate × max(0, max(S, A) − E − C), E = V·I(sale)/I(base).
+
+    A sale before the end of the term pays L rounded once by the charter's rule; a sale on the
+    anniversary or later pays nothing. The caller looks up the two index values by month.
+    """
+    if sale_date < delivered:
+        raise RuleViolation(f"sale date {sale_date} is before the delivery date {delivered}")
+    amounts = [("baseline value", baseline_cents), ("sale price", sale_price_cents)]
+    amounts.append(("improvements", improvements_cents))
+    if appraisal_cents is not None:
+        amounts.append(("appraisal", appraisal_cents))
+    for what, cents in amounts:
+        if not 0 <= cents <= MAX_CENTS:
+            raise InputError(
+                f"{what} {format_eur(cents)} is out of range: expected 0 to {format_eur(MAX_CENTS)}"
+            )
+    for what, value in (("baseline index", baseline_index), ("sale index", sale_index)):
+        if not value.is_finite() or value <= 0:
+            raise InputError(f"{what} {value} is not usable: expected a positive decimal")
+    if not rate.is_finite() or not 0 <= rate <= 1:
+        raise InputError(f"levy rate {rate} is out of range: expected a fraction from 0 to 1")
+    end = term_end(delivered, term_years)
+    in_term = sale_date < end
+
+    steps: list[str] = []
+    inputs = {
+        "baseline_cents": str(baseline_cents),
+        "baseline_index": rate_str(baseline_index),
+        "sale_index": rate_str(sale_index),
+        "sale_price_cents": str(sale_price_cents),
+        "improvements_cents": str(improvements_cents),
+        "rate": rate_str(rate),
+        "delivered": delivered.isoformat(),
+        "sale_date": sale_date.isoformat(),
+        "term_years": str(term_years),
+        "term_end": end.isoformat(),
+        "rounding": rounding,
+    }
+    if appraisal_cents is not None:
+        inputs["appraisal_cents"] = str(appraisal_cents)
+
+    v_base, s, c = _eur(baseline_cents), _eur(sale_price_cents), _eur(improvements_cents)
+    steps.append(
+        f"term: {term_years} years from delivery on {delivered}, levied on sales before {end}; "
+        f"sale on {sale_date} is {'within' if in_term else 'on or after the end of'} the term"
+    )
+    if appraisal_cents is None:
+        declared = s
+        declared_line = f"S = {s}, no appraisal A: max(S, A) = {s}"
+    else:
+        a = _eur(appraisal_cents)
+        # The appraisal guards against an under-declared sale price.
+        declared = max(s, a)
+        declared_line = f"S = {s}, A = {a}: max(S, A) = {declared}"
+    try:
+        with decimal.localcontext(prec=PRECISION) as ctx:
+            # E, X and L are each one division of an exact numerator by I(base). Subtracting a
+            # rounded E instead could leave L a hair below a whole cent that truncation then
+            # loses (100,000 × 1/3 at rate 0.3 is exactly 20,000.00, not 19,999.99).
+            ctx.traps[decimal.Inexact] = True
+            expected_scaled = v_base * sale_index
+            extra_scaled = max(
+                Decimal(0), declared * baseline_index - expected_scaled - c * baseline_index
+            )
+            levy_scaled = rate * extra_scaled
+            ctx.traps[decimal.Inexact] = False
+            expected = expected_scaled / baseline_index
+            extra = extra_scaled / baseline_index
+            exact_levy = levy_scaled / baseline_index
+            expected_cents = round_to_cents(expected, rounding)
+            extra_cents = round_to_cents(extra, rounding)
+            levy_cents = round_to_cents(exact_levy, rounding) if in_term else 0
+    except decimal.Inexact:
+        raise InputError(
+            f"the levy inputs (indexes {baseline_index} and {sale_index}, rate {rate}) have too "
+            f"many digits: expected the computation to fit {PRECISION} significant digits"
+        ) from None
+    except decimal.DecimalException:
+        raise InputError(
+            f"the expected value {format_eur(baseline_cents)} × {sale_index} / {baseline_index} "
+            f"is out of range: expected at most {format_eur(MAX_CENTS)}"
+        ) from None
+    steps.append(
+        f"E = V_base × I(sale) / I(base) = {v_base} × {_plain(sale_index)} / "
+        f"{_plain(baseline_index)} = {_plain(expected)}"
+    )
+    steps.append(declared_line)
+    steps.append(f"C = {c} (approved improvements)")
+    steps.append(
+        f"X = max(0, max(S, A) − E − C) = max(0, {declared} − {_plain(expected)} − {c}) "
+        f"= {_plain(extra)}"
+    )
+    if in_term:
+        steps.append(f"L = rate × X = {rate_str(rate)} × {_plain(extra)} = {_plain(exact_levy)}")
+        steps.append(f"rounded {rounding} to the cent: L = {format_eur(levy_cents)}")
+    else:
+        steps.append(f"sale on or after {end}, the end of the term: L = 0.00")
+    return LevyComputation(
+        expected_cents=expected_cents,
+        extra_cents=extra_cents,
+        levy_cents=levy_cents,
+        in_term=in_term,
+        expected_eur=expected,
+        extra_eur=extra,
+        steps=tuple(steps),
+        inputs=inputs,
+    )
+
+
+def _eur(cents: int) -> Decimal:
+    """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
+    return Decimal(cents).scaleb(-2)
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal in plain notation, every digit it has (no exponent, nothing dropped)."""
+    return format(value, "f")

@@ -1,0 +1,349 @@
+"""Preset share prices: the charter's price rules as signed data, and the computation with its trail."""
+
+from __future__ import annotations
+
+import calendar
+import decimal
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import MAXYEAR, MINYEAR, date
+from decimal import Decimal
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from ledger.errors import InputError, RuleViolation
+from ledger.money import MAX_CENTS, Rounding, format_eur, parse_rate, rate_str, round_to_cents
+
+# Every intermediate value is kept to this many significant digits, so the one rounding at
+# the end (to the cent, by the charter's rule) is the only one that can move a cent.
+PRECISION = 50
+
+IndexLookup = Callable[[str, str], Decimal | None]
+"""(series id, "YYYY-MM") -> the published index value for that month, or None."""
+
+# Strict: a float or a numeric string must never slip into a signed amount.
+Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS)]
+DecimalText = Annotated[str, Field(min_length=1, max_length=64)]
+Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+
+
+def _canonical_decimal(
+    text: str, what: str, *, at_most: Decimal | None = None, above_zero: bool = False
+) -> str:
+    """Check a decimal string and return its canonical form, the one that gets signed."""
+    try:
+        value = parse_rate(text)
+    except InputError as e:
+        # A ValueError inside a validator becomes part of pydantic's ValidationError.
+        raise ValueError(f"{what}: {e}") from None
+    if above_zero and value <= 0:
+        raise ValueError(f"{what} must be above 0, found {text!r}")
+    if value < 0:
+        raise ValueError(f"{what} must be 0 or more, found {text!r}")
+    if at_most is not None and value > at_most:
+        raise ValueError(f"{what} must be at most {at_most}, found {text!r}")
+    # "-0" and "0E-3" are both zero; sign one spelling.
+    return rate_str(value) if value else "0"
+
+
+class NominalRule(BaseModel):
+    """The base price, unchanged."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["nominal"] = "nominal"
+    base_price_cents: Cents
+    base_date: date
+
+
+class FixedRateRule(BaseModel):
+    """The base price grown by a fixed yearly rate, simple P0·(1 + r·n) or compound P0·(1 + r)^n."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["fixed-rate"] = "fixed-rate"
+    base_price_cents: Cents
+    base_date: date
+    rate: DecimalText
+    compounding: Literal["simple", "compound"]
+
+    @field_validator("rate")
+    @classmethod
+    def _rate_is_a_decimal(cls, value: str) -> str:
+        return _canonical_decimal(value, "rate")
+
+
+class IndexedRule(BaseModel):
+    """The base price times I(month of the date) / I(base month) of a published index series."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["indexed"] = "indexed"
+    base_price_cents: Cents
+    base_date: date
+    series: Annotated[str, Field(min_length=1, max_length=64)]
+    # Filled in from base_date before validation, so the signed rule always names its month.
+    base_month: Month = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _base_month_defaults_to_base_date(cls, data: Any) -> Any:
+        if isinstance(data, dict) and data.get("base_month") is None:
+            base = data.get("base_date")
+            if isinstance(base, date):
+                return {**data, "base_month": _month(base)}
+            if isinstance(base, str):
+                # A malformed base_date is reported by its own field; don't add a second error.
+                return {**data, "base_month": base[:7]}
+        return data
+
+
+class SharedAppreciationRule(BaseModel):
+    """Price paid + improvements + owner's share of the appraised value's change (Koopgarant style).
+
+    The appraisal now and the improvements are sale-time inputs, passed to compute_price.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    rule: Literal["shared-appreciation"] = "shared-appreciation"
+    base_price_cents: Cents
+    base_date: date
+    owner_share: DecimalText
+    base_appraisal_cents: Cents
+
+    @field_validator("owner_share")
+    @classmethod
+    def _owner_share_is_a_fraction(cls, value: str) -> str:
+        return _canonical_decimal(value, "owner_share", at_most=Decimal(1))
+
+
+PriceRule = Annotated[
+    NominalRule | FixedRateRule | IndexedRule | SharedAppreciationRule,
+    Field(discriminator="rule"),
+]
+
+
+@dataclass(frozen=True)
+class PriceComputation:
+    """A preset price and how it was found: the lines a member reads, the inputs an entry records."""
+
+    price_cents: int
+    steps: tuple[str, ...]
+    inputs: dict[str, str] = field(default_factory=dict)
+
+
+def anniversary(start: date, years: int) -> date:
+    """The date `years` years after `start`; from 29 February it is 1 March in a common year.
+
+    1 March, not 28 February: a year counts as whole only once it has fully run, so an
+    anniversary never falls early. Prices and the levy term use this same rule.
+    """
+    year = start.year + years
+    if not MINYEAR <= year <= MAXYEAR:
+        raise InputError(f"{years} years after {start} is outside the calendar (years 1 to 9999)")
+    if start.month == 2 and start.day == 29 and not calendar.isleap(year):
+        return date(year, 3, 1)
+    return start.replace(year=year)
+
+
+def whole_years(start: date, on: date) -> int:
+    """How many anniversaries of `start` have come by `on` (inclusive); `on` is not before `start`."""
+    if on < start:
+        raise RuleViolation(f"date {on} is before the start date {start}")
+    years = on.year - start.year
+    if anniversary(start, years) > on:
+        years -= 1
+    return years
+
+
+def compute_price(
+    rule: PriceRule,
+    on: date,
+    rounding: Rounding,
+    index: IndexLookup,
+    appraisal_cents: int | None = None,
+    improvements_cents: int | None = None,
+) -> PriceComputation:
+    """The preset price of a share on a date, by its rule, rounded once at the end."""
+    if on < rule.base_date:
+        raise RuleViolation(
+            f"date {on} is before the base date {rule.base_date} of the {rule.rule} price rule"
+        )
+    if not isinstance(rule, SharedAppreciationRule):
+        # Silently ignoring them would hide a caller who thinks they change the price.
+        for name, given in (("appraisal", appraisal_cents), ("improvements", improvements_cents)):
+            if given is not None:
+                raise InputError(
+                    f"the {rule.rule} price rule takes no {name}: expected none, "
+                    f"found {format_eur(given)}"
+                )
+    trail = _Trail()
+    trail.record(
+        rule=rule.rule,
+        date=on.isoformat(),
+        base_date=rule.base_date.isoformat(),
+        base_price_cents=str(rule.base_price_cents),
+        rounding=rounding,
+    )
+    try:
+        with decimal.localcontext(prec=PRECISION):
+            if isinstance(rule, NominalRule):
+                exact = _nominal(rule, trail)
+            elif isinstance(rule, FixedRateRule):
+                exact = _fixed_rate(rule, on, trail)
+            elif isinstance(rule, IndexedRule):
+                exact = _indexed(rule, on, index, trail)
+            else:
+                exact = _shared_appreciation(rule, appraisal_cents, improvements_cents, trail)
+            price_cents = round_to_cents(exact, rounding)
+    except decimal.DecimalException:
+        raise InputError(
+            f"the {rule.rule} price on {on} is out of range: expected at most "
+            f"{format_eur(MAX_CENTS)}"
+        ) from None
+    trail.step(f"rounded {rounding} to the cent: {format_eur(price_cents)}")
+    return PriceComputation(price_cents=price_cents, steps=trail.steps(), inputs=trail.inputs)
+
+
+def _nominal(rule: NominalRule, trail: _Trail) -> Decimal:
+    p0 = _eur(rule.base_price_cents)
+    trail.step("rule nominal: the base price, unchanged")
+    trail.step(f"P0 = {p0} (base price on {rule.base_date})")
+    trail.step(f"price = P0 = {p0}")
+    return p0
+
+
+def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
+    p0 = _eur(rule.base_price_cents)
+    r = Decimal(rule.rate)
+    n = whole_years(rule.base_date, on)
+    trail.record(rate=rule.rate, compounding=rule.compounding, years=str(n))
+    if rule.compounding == "simple":
+        trail.step("rule fixed-rate simple: P0 × (1 + r·n)")
+    else:
+        trail.step("rule fixed-rate compound: P0 × (1 + r)^n")
+    trail.step(f"P0 = {p0} (base price on {rule.base_date}), r = {rule.rate}")
+    counted = f" (anniversary {n} was {anniversary(rule.base_date, n)})" if n else ""
+    trail.step(f"n = {n} whole years from {rule.base_date} to {on}{counted}")
+    if rule.compounding == "simple":
+        factor = 1 + r * n
+        trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {_plain(factor)}")
+    else:
+        factor = (1 + r) ** n
+        trail.step(f"(1 + r)^n = {_plain(1 + r)}^{n} = {_plain(factor)}")
+    price = p0 * factor
+    trail.step(f"price = {p0} × {_plain(factor)} = {_plain(price)}")
+    return price
+
+
+def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> Decimal:
+    p0 = _eur(rule.base_price_cents)
+    month = _month(on)
+    i0 = _index_value(index, rule.series, rule.base_month)
+    it = _index_value(index, rule.series, month)
+    trail.record(
+        series=rule.series,
+        base_month=rule.base_month,
+        month=month,
+        index_base=rate_str(i0),
+        index_now=rate_str(it),
+    )
+    trail.step(f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month")
+    trail.step(f"P0 = {p0} (base price on {rule.base_date})")
+    trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {_plain(i0)}")
+    trail.step(f"I(t) = I({rule.series}, {month}) = {_plain(it)}")
+    # Multiply before dividing: the product is exact, so only the division can round.
+    price = p0 * it / i0
+    trail.step(f"price = {p0} × {_plain(it)} / {_plain(i0)} = {_plain(price)}")
+    return price
+
+
+def _shared_appreciation(
+    rule: SharedAppreciationRule,
+    appraisal_cents: int | None,
+    improvements_cents: int | None,
+    trail: _Trail,
+) -> Decimal:
+    if appraisal_cents is None:
+        raise InputError(
+            "the shared-appreciation price rule needs the appraised value now: expected an "
+            "appraisal, found none"
+        )
+    if improvements_cents is None:
+        improvements_cents = 0
+    for name, cents in (("appraisal", appraisal_cents), ("improvements", improvements_cents)):
+        if not 0 <= cents <= MAX_CENTS:
+            raise InputError(
+                f"{name} {format_eur(cents)} is out of range: expected 0 to {format_eur(MAX_CENTS)}"
+            )
+    paid = _eur(rule.base_price_cents)
+    improvements = _eur(improvements_cents)
+    then = _eur(rule.base_appraisal_cents)
+    now = _eur(appraisal_cents)
+    share = Decimal(rule.owner_share)
+    trail.record(
+        owner_share=rule.owner_share,
+        base_appraisal_cents=str(rule.base_appraisal_cents),
+        appraisal_cents=str(appraisal_cents),
+        improvements_cents=str(improvements_cents),
+    )
+    trail.step(
+        "rule shared-appreciation: paid + improvements + owner share × (appraisal now − "
+        "appraisal then), never below 0"
+    )
+    trail.step(f"paid = {paid} (on {rule.base_date}), improvements = {improvements}")
+    trail.step(f"appraisal then = {then}, appraisal now = {now}, owner share = {rule.owner_share}")
+    change = now - then
+    part = share * change
+    trail.step(f"owner's part = {rule.owner_share} × ({now} − {then}) = {_plain(part)}")
+    price = paid + improvements + part
+    trail.step(f"price = {paid} + {improvements} + {_plain(part)} = {_plain(price)}")
+    if price < 0:
+        # A fall in value is shared too, but the cooperative never charges to take a share back.
+        trail.step("price is below 0: floored at 0")
+        price = Decimal(0)
+    return price
+
+
+def _index_value(index: IndexLookup, series: str, month: str) -> Decimal:
+    value = index(series, month)
+    if value is None:
+        raise RuleViolation(f"index {series} has no value for {month}")
+    if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
+        raise InputError(
+            f"index {series} value for {month} is {value!r}: expected a positive decimal"
+        )
+    return value
+
+
+def _month(day: date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def _eur(cents: int) -> Decimal:
+    """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
+    return Decimal(cents).scaleb(-2)
+
+
+def _plain(value: Decimal) -> str:
+    """A Decimal in plain notation, every digit it has (no exponent, nothing dropped)."""
+    return format(value, "f")
+
+
+class _Trail:
+    """Collects the explanation lines and the recorded inputs of one computation."""
+
+    def __init__(self) -> None:
+        self._steps: list[str] = []
+        self.inputs: dict[str, str] = {}
+
+    def step(self, line: str) -> None:
+        self._steps.append(line)
+
+    def record(self, **inputs: str) -> None:
+        self.inputs.update(inputs)
+
+    def steps(self) -> tuple[str, ...]:
+        return tuple(self._steps)

@@ -1,0 +1,289 @@
+"""The application service: the one place that opens a write transaction and appends entries."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, timezone
+from typing import Any
+
+from pydantic import BaseModel
+
+from ledger import merkle, note
+from ledger.charter import Charter
+from ledger.encoding import canonical
+from ledger.errors import ConflictError, KeyFileError, RuleViolation, StorageError
+from ledger.keys import Signer, public_key_b64
+from ledger.model import (
+    GENESIS_PREV,
+    Entry,
+    Signature,
+    SignedEntry,
+    assemble_leaf,
+    signing_message,
+)
+from ledger.rules.governance import KeyGrant, LedgerFounded, LogKey
+from ledger.state import Ctx, State, apply
+from ledger.storage.store import Store, WriteTx
+from ledger.types import utc_text
+
+
+@dataclass(frozen=True)
+class Fact:
+    """What a command decided: one entry body, plus data kept outside the log."""
+
+    kind: str
+    body: BaseModel
+    effective: date
+    personal: tuple[str, bytes, str] | None = None  # member id, salt, personal-data JSON
+    erase_personal: str | None = None  # member id whose personal data is erased
+
+
+@dataclass(frozen=True)
+class Command:
+    """An intent: its name and arguments (what a request id is checked against) and the rule
+    that turns it into a fact against the current state."""
+
+    name: str
+    args: Mapping[str, Any]
+    decide: Callable[[State, Ctx], Fact]
+
+
+@dataclass(frozen=True)
+class Appended:
+    seq: int
+    kind: str
+    leaf_hash: bytes
+    effective: date
+
+
+@dataclass(frozen=True)
+class Receipt:
+    """What a writing command reports: the entries, and the checkpoint that covers them."""
+
+    entries: tuple[Appended, ...]
+    checkpoint_size: int
+    checkpoint: str
+    replayed: bool = False
+    facts: tuple[Fact, ...] = field(default=(), compare=False)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def request_hash(commands: Sequence[Command], signer_key_id: str) -> str:
+    content = {
+        "commands": [{"name": c.name, "args": dict(c.args)} for c in commands],
+        "key_id": signer_key_id,
+    }
+    return hashlib.sha256(canonical(content)).hexdigest()
+
+
+class Ledger:
+    """Appends through one store. The clock is passed in, so tests and replays are exact."""
+
+    def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
+        self.store = store
+        self.clock = clock
+
+    # -- genesis --------------------------------------------------------------------------------
+
+    def found(
+        self, origin: str, charter: Charter, governor: Signer, log_signer: Signer, effective: date
+    ) -> Receipt:
+        """Write entry 0, signed by the founding governor and countersigned by the log key."""
+        if log_signer.name != origin:
+            raise KeyFileError(
+                f"the log key is named {log_signer.name!r}; it must be named after the origin {origin!r}"
+            )
+        body = LedgerFounded(
+            origin=origin,
+            charter=charter,
+            governor=KeyGrant(
+                name=governor.name, public_key=public_key_b64(governor.public_key), roles=("governor",)
+            ),
+            log_key=LogKey(name=log_signer.name, public_key=public_key_b64(log_signer.public_key)),
+        )
+        command = Command(
+            "ledger.found",
+            {"origin": origin},
+            lambda _state, _ctx: Fact("ledger.founded", body, effective),
+        )
+        with self.store.writing() as tx:
+            if tx.head()[0] != 0:
+                raise StorageError(f"the ledger at {self.store.target} already holds entries")
+            return self._append(tx, [command], [governor, log_signer], log_signer, None)
+
+    # -- appends --------------------------------------------------------------------------------
+
+    def append(
+        self,
+        commands: Sequence[Command],
+        signer: Signer,
+        log_signer: Signer,
+        request_id: str | None = None,
+    ) -> Receipt:
+        """Decide, sign, apply and store every command as one transaction, or none of them."""
+        if not commands:
+            raise RuleViolation("nothing to append")
+        with self.store.writing() as tx:
+            if request_id is not None:
+                previous = tx.request(request_id)
+                if previous is not None:
+                    return self._replayed(tx, previous, request_hash(commands, signer.key_id))
+            return self._append(tx, commands, [signer], log_signer, request_id)
+
+    def dry_run(self, commands: Sequence[Command], signer: Signer) -> list[Fact]:
+        """Decide and check the commands against the current state; write nothing."""
+        facts: list[Fact] = []
+        with self.store.reading() as tx:
+            size, prev = tx.head()
+            now = utc_text(self.clock())
+            for command in commands:
+                ctx = Ctx(size, self.clock().date(), now, signer.key_id)
+                fact = command.decide(tx.state, ctx)
+                entry = self._entry(size, prev, fact, now, signer.key_id, None)
+                # Apply to the uncommitted cache, so the rules (roles included) run for real.
+                fake_sig = Signature(key_id=signer.key_id, sig=base64.b64encode(bytes(64)).decode())
+                apply(tx.state, SignedEntry(entry=entry, signatures=(fake_sig,)))
+                facts.append(fact)
+                size += 1
+        return facts
+
+    def _replayed(self, tx: WriteTx, previous: Mapping[str, Any], content_hash: str) -> Receipt:
+        if previous["content_hash"] != content_hash:
+            raise ConflictError(
+                f"request id {previous['request_id']} was already used for a different request "
+                f"(entries {previous['first_seq']}..{previous['last_seq']})"
+            )
+        appended = []
+        for seq, kind, data in tx.entry_rows(previous["first_seq"], previous["last_seq"] + 1):
+            entry = SignedEntry.model_validate_json(data).entry
+            appended.append(Appended(seq, kind, merkle.leaf_hash(data), entry.effective))
+        cp = tx.checkpoint(previous["checkpoint_size"])
+        if cp is None:
+            raise StorageError(f"checkpoint {previous['checkpoint_size']} is missing from the store")
+        return Receipt(tuple(appended), cp[0], cp[2], replayed=True)
+
+    @staticmethod
+    def _entry(
+        seq: int, prev: bytes, fact: Fact, now: str, key_id: str, request_id: str | None
+    ) -> Entry:
+        return Entry(
+            seq=seq,
+            kind=fact.kind,
+            body=fact.body.model_dump(mode="json"),
+            prev=GENESIS_PREV if seq == 0 else prev.hex(),
+            recorded_at=now,
+            effective=fact.effective,
+            key_id=key_id,
+            request_id=request_id,
+        )
+
+    def _append(
+        self,
+        tx: WriteTx,
+        commands: Sequence[Command],
+        signers: Sequence[Signer],
+        log_signer: Signer,
+        request_id: str | None,
+    ) -> Receipt:
+        start, prev = tx.head()
+        state = tx.state
+        if start > 0:
+            check_log_key(state, log_signer)
+        author = signers[0]
+        moment = self.clock()
+        now = utc_text(moment)
+        size = start
+        appended: list[Appended] = []
+        leaves: list[bytes] = []
+        facts: list[Fact] = []
+        for command in commands:
+            ctx = Ctx(size, moment.date(), now, author.key_id, request_id)
+            fact = command.decide(state, ctx)
+            entry = self._entry(size, prev, fact, now, author.key_id, request_id)
+            entry_bytes = entry.canonical_bytes()
+            message = signing_message(entry_bytes)
+            signatures = [
+                Signature(key_id=s.key_id, sig=base64.b64encode(s.sign(message)).decode("ascii"))
+                for s in signers
+            ]
+            apply(state, SignedEntry(entry=entry, signatures=tuple(signatures)))
+            data = assemble_leaf(entry_bytes, signatures)
+            digest = merkle.leaf_hash(data)
+            tx.add_entry(
+                {
+                    "seq": size,
+                    "kind": fact.kind,
+                    "key_id": author.key_id,
+                    "effective": fact.effective.isoformat(),
+                    "recorded_at": now,
+                    "request_id": request_id,
+                    "leaf_hash": digest,
+                    "data": data,
+                }
+            )
+            if fact.personal is not None:
+                member_id, salt, personal = fact.personal
+                tx.put_member_data(member_id, salt, personal)
+            if fact.erase_personal is not None:
+                tx.erase_member_data(fact.erase_personal, size)
+            appended.append(Appended(size, fact.kind, digest, fact.effective))
+            leaves.append(digest)
+            facts.append(fact)
+            prev = digest
+            size += 1
+        if start == 0:
+            check_log_key(state, log_signer)
+        checkpoint = self._extend_tree(tx, start, leaves, log_signer)
+        tx.set_head(size, prev)
+        if request_id is not None:
+            tx.add_request(
+                request_id, request_hash(commands, author.key_id), start, size - 1, size
+            )
+        return Receipt(tuple(appended), size, checkpoint, facts=tuple(facts))
+
+    def _extend_tree(self, tx: WriteTx, start: int, leaves: list[bytes], log_signer: Signer) -> str:
+        """Store the new subtree hashes and sign the new checkpoint, after proving that it is
+        consistent with the last one this ledger signed."""
+
+        def nodes(coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+            pending = tx.pending_nodes()
+            found = {c: pending[c] for c in coords if c in pending}
+            missing = [c for c in coords if c not in pending]
+            if missing:
+                found.update(tx.get_nodes(missing))
+            return found
+
+        tx.add_nodes(merkle.new_nodes(start, leaves, nodes))
+        size = start + len(leaves)
+        root = merkle.root_hash(size, nodes)
+        last = tx.checkpoint()
+        if last is not None:
+            old_size, old_root, _ = last
+            proof = merkle.consistency_proof(old_size, size, nodes)
+            merkle.verify_consistency(old_size, size, proof, old_root, root)
+        meta = tx.state.get("meta", "ledger")
+        assert meta is not None
+        signed = note.sign_checkpoint(
+            note.Checkpoint(meta["origin"], size, root), log_signer.private_key
+        )
+        tx.add_checkpoint(size, root, signed)
+        return signed
+
+
+def check_log_key(state: State, log_signer: Signer) -> None:
+    meta = state.get("meta", "ledger")
+    if meta is None:
+        raise StorageError("this ledger has no genesis entry: run coopledger init")
+    if log_signer.key_id != meta["log_key_id"]:
+        raise KeyFileError(
+            f"log key {log_signer.name} ({log_signer.key_id[:16]}) is not this ledger's log key "
+            f"({meta['log_key_id'][:16]})"
+        )
+    if log_signer.name != meta["origin"]:
+        raise KeyFileError(f"log key is named {log_signer.name!r}, expected {meta['origin']!r}")

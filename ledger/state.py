@@ -1,0 +1,190 @@
+"""The state every rule reads and the one fold that changes it: apply(state, signed entry)."""
+
+from __future__ import annotations
+
+import base64
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from datetime import date
+from typing import Any, Protocol, TypeVar
+
+from pydantic import BaseModel, ValidationError
+
+from ledger.charter import Charter, Role, charter_from_dict
+from ledger.encoding import canonical, loads
+from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
+from ledger.model import SignedEntry
+
+Record = dict[str, Any]
+
+
+class State(Protocol):
+    """Keyed records by namespace; the database projection and the auditor's memory both fit."""
+
+    def get(self, ns: str, key: str) -> Record | None: ...
+    def put(self, ns: str, key: str, value: Record) -> None: ...
+    def delete(self, ns: str, key: str) -> None: ...
+    def scan(self, ns: str) -> Iterator[tuple[str, Record]]: ...
+
+
+class MemoryState:
+    """State held in memory as canonical bytes (so a record can never be changed behind put)."""
+
+    def __init__(self) -> None:
+        self.data: dict[str, dict[str, bytes]] = {}
+
+    def get(self, ns: str, key: str) -> Record | None:
+        raw = self.data.get(ns, {}).get(key)
+        return None if raw is None else dict(loads(raw))
+
+    def put(self, ns: str, key: str, value: Record) -> None:
+        self.data.setdefault(ns, {})[key] = canonical(value)
+
+    def delete(self, ns: str, key: str) -> None:
+        self.data.get(ns, {}).pop(key, None)
+
+    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+        items = self.data.get(ns, {})
+        for key in sorted(items):
+            yield key, dict(loads(items[key]))
+
+    def snapshot(self) -> dict[tuple[str, str], bytes]:
+        return {(ns, k): v for ns, recs in self.data.items() for k, v in recs.items()}
+
+
+@dataclass(frozen=True)
+class Ctx:
+    """Where an entry stands: its sequence number, dates and author; passed to every rule."""
+
+    seq: int
+    effective: date
+    recorded_at: str
+    key_id: str
+    request_id: str | None = None
+
+
+B = TypeVar("B", bound=BaseModel)
+Applier = Callable[[State, Any, Ctx], None]
+
+
+@dataclass(frozen=True)
+class KindSpec:
+    kind: str
+    role: Role | None
+    body: type[BaseModel]
+    apply: Applier
+
+
+KINDS: dict[str, KindSpec] = {}
+
+# The modules that define entry kinds; importing one registers its kinds.
+DOMAIN_MODULES = (
+    "ledger.rules.governance",
+    "ledger.rules.members",
+)
+
+
+def kind(name: str, *, role: Role | None, body: type[B]) -> Callable[[Applier], Applier]:
+    """Register the rule that checks and applies entries of one kind."""
+
+    def register(fn: Applier) -> Applier:
+        if name in KINDS:
+            raise RuntimeError(f"entry kind {name} registered twice")
+        KINDS[name] = KindSpec(name, role, body, fn)
+        return fn
+
+    return register
+
+
+def load_kinds() -> dict[str, KindSpec]:
+    for module in DOMAIN_MODULES:
+        importlib.import_module(module)
+    return KINDS
+
+
+def body_model(kind_name: str) -> type[BaseModel]:
+    spec = load_kinds().get(kind_name)
+    if spec is None:
+        raise RuleViolation(f"unknown entry kind {kind_name!r}")
+    return spec.body
+
+
+def apply(state: State, signed: SignedEntry) -> None:
+    """Check one entry against every rule and fold it into the state, or raise and change nothing
+    the caller keeps (the service rolls back; the auditor reports the finding)."""
+    entry = signed.entry
+    spec = load_kinds().get(entry.kind)
+    if spec is None:
+        raise RuleViolation(f"unknown entry kind {entry.kind!r}")
+    try:
+        body = spec.body.model_validate(entry.body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{entry.kind} body: {loc}: {first['msg']}") from e
+    if body.model_dump(mode="json") != entry.body:
+        raise RuleViolation(f"{entry.kind} body is not in its normal form")
+    if signed.signatures[0].key_id != entry.key_id:
+        raise AuthorizationError("the first signature is not by the entry's key_id")
+    if spec.role is not None:
+        authorize(state, entry.key_id, spec.role, entry.kind)
+        if len(signed.signatures) != 1:
+            raise AuthorizationError(f"{entry.kind} carries {len(signed.signatures)} signatures, expected 1")
+    ctx = Ctx(entry.seq, entry.effective, entry.recorded_at, entry.key_id, entry.request_id)
+    spec.apply(state, body, ctx)
+    meta = state.get("meta", "head") or {}
+    state.put("meta", "head", {**meta, "size": entry.seq + 1})
+
+
+def authorize(state: State, key_id: str, role: Role, what: str) -> Record:
+    """The key must be known, not revoked, and hold the role the entry kind needs."""
+    record = state.get("key", key_id)
+    if record is None:
+        raise AuthorizationError(f"{what}: key {key_id[:16]} is not authorised in this ledger")
+    if record.get("revoked_seq") is not None:
+        raise AuthorizationError(
+            f"{what}: key {record['name']} ({key_id[:16]}) was revoked at entry {record['revoked_seq']}"
+        )
+    if role not in record["roles"]:
+        raise AuthorizationError(
+            f"{what}: needs role {role}; key {record['name']} ({key_id[:16]}) holds {', '.join(record['roles'])}"
+        )
+    return record
+
+
+def public_key_of(state: State, key_id: str) -> bytes | None:
+    """The public key registered under a key id (revoked or not), for signature checks."""
+    record = state.get("key", key_id)
+    return None if record is None else base64.b64decode(record["public_key"])
+
+
+def size(state: State) -> int:
+    meta = state.get("meta", "head")
+    return 0 if meta is None else int(meta["size"])
+
+
+_charter_cache: dict[bytes, Charter] = {}
+
+
+def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
+    """The charter in force (or the version adopted at entry `seq`) and the seq that adopted it."""
+    if seq is None:
+        current = state.get("charter", "current")
+        if current is None:
+            raise NotFound("this ledger has no charter yet: run coopledger init")
+        seq = int(current["seq"])
+    record = state.get("charter", f"{seq:012d}")
+    if record is None:
+        raise NotFound(f"no charter version adopted at entry {seq}")
+    raw = canonical(record["charter"])
+    charter = _charter_cache.get(raw)
+    if charter is None:
+        charter = charter_from_dict(record["charter"])
+        _charter_cache[raw] = charter
+    return seq, charter
+
+
+def adopt_charter(state: State, charter: Charter, seq: int) -> None:
+    state.put("charter", f"{seq:012d}", {"seq": seq, "charter": charter.model_dump(mode="json")})
+    state.put("charter", "current", {"seq": seq})

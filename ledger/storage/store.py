@@ -1,0 +1,479 @@
+"""The store: one SQLite file or PostgreSQL database, one writer at a time, append-only entries."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy as sa
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlmodel import SQLModel
+
+from ledger.encoding import canonical, loads
+from ledger.errors import ConflictError, StorageError
+from ledger.state import Record
+from ledger.storage import tables
+
+DEFAULT_DB = "coopledger.db"
+_CHUNK = 5000
+
+
+def normalize_target(target: str) -> str:
+    """A path means SQLite; a postgresql:// URL uses psycopg 3."""
+    if target.startswith("postgresql://") or target.startswith("postgres://"):
+        return "postgresql+psycopg://" + target.split("://", 1)[1]
+    if "://" in target:
+        return target
+    return "sqlite:///" + os.path.abspath(target)
+
+
+def display_target(target: str) -> str:
+    if "://" not in target:
+        return target
+    return sa.engine.make_url(normalize_target(target)).render_as_string(hide_password=True)
+
+
+def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+    cur = dbapi_conn.cursor()
+    # WAL lets readers (verify, reports) run beside the writer; synchronous=FULL because a
+    # checkpoint we printed must never be lost, or the next one would fork from it.
+    cur.execute("PRAGMA journal_mode=WAL")
+    cur.execute("PRAGMA synchronous=FULL")
+    cur.execute("PRAGMA busy_timeout=120000")
+    cur.close()
+
+
+class Store:
+    """Opens transactions; everything a transaction can do lives on ReadTx / WriteTx."""
+
+    def __init__(self, target: str, *, create: bool = False) -> None:
+        self.target = target
+        self.url = normalize_target(target)
+        if self.url.startswith("sqlite:///") and not create:
+            path = Path(self.url[len("sqlite:///") :])
+            if not path.exists():
+                raise StorageError(f"no ledger at {target}: run coopledger init first")
+        try:
+            self.engine: Engine = sa.create_engine(
+                self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+            )
+        except (sa.exc.ArgumentError, ImportError) as e:
+            raise StorageError(f"cannot use database {display_target(target)}: {e}") from e
+        self.dialect = self.engine.dialect.name
+        if self.dialect == "sqlite":
+            event.listen(self.engine, "connect", _sqlite_pragmas)
+        elif self.dialect != "postgresql":
+            raise StorageError(f"unsupported database {self.dialect}: use SQLite or PostgreSQL")
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+    def _connect(self) -> Connection:
+        try:
+            return self.engine.connect()
+        except OperationalError as e:
+            raise StorageError(
+                f"cannot open database {display_target(self.target)}: {str(e.orig).strip().splitlines()[0]}"
+            ) from e
+
+    # -- schema -------------------------------------------------------------------------------
+
+    def is_initialized(self) -> bool:
+        with self._connect() as conn:
+            return sa.inspect(conn).has_table("head")
+
+    def create_schema(self) -> None:
+        """Create the tables, the append-only triggers and the head row (idempotent)."""
+        with self._connect() as conn:
+            conn.exec_driver_sql("BEGIN")
+            try:
+                SQLModel.metadata.create_all(conn, tables=_TABLES)
+                for statement in _trigger_sql(self.dialect):
+                    conn.exec_driver_sql(statement)
+                exists = conn.execute(text("SELECT 1 FROM head WHERE id = 1")).first()
+                if exists is None:
+                    conn.execute(
+                        text("INSERT INTO head (id, size, last_leaf_hash) VALUES (1, 0, :h)"),
+                        {"h": bytes(32)},
+                    )
+                    conn.execute(
+                        text("INSERT INTO ledger_meta (key, value) VALUES ('schema_version', :v)"),
+                        {"v": tables.SCHEMA_VERSION},
+                    )
+                conn.exec_driver_sql("COMMIT")
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+
+    # -- transactions ---------------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[ReadTx]:
+        """A consistent snapshot for reports and verification (readers never block the writer)."""
+        conn = self._connect()
+        try:
+            if self.dialect == "postgresql":
+                conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
+            else:
+                conn.exec_driver_sql("BEGIN")
+            tx = ReadTx(conn, self.dialect)
+            tx.check_schema(self.target)
+            yield tx
+        finally:
+            try:
+                conn.exec_driver_sql("ROLLBACK")
+            finally:
+                conn.close()
+
+    @contextmanager
+    def writing(self) -> Iterator[WriteTx]:
+        """The one write transaction: take the writer lock, yield, flush and commit, or roll back."""
+        conn = self._connect()
+        try:
+            try:
+                if self.dialect == "sqlite":
+                    conn.exec_driver_sql("BEGIN IMMEDIATE")
+                else:
+                    conn.exec_driver_sql("BEGIN")
+                    conn.exec_driver_sql("SELECT size FROM head WHERE id = 1 FOR UPDATE")
+            except (OperationalError, DBAPIError) as e:
+                raise ConflictError(f"cannot take the writer lock: {str(e.orig).strip()}") from e
+            tx = WriteTx(conn, self.dialect)
+            try:
+                tx.check_schema(self.target)
+                yield tx
+                tx.flush()
+                conn.exec_driver_sql("COMMIT")
+            except BaseException:
+                conn.exec_driver_sql("ROLLBACK")
+                raise
+        finally:
+            conn.close()
+
+
+_TABLES = [
+    SQLModel.metadata.tables[name]
+    for name in (
+        "ledger_meta",
+        "head",
+        "entries",
+        "merkle_nodes",
+        "checkpoints",
+        "requests",
+        "projection",
+        "member_data",
+    )
+]
+
+
+def _trigger_sql(dialect: str) -> list[str]:
+    if dialect == "sqlite":
+        out = []
+        for table in tables.APPEND_ONLY_TABLES:
+            for op in ("UPDATE", "DELETE"):
+                out.append(
+                    f"CREATE TRIGGER IF NOT EXISTS {table}_no_{op.lower()} BEFORE {op} ON {table} "
+                    f"BEGIN SELECT RAISE(ABORT, '{table} is append-only: {op} refused'); END"
+                )
+        return out
+    out = [
+        "CREATE OR REPLACE FUNCTION coopledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS "
+        "$$ BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$"
+    ]
+    for table in tables.APPEND_ONLY_TABLES:
+        out.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
+        out.append(
+            f"CREATE TRIGGER {table}_append_only BEFORE UPDATE OR DELETE ON {table} "
+            "FOR EACH ROW EXECUTE FUNCTION coopledger_refuse_change()"
+        )
+        out.append(f"DROP TRIGGER IF EXISTS {table}_no_truncate ON {table}")
+        out.append(
+            f"CREATE TRIGGER {table}_no_truncate BEFORE TRUNCATE ON {table} "
+            "FOR EACH STATEMENT EXECUTE FUNCTION coopledger_refuse_change()"
+        )
+    return out
+
+
+class ReadTx:
+    """Queries inside one transaction; a WriteTx adds the writes."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dialect = dialect
+        self.state = DbState(conn)
+
+    def check_schema(self, target: str) -> None:
+        try:
+            row = self.conn.execute(
+                text("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
+            ).first()
+        except (OperationalError, DBAPIError):
+            row = None
+            self.conn.exec_driver_sql("ROLLBACK")
+            self.conn.exec_driver_sql("BEGIN")
+        if row is None:
+            raise StorageError(f"{display_target(target)} is not a coop-ledger database: run coopledger init")
+        if row[0] != tables.SCHEMA_VERSION:
+            raise StorageError(
+                f"{display_target(target)} has schema version {row[0]}, this program reads {tables.SCHEMA_VERSION}"
+            )
+
+    def head(self) -> tuple[int, bytes]:
+        row = self.conn.execute(text("SELECT size, last_leaf_hash FROM head WHERE id = 1")).one()
+        return int(row[0]), bytes(row[1])
+
+    def entry(self, seq: int) -> bytes | None:
+        row = self.conn.execute(text("SELECT data FROM entries WHERE seq = :s"), {"s": seq}).first()
+        return None if row is None else bytes(row[0])
+
+    def entries(
+        self, start: int = 0, stop: int | None = None, kinds: Sequence[str] | None = None
+    ) -> Iterator[tuple[int, bytes]]:
+        """Leaf bytes in sequence order, fetched in chunks so memory stays flat."""
+        if stop is None:
+            stop = self.head()[0]
+        kind_filter = ""
+        params: dict[str, Any] = {}
+        if kinds:
+            names = [f"k{i}" for i in range(len(kinds))]
+            kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
+            params.update(dict(zip(names, kinds, strict=True)))
+        query = text(
+            "SELECT seq, data FROM entries WHERE seq >= :a AND seq < :b"
+            f"{kind_filter} ORDER BY seq"
+        )
+        low = start
+        while low < stop:
+            high = min(stop, low + _CHUNK)
+            for seq, data in self.conn.execute(query, {"a": low, "b": high, **params}):
+                yield int(seq), bytes(data)
+            low = high
+
+    def entry_rows(self, start: int, stop: int) -> Iterator[tuple[int, str, bytes]]:
+        query = text("SELECT seq, kind, data FROM entries WHERE seq >= :a AND seq < :b ORDER BY seq")
+        for seq, kind, data in self.conn.execute(query, {"a": start, "b": stop}):
+            yield int(seq), str(kind), bytes(data)
+
+    def get_nodes(self, coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
+        out: dict[tuple[int, int], bytes] = {}
+        wanted = list(dict.fromkeys(coords))
+        for i in range(0, len(wanted), 200):
+            part = wanted[i : i + 200]
+            clauses = " OR ".join(f"(level = :l{j} AND idx = :i{j})" for j in range(len(part)))
+            params: dict[str, int] = {}
+            for j, (level, idx) in enumerate(part):
+                params[f"l{j}"] = level
+                params[f"i{j}"] = idx
+            rows = self.conn.execute(
+                text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {clauses}"), params
+            )
+            for level, idx, digest in rows:
+                out[(int(level), int(idx))] = bytes(digest)
+        return out
+
+    def checkpoint(self, size: int | None = None) -> tuple[int, bytes, str] | None:
+        if size is None:
+            row = self.conn.execute(
+                text("SELECT size, root_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1")
+            ).first()
+        else:
+            row = self.conn.execute(
+                text("SELECT size, root_hash, note FROM checkpoints WHERE size = :s"), {"s": size}
+            ).first()
+        return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
+
+    def checkpoints(self) -> Iterator[tuple[int, bytes, str]]:
+        for size, root, note in self.conn.execute(
+            text("SELECT size, root_hash, note FROM checkpoints ORDER BY size")
+        ):
+            yield int(size), bytes(root), str(note)
+
+    def request(self, request_id: str) -> Mapping[str, Any] | None:
+        row = self.conn.execute(
+            text(
+                "SELECT request_id, content_hash, first_seq, last_seq, checkpoint_size "
+                "FROM requests WHERE request_id = :r"
+            ),
+            {"r": request_id},
+        ).first()
+        return None if row is None else dict(row._mapping)
+
+    def member_data(self, member_id: str) -> tuple[bytes | None, str | None, int | None] | None:
+        row = self.conn.execute(
+            text("SELECT salt, data, erased_seq FROM member_data WHERE member_id = :m"),
+            {"m": member_id},
+        ).first()
+        if row is None:
+            return None
+        return (None if row[0] is None else bytes(row[0]), row[1], row[2])
+
+    def count_kinds(self) -> dict[str, int]:
+        rows = self.conn.execute(text("SELECT kind, COUNT(*) FROM entries GROUP BY kind"))
+        return {str(k): int(n) for k, n in rows}
+
+    def seqs_of_kind(self, kind: str, start: int = 0) -> list[int]:
+        rows = self.conn.execute(
+            text("SELECT seq FROM entries WHERE kind = :k AND seq >= :s ORDER BY seq"),
+            {"k": kind, "s": start},
+        )
+        return [int(r[0]) for r in rows]
+
+
+class WriteTx(ReadTx):
+    """Writes collected during one append and sent in a few statements at the end."""
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        super().__init__(conn, dialect)
+        self._entries: list[dict[str, Any]] = []
+        self._nodes: list[dict[str, Any]] = []
+
+    def add_entry(self, row: dict[str, Any]) -> None:
+        self._entries.append(row)
+
+    def add_nodes(self, nodes: Sequence[tuple[int, int, bytes]]) -> None:
+        self._nodes.extend({"l": lv, "i": ix, "h": h} for lv, ix, h in nodes)
+
+    def pending_nodes(self) -> dict[tuple[int, int], bytes]:
+        return {(n["l"], n["i"]): n["h"] for n in self._nodes}
+
+    def set_head(self, size: int, last_leaf_hash: bytes) -> None:
+        self.conn.execute(
+            text("UPDATE head SET size = :s, last_leaf_hash = :h WHERE id = 1"),
+            {"s": size, "h": last_leaf_hash},
+        )
+
+    def add_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
+        self.conn.execute(
+            text("INSERT INTO checkpoints (size, root_hash, note) VALUES (:s, :r, :n)"),
+            {"s": size, "r": root_hash, "n": note},
+        )
+
+    def add_request(
+        self, request_id: str, content_hash: str, first: int, last: int, checkpoint_size: int
+    ) -> None:
+        self.conn.execute(
+            text(
+                "INSERT INTO requests (request_id, content_hash, first_seq, last_seq, checkpoint_size) "
+                "VALUES (:r, :c, :f, :l, :k)"
+            ),
+            {"r": request_id, "c": content_hash, "f": first, "l": last, "k": checkpoint_size},
+        )
+
+    def put_member_data(self, member_id: str, salt: bytes, data: str) -> None:
+        self.conn.execute(
+            text(
+                "INSERT INTO member_data (member_id, salt, data, erased_seq) VALUES (:m, :s, :d, NULL)"
+            ),
+            {"m": member_id, "s": salt, "d": data},
+        )
+
+    def erase_member_data(self, member_id: str, seq: int) -> None:
+        self.conn.execute(
+            text("UPDATE member_data SET salt = NULL, data = NULL, erased_seq = :q WHERE member_id = :m"),
+            {"m": member_id, "q": seq},
+        )
+
+    def set_meta(self, key: str, value: str) -> None:
+        self.conn.execute(
+            text(
+                "INSERT INTO ledger_meta (key, value) VALUES (:k, :v) "
+                "ON CONFLICT (key) DO UPDATE SET value = excluded.value"
+            ),
+            {"k": key, "v": value},
+        )
+
+    def flush(self) -> None:
+        if self._entries:
+            self.conn.execute(
+                text(
+                    "INSERT INTO entries (seq, kind, key_id, effective, recorded_at, request_id, "
+                    "leaf_hash, data) VALUES (:seq, :kind, :key_id, :effective, :recorded_at, "
+                    ":request_id, :leaf_hash, :data)"
+                ),
+                self._entries,
+            )
+            self._entries = []
+        if self._nodes:
+            self.conn.execute(
+                text("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :h)"), self._nodes
+            )
+            self._nodes = []
+        self.state.flush()
+
+
+class DbState:
+    """The projection table seen through a write-back cache: rules read and put records, and
+    the changed ones are written in one statement when the transaction commits."""
+
+    def __init__(self, conn: Connection) -> None:
+        self.conn = conn
+        self._cache: dict[tuple[str, str], bytes | None] = {}
+        self._dirty: set[tuple[str, str]] = set()
+
+    def get(self, ns: str, key: str) -> Record | None:
+        k = (ns, key)
+        if k in self._cache:
+            raw = self._cache[k]
+        else:
+            row = self.conn.execute(
+                text("SELECT value FROM projection WHERE ns = :n AND key = :k"), {"n": ns, "k": key}
+            ).first()
+            raw = None if row is None else bytes(row[0])
+            self._cache[k] = raw
+        return None if raw is None else dict(loads(raw))
+
+    def put(self, ns: str, key: str, value: Record) -> None:
+        self._cache[(ns, key)] = canonical(value)
+        self._dirty.add((ns, key))
+
+    def delete(self, ns: str, key: str) -> None:
+        self._cache[(ns, key)] = None
+        self._dirty.add((ns, key))
+
+    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+        merged: dict[str, bytes | None] = {
+            str(k): bytes(v)
+            for k, v in self.conn.execute(
+                text("SELECT key, value FROM projection WHERE ns = :n"), {"n": ns}
+            )
+        }
+        for (cns, key), raw in self._cache.items():
+            if cns == ns and (cns, key) in self._dirty:
+                merged[key] = raw
+        for key in sorted(merged):
+            raw = merged[key]
+            if raw is not None:
+                yield key, dict(loads(raw))
+
+    def flush(self) -> None:
+        upserts = []
+        deletes = []
+        for ns, key in self._dirty:
+            raw = self._cache[(ns, key)]
+            if raw is None:
+                deletes.append({"n": ns, "k": key})
+            else:
+                upserts.append({"n": ns, "k": key, "v": raw})
+        if upserts:
+            self.conn.execute(
+                text(
+                    "INSERT INTO projection (ns, key, value) VALUES (:n, :k, :v) "
+                    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
+                ),
+                upserts,
+            )
+        if deletes:
+            self.conn.execute(text("DELETE FROM projection WHERE ns = :n AND key = :k"), deletes)
+        self._dirty.clear()
+
+    def snapshot(self) -> dict[tuple[str, str], bytes]:
+        self.flush()
+        return {
+            (str(n), str(k)): bytes(v)
+            for n, k, v in self.conn.execute(text("SELECT ns, key, value FROM projection"))
+        }
