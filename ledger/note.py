@@ -166,10 +166,10 @@ def _split_key(text: str, what: str) -> tuple[str, str, bytes]:
     _check_name(name, InputError)
     if not _HEX8.fullmatch(hex_id):
         raise InputError(f"{what} key id must be 8 hex digits, found {hex_id!r}")
-    raw = b64decode(b64, f"{what} key data", InputError)
+    raw = b64decode(b64, f"{what} data", InputError)
     if len(raw) != 1 + ED25519_KEY_SIZE:
         raise InputError(
-            f"{what} key data must be 1 + {ED25519_KEY_SIZE} bytes, found {len(raw)} bytes"
+            f"{what} data must be 1 + {ED25519_KEY_SIZE} bytes, found {len(raw)} bytes"
         )
     if raw[0] != ALG_ED25519:
         raise InputError(f"{what} has signature type 0x{raw[0]:02x}, expected 0x01 (Ed25519)")

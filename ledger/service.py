@@ -9,10 +9,9 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timezone
 from typing import Any
 
-from pydantic import BaseModel
-
 from ledger import merkle, note
 from ledger.charter import Charter
+from ledger.command import Command, Fact
 from ledger.encoding import canonical
 from ledger.errors import ConflictError, KeyFileError, RuleViolation, StorageError
 from ledger.keys import Signer, public_key_b64
@@ -27,28 +26,7 @@ from ledger.model import (
 from ledger.rules.governance import KeyGrant, LedgerFounded, LogKey
 from ledger.state import Ctx, State, apply
 from ledger.storage.store import Store, WriteTx
-from ledger.types import utc_text
-
-
-@dataclass(frozen=True)
-class Fact:
-    """What a command decided: one entry body, plus data kept outside the log."""
-
-    kind: str
-    body: BaseModel
-    effective: date
-    personal: tuple[str, bytes, str] | None = None  # member id, salt, personal-data JSON
-    erase_personal: str | None = None  # member id whose personal data is erased
-
-
-@dataclass(frozen=True)
-class Command:
-    """An intent: its name and arguments (what a request id is checked against) and the rule
-    that turns it into a fact against the current state."""
-
-    name: str
-    args: Mapping[str, Any]
-    decide: Callable[[State, Ctx], Fact]
+from ledger.types import utc_text, validated
 
 
 @dataclass(frozen=True)
@@ -91,27 +69,8 @@ class Ledger:
 
     # -- genesis --------------------------------------------------------------------------------
 
-    def found(
-        self, origin: str, charter: Charter, governor: Signer, log_signer: Signer, effective: date
-    ) -> Receipt:
+    def found(self, command: Command, governor: Signer, log_signer: Signer) -> Receipt:
         """Write entry 0, signed by the founding governor and countersigned by the log key."""
-        if log_signer.name != origin:
-            raise KeyFileError(
-                f"the log key is named {log_signer.name!r}; it must be named after the origin {origin!r}"
-            )
-        body = LedgerFounded(
-            origin=origin,
-            charter=charter,
-            governor=KeyGrant(
-                name=governor.name, public_key=public_key_b64(governor.public_key), roles=("governor",)
-            ),
-            log_key=LogKey(name=log_signer.name, public_key=public_key_b64(log_signer.public_key)),
-        )
-        command = Command(
-            "ledger.found",
-            {"origin": origin},
-            lambda _state, _ctx: Fact("ledger.founded", body, effective),
-        )
         with self.store.writing() as tx:
             if tx.head()[0] != 0:
                 raise StorageError(f"the ledger at {self.store.target} already holds entries")
@@ -274,6 +233,30 @@ class Ledger:
         )
         tx.add_checkpoint(size, root, signed)
         return signed
+
+
+def genesis(
+    origin: str, charter: Charter, governor: Signer, log_signer: Signer, effective: date
+) -> Command:
+    """The founding command, validated before anything is written."""
+    if log_signer.name != origin:
+        raise KeyFileError(
+            f"the log key is named {log_signer.name!r}; it must be named after the origin {origin!r}"
+        )
+    body = validated(
+        LedgerFounded,
+        origin=origin,
+        charter=charter,
+        governor=KeyGrant(
+            name=governor.name, public_key=public_key_b64(governor.public_key), roles=("governor",)
+        ),
+        log_key=LogKey(name=log_signer.name, public_key=public_key_b64(log_signer.public_key)),
+    )
+    return Command(
+        "ledger.found",
+        {"origin": origin},
+        lambda _state, _ctx: Fact("ledger.founded", body, effective),
+    )
 
 
 def check_log_key(state: State, log_signer: Signer) -> None:

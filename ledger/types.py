@@ -5,11 +5,14 @@ from __future__ import annotations
 import re
 from datetime import date, datetime, timezone
 from decimal import Decimal, InvalidOperation
-from typing import Annotated
+from typing import Annotated, TypeVar
 
-from pydantic import AfterValidator, BeforeValidator, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
+from ledger.errors import InputError
 from ledger.money import MAX_CENTS
+
+M = TypeVar("M", bound=BaseModel)
 
 # Every signed model is frozen and refuses unknown fields: what is signed is what is meant.
 FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
@@ -64,3 +67,13 @@ def month_of(day: date) -> str:
 def utc_text(moment: datetime) -> str:
     """The one textual form of a recorded time: ISO 8601, UTC, microseconds, 'Z'."""
     return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def validated(model: type[M], **data: object) -> M:
+    """Build a model from user-supplied values; a validation problem becomes one InputError line."""
+    try:
+        return model(**data)
+    except ValidationError as e:
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or model.__name__
+        raise InputError(f"{where}: {first['msg']}") from e

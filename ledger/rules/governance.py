@@ -8,8 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ledger.charter import Charter, Role
-from ledger.errors import AuthorizationError, RuleViolation
+from ledger.errors import AuthorizationError, NotFound, RuleViolation
 from ledger.keys import decode_public_key, key_id
+from ledger.command import Command, Fact
 from ledger.state import Ctx, State, adopt_charter, kind
 from ledger.types import FROZEN
 
@@ -167,3 +168,51 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
 def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
     # Contracts made earlier keep the version they reference; only new ones read this one.
     adopt_charter(state, body.charter, ctx.seq)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+def authorize_key(name: str, public_key: bytes, roles: tuple[Role, ...]) -> Command:
+    from ledger.keys import public_key_b64
+
+    grant = KeyGrant(name=name, public_key=public_key_b64(public_key), roles=tuple(sorted(set(roles))))
+    return Command(
+        "key.authorize",
+        grant.model_dump(mode="json"),
+        lambda _state, ctx: Fact("key.authorized", KeyAuthorized(key=grant), ctx.effective),
+    )
+
+
+def revoke_key(key_id_or_prefix: str, reason: str) -> Command:
+    def decide(state: State, ctx: Ctx) -> Fact:
+        full = resolve_key_id(state, key_id_or_prefix)
+        return Fact("key.revoked", KeyRevoked(key_id=full, reason=reason), ctx.effective)
+
+    return Command("key.revoke", {"key_id": key_id_or_prefix, "reason": reason}, decide)
+
+
+def amend_charter(charter: Charter, reason: str) -> Command:
+    return Command(
+        "charter.amend",
+        {"charter": charter.model_dump(mode="json"), "reason": reason},
+        lambda _state, ctx: Fact(
+            "charter.amended", CharterAmended(charter=charter, reason=reason), ctx.effective
+        ),
+    )
+
+
+def resolve_key_id(state: State, text: str) -> str:
+    """A full key id, or an unambiguous prefix of at least 8 hex digits."""
+    text = text.lower()
+    if len(text) == 64:
+        if state.get("key", text) is None:
+            raise NotFound(f"unknown key {text[:16]}")
+        return text
+    if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
+        raise NotFound(f"key id {text!r}: give the full hex key id or at least its first 8 digits")
+    matches = [k for k, _ in state.scan("key") if k.startswith(text)]
+    if not matches:
+        raise NotFound(f"unknown key {text}")
+    if len(matches) > 1:
+        raise NotFound(f"key id prefix {text} is ambiguous ({len(matches)} keys)")
+    return matches[0]

@@ -1,4 +1,4 @@
-"""Surplus-value levy: the expected value, the extra increase and the levy on a sale, with the trail."""
+"""Surplus-value levy: expected value, extra increase and levy on a sale, with the trail."""
 
 from __future__ import annotations
 
@@ -56,7 +56,7 @@ def compute_levy(
     term_years: int,
     rounding: Rounding,
 ) -> LevyComputation:
-    """The surplus-value levy on a sale: L = rate × max(0, max(S, A) − E − C), E = V·I(sale)/I(base).
+    """The levy on a sale: L = rate × max(0, max(S, A) − E − C), with E = V·I(sale) / I(base).
 
     A sale before the end of the term pays L rounded once by the charter's rule; a sale on the
     anniversary or later pays nothing. The caller looks up the two index values by month.
@@ -113,8 +113,9 @@ def compute_levy(
     try:
         with decimal.localcontext(prec=PRECISION) as ctx:
             # E, X and L are each one division of an exact numerator by I(base). Subtracting a
-            # rounded E instead could leave L a hair below a whole cent that truncation then
-            # loses (100,000 × 1/3 at rate 0.3 is exactly 20,000.00, not 19,999.99).
+            # rounded E instead can leave L a hair below a whole cent, which truncation then
+            # loses: baseline 200,000 at index 3, sold for 100,000 at index 1, rate 0.3 gives
+            # exactly 10,000.00, not 9,999.99.
             ctx.traps[decimal.Inexact] = True
             expected_scaled = v_base * sale_index
             extra_scaled = max(
@@ -125,6 +126,11 @@ def compute_levy(
             expected = expected_scaled / baseline_index
             extra = extra_scaled / baseline_index
             exact_levy = levy_scaled / baseline_index
+            if expected > _eur(MAX_CENTS):
+                raise InputError(
+                    f"expected value {_plain(expected)} (baseline {v_base} × {sale_index} / "
+                    f"{baseline_index}) is out of range: expected at most {format_eur(MAX_CENTS)}"
+                )
             expected_cents = round_to_cents(expected, rounding)
             extra_cents = round_to_cents(extra, rounding)
             levy_cents = round_to_cents(exact_levy, rounding) if in_term else 0
@@ -135,8 +141,8 @@ def compute_levy(
         ) from None
     except decimal.DecimalException:
         raise InputError(
-            f"the expected value {format_eur(baseline_cents)} × {sale_index} / {baseline_index} "
-            f"is out of range: expected at most {format_eur(MAX_CENTS)}"
+            f"expected value (baseline {v_base} × {sale_index} / {baseline_index}) is out of "
+            f"range: expected at most {format_eur(MAX_CENTS)}"
         ) from None
     steps.append(
         f"E = V_base × I(sale) / I(base) = {v_base} × {_plain(sale_index)} / "

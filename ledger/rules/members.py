@@ -11,6 +11,7 @@ from pydantic import BaseModel, Field
 
 from ledger.encoding import canonical
 from ledger.errors import NotFound, RuleViolation
+from ledger.command import Command, Fact
 from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident
 
@@ -88,8 +89,15 @@ def _admitted(state: State, body: MemberAdmitted, ctx: Ctx) -> None:
             "admitted_seq": ctx.seq,
             "admitted_on": ctx.effective.isoformat(),
             "forgotten_seq": None,
+            "history": [ctx.seq],
         },
     )
+
+
+def add_history(state: State, member_id: str, seq: int) -> None:
+    """Remember that entry `seq` concerns the member, for `member show` without a log scan."""
+    record = get_member(state, member_id)
+    state.put("member", member_id, {**record, "history": [*record["history"], seq]})
 
 
 @kind("member.forgotten", role="coop-admin", body=MemberForgotten)
@@ -99,4 +107,56 @@ def _forgotten(state: State, body: MemberForgotten, ctx: Ctx) -> None:
         raise RuleViolation(
             f"member {body.member_id}: personal data was already erased at entry {record['forgotten_seq']}"
         )
-    state.put("member", body.member_id, {**record, "forgotten_seq": ctx.seq})
+    state.put(
+        "member",
+        body.member_id,
+        {**record, "forgotten_seq": ctx.seq, "history": [*record["history"], ctx.seq]},
+    )
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+def admit(
+    member_id: str,
+    member_kind: MemberKind,
+    personal: PersonalData,
+    effective: date,
+    founded: date | None = None,
+    district: str | None = None,
+    salt: bytes | None = None,
+) -> Command:
+    salt = new_salt() if salt is None else salt
+    body = MemberAdmitted(
+        member_id=member_id,
+        member_kind=member_kind,
+        commitment=commitment(personal, salt),
+        founded=founded,
+        district=district,
+    )
+    personal_json = canonical(personal.model_dump(mode="json")).decode("utf-8")
+    # The request content names the data, not the salt: a retried request makes a new salt.
+    args = {
+        "member_id": member_id,
+        "member_kind": member_kind,
+        "personal": personal.model_dump(mode="json"),
+        "effective": effective.isoformat(),
+        "founded": None if founded is None else founded.isoformat(),
+        "district": district,
+    }
+    return Command(
+        "member.admit",
+        args,
+        lambda _state, _ctx: Fact(
+            "member.admitted", body, effective, personal=(member_id, salt, personal_json)
+        ),
+    )
+
+
+def forget(member_id: str, effective: date) -> Command:
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        get_member(state, member_id)
+        return Fact(
+            "member.forgotten", MemberForgotten(member_id=member_id), effective, erase_personal=member_id
+        )
+
+    return Command("member.forget", {"member_id": member_id, "effective": effective.isoformat()}, decide)

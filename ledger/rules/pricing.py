@@ -1,10 +1,11 @@
-"""Preset share prices: the charter's price rules as signed data, and the computation with its trail."""
+"""Preset share prices: price rules as signed data, and their computation with a trail."""
 
 from __future__ import annotations
 
 import calendar
 import decimal
 from collections.abc import Callable
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
 from datetime import MAXYEAR, MINYEAR, date
 from decimal import Decimal
@@ -127,7 +128,7 @@ PriceRule = Annotated[
 
 @dataclass(frozen=True)
 class PriceComputation:
-    """A preset price and how it was found: the lines a member reads, the inputs an entry records."""
+    """A preset price and how it was found: lines for the member, inputs for the entry."""
 
     price_cents: int
     steps: tuple[str, ...]
@@ -149,7 +150,7 @@ def anniversary(start: date, years: int) -> date:
 
 
 def whole_years(start: date, on: date) -> int:
-    """How many anniversaries of `start` have come by `on` (inclusive); `on` is not before `start`."""
+    """How many anniversaries of `start` have come by `on`, counting `on` itself."""
     if on < start:
         raise RuleViolation(f"date {on} is before the start date {start}")
     years = on.year - start.year
@@ -188,7 +189,10 @@ def compute_price(
         rounding=rounding,
     )
     try:
-        with decimal.localcontext(prec=PRECISION):
+        with decimal.localcontext(prec=PRECISION) as ctx:
+            # Sums and products must come out exact; only a division or a power may round,
+            # inside _may_round, so the trail's values are exact or 50 digits close.
+            ctx.traps[decimal.Inexact] = True
             if isinstance(rule, NominalRule):
                 exact = _nominal(rule, trail)
             elif isinstance(rule, FixedRateRule):
@@ -197,7 +201,18 @@ def compute_price(
                 exact = _indexed(rule, on, index, trail)
             else:
                 exact = _shared_appreciation(rule, appraisal_cents, improvements_cents, trail)
+            ctx.traps[decimal.Inexact] = False
+            if exact > _eur(MAX_CENTS):
+                raise InputError(
+                    f"the {rule.rule} price {_plain(exact)} on {on} is out of range: expected "
+                    f"at most {format_eur(MAX_CENTS)}"
+                )
             price_cents = round_to_cents(exact, rounding)
+    except decimal.Inexact:
+        raise InputError(
+            f"the {rule.rule} price rule's values have too many digits: expected the "
+            f"computation to fit {PRECISION} significant digits"
+        ) from None
     except decimal.DecimalException:
         raise InputError(
             f"the {rule.rule} price on {on} is out of range: expected at most "
@@ -231,7 +246,8 @@ def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
         factor = 1 + r * n
         trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {_plain(factor)}")
     else:
-        factor = (1 + r) ** n
+        with _may_round():
+            factor = (1 + r) ** n
         trail.step(f"(1 + r)^n = {_plain(1 + r)}^{n} = {_plain(factor)}")
     price = p0 * factor
     trail.step(f"price = {p0} × {_plain(factor)} = {_plain(price)}")
@@ -255,7 +271,9 @@ def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> 
     trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {_plain(i0)}")
     trail.step(f"I(t) = I({rule.series}, {month}) = {_plain(it)}")
     # Multiply before dividing: the product is exact, so only the division can round.
-    price = p0 * it / i0
+    scaled = p0 * it
+    with _may_round():
+        price = scaled / i0
     trail.step(f"price = {p0} × {_plain(it)} / {_plain(i0)} = {_plain(price)}")
     return price
 
@@ -305,6 +323,13 @@ def _shared_appreciation(
         trail.step("price is below 0: floored at 0")
         price = Decimal(0)
     return price
+
+
+def _may_round() -> AbstractContextManager[decimal.Context]:
+    """A block allowed to round to the working precision (a division, a power)."""
+    ctx = decimal.getcontext().copy()
+    ctx.traps[decimal.Inexact] = False
+    return decimal.localcontext(ctx)
 
 
 def _index_value(index: IndexLookup, series: str, month: str) -> Decimal:

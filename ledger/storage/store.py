@@ -32,6 +32,12 @@ def normalize_target(target: str) -> str:
     return "sqlite:///" + os.path.abspath(target)
 
 
+def sqlite_path(target: str) -> Path | None:
+    """The file behind a SQLite target, or None for a server URL."""
+    url = normalize_target(target)
+    return Path(url[len("sqlite:///") :]) if url.startswith("sqlite:///") else None
+
+
 def display_target(target: str) -> str:
     if "://" not in target:
         return target

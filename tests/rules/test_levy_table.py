@@ -177,11 +177,11 @@ def test_rounding_rule_applies_once_to_the_levy(rounding: Rounding, levy_cents: 
 
 
 def test_levy_is_computed_from_the_exact_expected_value() -> None:
-    # E = 100,000 × 1/3 = 33,333.333...; rounding E first would give X = 66,666.67 and
-    # L = 0.30 × 66,666.67 = 20,000.001, but exactly X = 66,666.666... and L = 20,000.00.
+    # E = 200,000 × 1/3 = 66,666.666...; X = 33,333.333... and L = 0.3 × X = exactly 10,000.
+    # Subtracting a rounded E would leave L = 9,999.999... and truncation would lose a cent.
     result = replace(
         EXAMPLE,
-        baseline_cents=100_000_00,
+        baseline_cents=200_000_00,
         baseline_index="3",
         sale_index="1",
         sale_price_cents=100_000_00,
@@ -189,9 +189,9 @@ def test_levy_is_computed_from_the_exact_expected_value() -> None:
         rate="0.3",
         rounding="truncate",
     ).levy()
-    assert result.expected_cents == 33_333_33
-    assert result.extra_cents == 66_666_66
-    assert result.levy_cents == 20_000_00
+    assert result.expected_cents == 66_666_66
+    assert result.extra_cents == 33_333_33
+    assert result.levy_cents == 10_000_00
 
 
 def test_trail_records_every_input_and_shows_exact_values() -> None:
@@ -240,6 +240,10 @@ def test_trail_records_every_input_and_shows_exact_values() -> None:
         pytest.param(replace(EXAMPLE, improvements_cents=-1), InputError,
                      "improvements -0.01 is out of range: expected 0 to 90071992547409.91",
                      id="negative improvements are refused"),
+        pytest.param(replace(EXAMPLE, baseline_index="0.001", sale_index="1000000"), InputError,
+                     "expected value 400000000000000 (baseline 400000.00 × 1000000 / 0.001) "
+                     "is out of range: expected at most 90071992547409.91",
+                     id="an expected value beyond the largest amount is refused"),
         pytest.param(replace(EXAMPLE, term_years=-1), InputError,
                      "levy term -1 years is negative: expected 0 or more years",
                      id="a negative term is refused"),

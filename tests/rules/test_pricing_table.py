@@ -232,6 +232,10 @@ def test_refusals(
                      "the fixed-rate price rule takes no improvements: expected none, "
                      "found 5000.00",
                      id="improvements given to a rule that does not use them are refused"),
+        pytest.param(shared(90_000_000_000_000_00, "1", 0), 90_000_000_000_000_00, None,
+                     "the shared-appreciation price 180000000000000.00 on 2031-05-01 is out of "
+                     "range: expected at most 90071992547409.91",
+                     id="a price beyond the largest amount is refused"),
         pytest.param(shared(1, "0.5", 1), -1, None,
                      "appraisal -0.01 is out of range: expected 0 to 90071992547409.91",
                      id="a negative appraisal is refused"),
@@ -314,7 +318,7 @@ def test_parameters_are_stored_canonically(
 
 
 def test_rules_are_frozen_and_round_trip_through_json() -> None:
-    adapter = TypeAdapter(PriceRule)
+    adapter: TypeAdapter[PriceRule] = TypeAdapter(PriceRule)
     for price_rule in (nominal(1), fixed(1, "0.02", "compound"), indexed(1), shared(1, "0.5", 1)):
         with pytest.raises(ValidationError):
             price_rule.base_price_cents = 2  # type: ignore[misc]

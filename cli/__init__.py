@@ -1,0 +1,1 @@
+"""The coopledger command line: a thin click shell over the ledger library."""

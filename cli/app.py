@@ -1,0 +1,178 @@
+"""Shared CLI plumbing: options, key loading with passphrases, opening the ledger, output."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from datetime import date
+from pathlib import Path
+from typing import Any, TypeVar
+
+import click
+
+from ledger.errors import KeyFileError, UsageError
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+PASSPHRASE_ENV = "COOPLEDGER_PASSPHRASE"
+LOG_PASSPHRASE_ENV = "COOPLEDGER_LOG_PASSPHRASE"
+
+
+def db_option(f: F) -> F:
+    return click.option(
+        "--db",
+        envvar="COOPLEDGER_DB",
+        default="coopledger.db",
+        show_default=True,
+        help="SQLite file, or postgresql://user@host/dbname (env COOPLEDGER_DB).",
+    )(f)
+
+
+def json_option(f: F) -> F:
+    return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
+
+
+def write_options(f: F) -> F:
+    """The options every writing command takes: who signs, the log key, idempotency, receipt."""
+    f = click.option(
+        "--receipt",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Also write a C2SP tlog-proof receipt for the (last) new entry to this file.",
+    )(f)
+    f = click.option(
+        "--request-id",
+        help="Idempotency key: retrying with the same id returns the original receipt.",
+    )(f)
+    f = click.option(
+        "--log-key",
+        envvar="COOPLEDGER_LOG_KEY",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="The ledger's log key, which signs the new checkpoint (env COOPLEDGER_LOG_KEY).",
+    )(f)
+    f = click.option(
+        "--key",
+        envvar="COOPLEDGER_KEY",
+        type=click.Path(dir_okay=False, path_type=Path),
+        help="Your signing key file (env COOPLEDGER_KEY).",
+    )(f)
+    f = json_option(f)
+    return db_option(f)
+
+
+def parse_date(text: str, what: str = "date") -> date:
+    try:
+        return date.fromisoformat(text)
+    except ValueError:
+        raise UsageError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+
+
+def passphrase(env_names: Sequence[str], path: Path) -> bytes:
+    """From the environment, else a hidden prompt on a terminal; never from an argument."""
+    for name in env_names:
+        value = os.environ.get(name)
+        if value is not None:
+            return value.encode("utf-8")
+    if sys.stdin.isatty():
+        return click.prompt(f"Passphrase for {path}", hide_input=True).encode("utf-8")
+    raise KeyFileError(f"no passphrase for {path}: set {env_names[0]} or run on a terminal")
+
+
+def load_signer(path: Path | None, what: str = "--key") -> Any:
+    from ledger.keys import read_key_file
+
+    if path is None:
+        raise UsageError(f"{what} is required (or set COOPLEDGER_KEY)")
+    return read_key_file(path, passphrase([PASSPHRASE_ENV], path))
+
+
+def load_log_signer(path: Path | None) -> Any:
+    from ledger.keys import read_key_file
+
+    if path is None:
+        raise UsageError("--log-key is required for writing (or set COOPLEDGER_LOG_KEY)")
+    return read_key_file(path, passphrase([LOG_PASSPHRASE_ENV, PASSPHRASE_ENV], path))
+
+
+def open_store(db: str, create: bool = False) -> Any:
+    from ledger.storage.store import Store
+
+    return Store(db, create=create)
+
+
+@contextmanager
+def reading(db: str) -> Iterator[Any]:
+    store = open_store(db)
+    try:
+        with store.reading() as tx:
+            yield tx
+    finally:
+        store.dispose()
+
+
+def emit(data: Any, as_json: bool, text: Callable[[], None] | str | None = None) -> None:
+    if as_json:
+        click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
+    elif callable(text):
+        text()
+    elif text is not None:
+        click.echo(text)
+
+
+def append(
+    db: str,
+    commands: Sequence[Any],
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+    as_json: bool,
+    describe: Callable[[Any], str] | None = None,
+) -> Any:
+    """Sign and append the commands as one transaction, then print the receipt reference."""
+    from ledger.service import Ledger
+
+    signer = load_signer(key)
+    log_signer = load_log_signer(log_key)
+    store = open_store(db)
+    try:
+        result = Ledger(store).append(commands, signer, log_signer, request_id)
+        if receipt is not None:
+            write_receipt(store, result.entries[-1].seq, result.checkpoint_size, receipt)
+    finally:
+        store.dispose()
+    print_receipt(result, as_json, describe)
+    return result
+
+
+def write_receipt(store: Any, seq: int, size: int, path: Path) -> None:
+    from ledger.transparency import inclusion_receipt
+
+    with store.reading() as tx:
+        text = inclusion_receipt(tx, seq, size)
+    path.write_text(text, encoding="utf-8")
+
+
+def receipt_json(result: Any) -> dict[str, Any]:
+    return {
+        "entries": [
+            {"seq": a.seq, "kind": a.kind, "leaf_hash": a.leaf_hash.hex(), "effective": a.effective.isoformat()}
+            for a in result.entries
+        ],
+        "checkpoint_size": result.checkpoint_size,
+        "replayed": result.replayed,
+    }
+
+
+def print_receipt(result: Any, as_json: bool, describe: Callable[[Any], str] | None = None) -> None:
+    if as_json:
+        emit(receipt_json(result), True)
+        return
+    if describe is not None and result.facts:
+        click.echo(describe(result))
+    for a in result.entries:
+        click.echo(f"entry {a.seq} {a.kind} leaf {a.leaf_hash.hex()[:16]} checkpoint {result.checkpoint_size}")
+    if result.replayed:
+        click.echo("(request already processed: this is the original receipt)")

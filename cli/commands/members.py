@@ -1,0 +1,113 @@
+"""`coopledger member`: admit, show, list and forget members."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from cli.app import append, db_option, emit, json_option, parse_date, reading, write_options
+
+
+@click.group()
+def member() -> None:
+    """Admit, show, list and forget members."""
+
+
+@member.command("admit")
+@click.option("--id", "member_id", required=True, help="Stable member id, e.g. M-42.")
+@click.option("--kind", "member_kind", required=True, type=click.Choice(["person", "household", "business"]))
+@click.option("--name", required=True, help="Name (personal data: kept outside the signed log).")
+@click.option("--address", help="Address (personal data).")
+@click.option("--email", help="E-mail (personal data).")
+@click.option("--kvk", help="Chamber of Commerce number (personal data).")
+@click.option("--founded", help="Founding date of a business (YYYY-MM-DD).")
+@click.option("--district", help="District the member is located in (or moving to).")
+@click.option("--date", "on", help="Admission date (default: today).")
+@write_options
+def member_admit(
+    member_id: str, member_kind: str, name: str, address: str | None, email: str | None,
+    kvk: str | None, founded: str | None, district: str | None, on: str | None, db: str,
+    as_json: bool, key: Path | None, log_key: Path | None, request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Admit a member; the entry holds the id and a salted commitment to the personal data."""
+    from ledger.rules.members import PersonalData, admit
+    from ledger.service import utcnow
+    from ledger.types import validated
+
+    personal = validated(PersonalData, name=name, address=address, email=email, kvk=kvk)
+    command = admit(
+        member_id,
+        member_kind,  # type: ignore[arg-type]
+        personal,
+        parse_date(on) if on else utcnow().date(),
+        founded=parse_date(founded, "--founded") if founded else None,
+        district=district,
+    )
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@member.command("forget")
+@click.argument("member_id")
+@click.option("--date", "on", help="Date of the erasure request (default: today).")
+@write_options
+def member_forget(
+    member_id: str, on: str | None, db: str, as_json: bool, key: Path | None,
+    log_key: Path | None, request_id: str | None, receipt: Path | None,
+) -> None:
+    """Erase a member's personal data (GDPR); the ledger still verifies."""
+    from ledger.rules.members import forget
+    from ledger.service import utcnow
+
+    command = forget(member_id, parse_date(on) if on else utcnow().date())
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@member.command("show")
+@click.argument("member_id")
+@db_option
+@json_option
+def member_show(member_id: str, db: str, as_json: bool) -> None:
+    """Show a member: kind, admission, personal data (unless erased) and history."""
+    from ledger.reports import member_report
+
+    with reading(db) as tx:
+        data = member_report(tx, member_id)
+
+    def text() -> None:
+        for k, v in data.items():
+            if k == "history":
+                click.echo("history:")
+                for h in v:
+                    click.echo(f"  entry {h['seq']:>6}  {h['effective']}  {h['kind']}  {h['summary']}")
+            elif isinstance(v, dict):
+                click.echo(f"{k}:")
+                for k2, v2 in v.items():
+                    click.echo(f"  {k2}: {v2}")
+            else:
+                click.echo(f"{k}: {v}")
+
+    emit(data, as_json, text)
+
+
+@member.command("list")
+@db_option
+@json_option
+def member_list(db: str, as_json: bool) -> None:
+    """List members (id, kind, admitted, status)."""
+    from ledger.reports import member_rows
+
+    with reading(db) as tx:
+        rows = member_rows(tx)
+
+    def text() -> None:
+        from rich.console import Console
+        from rich.table import Table
+
+        table = Table("member", "kind", "admitted", "district", "status")
+        for r in rows:
+            table.add_row(r["member_id"], r["member_kind"], r["admitted_on"], r["district"] or "", r["status"])
+        Console().print(table)
+
+    emit(rows, as_json, text)

@@ -1,0 +1,103 @@
+"""`coopledger checkpoint`, `proof` and `verify-receipt`: the transparency-log view of the ledger."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import click
+
+from cli.app import db_option, emit, json_option, reading
+
+
+@click.command()
+@click.option("--size", type=click.IntRange(min=0), help="A past tree size (default: the latest).")
+@click.option("--vkey", "vkey_only", is_flag=True, help="Print the log's verifier key, which auditors pin.")
+@db_option
+def checkpoint(size: int | None, vkey_only: bool, db: str) -> None:
+    """Print the signed checkpoint (a C2SP signed note)."""
+    from ledger.note import Verifier
+    from ledger.transparency import signed_checkpoint
+
+    with reading(db) as tx:
+        if vkey_only:
+            meta = tx.state.get("meta", "ledger")
+            if meta is None:
+                from ledger.errors import NotFound
+
+                raise NotFound("this ledger has no genesis entry")
+            click.echo(Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"])).key_text())
+            return
+        _size, _root, text = signed_checkpoint(tx, size)
+    click.echo(text, nl=False)
+
+
+@click.group()
+def proof() -> None:
+    """Inclusion and consistency proofs."""
+
+
+@proof.command("inclusion")
+@click.argument("seq", type=click.IntRange(min=0))
+@click.option("--size", type=click.IntRange(min=1), help="Tree size of a signed checkpoint (default: latest).")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the receipt to FILE.")
+@db_option
+def proof_inclusion(seq: int, size: int | None, out: Path | None, db: str) -> None:
+    """A C2SP tlog-proof@v1 receipt that entry SEQ is in the log."""
+    from ledger.transparency import inclusion_receipt
+
+    with reading(db) as tx:
+        text = inclusion_receipt(tx, seq, size)
+    if out is None:
+        click.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        click.echo(f"wrote receipt for entry {seq} to {out}")
+
+
+@proof.command("consistency")
+@click.argument("old", type=click.IntRange(min=0))
+@click.argument("new", type=click.IntRange(min=0))
+@db_option
+@json_option
+def proof_consistency(old: int, new: int, db: str, as_json: bool) -> None:
+    """The consistency proof from tree size OLD to NEW (base64 hashes, one a line)."""
+    from ledger.transparency import consistency
+
+    with reading(db) as tx:
+        result = consistency(tx, old, new)
+    emit(result.as_json(), as_json, lambda: [click.echo(base64.b64encode(h).decode()) for h in result.proof] and None)
+
+
+@click.command("verify-receipt")
+@click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
+@click.option("--vkey", required=True, help="The log's verifier key.")
+@click.option("--entry", "entry", required=True, help="The entry: its sequence number (looked up in --db) or a file with its leaf bytes.")
+@db_option
+@json_option
+def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) -> None:
+    """Check a receipt offline: the checkpoint's signature and the entry's inclusion proof."""
+    from ledger import merkle
+    from ledger.errors import InputError, NotFound
+    from ledger.note import parse_verifier_key, verify_tlog_proof
+
+    verifier = parse_verifier_key(vkey)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as e:
+        raise InputError(f"cannot read receipt {file}: {e}") from e
+    expected_index: int | None = None
+    if entry.isdigit():
+        expected_index = int(entry)
+        with reading(db) as tx:
+            data = tx.entry(expected_index)
+        if data is None:
+            raise NotFound(f"no entry {entry} in {db}")
+    else:
+        try:
+            data = Path(entry).read_bytes().rstrip(b"\n")
+        except OSError as e:
+            raise InputError(f"cannot read entry file {entry}: {e.strerror}") from e
+    cp = verify_tlog_proof(text, merkle.leaf_hash(data), verifier, expected_index=expected_index)
+    result = {"ok": True, "origin": cp.origin, "tree_size": cp.tree_size}
+    emit(result, as_json, f"receipt OK: the entry is in {cp.origin} at tree size {cp.tree_size}")

@@ -1,0 +1,100 @@
+"""Entry point: lazy command groups, and the one place where errors become a line and an exit code."""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+from typing import Any
+
+import click
+
+# command name -> "module:attribute"; a module is imported only when its command runs, so
+# that `coopledger member show` does not pay for the imports of `coopledger gem export`.
+COMMANDS: dict[str, str] = {
+    "key": "cli.commands.keys:key",
+    "charter": "cli.commands.charter:charter",
+    "init": "cli.commands.setup:init",
+    "member": "cli.commands.members:member",
+    "log": "cli.commands.log:log",
+    "verify": "cli.commands.verify:verify",
+    "bundle": "cli.commands.verify:bundle",
+    "checkpoint": "cli.commands.transparency:checkpoint",
+    "proof": "cli.commands.transparency:proof",
+    "verify-receipt": "cli.commands.transparency:verify_receipt",
+    "demo": "cli.commands.demo:demo",
+}
+
+HELP = {
+    "key": "Make, show, authorise and revoke signing keys.",
+    "charter": "Print the charter template, show or amend the charter in force.",
+    "init": "Found a new ledger: entry 0 with the charter, governor and log key.",
+    "member": "Admit, show, list and forget members.",
+    "log": "Read the log.",
+    "verify": "Verify the ledger, or an exported bundle offline.",
+    "bundle": "Export an auditor bundle.",
+    "checkpoint": "Print a signed checkpoint, or the log's verifier key.",
+    "proof": "Inclusion and consistency proofs.",
+    "verify-receipt": "Check a member's receipt offline.",
+    "demo": "Build a small, realistic ledger and verify it.",
+}
+
+
+class LazyGroup(click.Group):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        target = COMMANDS.get(cmd_name)
+        if target is None:
+            return None
+        module_name, attr = target.split(":")
+        command = getattr(importlib.import_module(module_name), attr)
+        assert isinstance(command, click.Command)
+        return command
+
+    def format_commands(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        rows = [(name, HELP.get(name, "")) for name in self.list_commands(ctx)]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="coop-ledger", prog_name="coopledger")
+def cli() -> None:
+    """coop-ledger: the signed, append-only ledger of a housing and workspace cooperative."""
+
+
+def main(argv: list[str] | None = None) -> Any:
+    """Run the CLI; a LedgerError becomes one line on stderr and exit code 1 (2 for usage)."""
+    from ledger.errors import LedgerError
+
+    try:
+        rc = cli.main(args=argv, prog_name="coopledger", standalone_mode=False)
+    except click.exceptions.Abort:
+        click.echo("coopledger: aborted", err=True)
+        sys.exit(1)
+    except click.ClickException as e:
+        e.show()
+        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+    except LedgerError as e:
+        click.echo(f"coopledger: error: {e}", err=True)
+        sys.exit(e.exit_code)
+    except click.exceptions.Exit as e:
+        sys.exit(e.exit_code)
+    except KeyboardInterrupt:
+        click.echo("coopledger: interrupted; nothing was appended", err=True)
+        sys.exit(130)
+    except OSError as e:
+        click.echo(f"coopledger: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        sys.exit(1)
+    except Exception as e:  # a bug, not a user mistake: still one line unless debugging
+        if os.environ.get("COOPLEDGER_DEBUG"):
+            raise
+        click.echo(f"coopledger: internal error: {type(e).__name__}: {e}", err=True)
+        sys.exit(3)
+    sys.exit(rc if isinstance(rc, int) else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Exports: auditor bundles and the GEM's levy and contribution files."""
