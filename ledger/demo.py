@@ -23,6 +23,48 @@ DEMO_PASSPHRASE = "demo"
 
 
 @dataclass
+class DemoLedger:
+    """What a demo step gets: the ledger, the demo's keys (by role, plus "log") and a printer."""
+
+    ledger: Ledger
+    signers: dict[str, Signer]
+    say: Callable[[str], None]
+
+    def append(self, role: str, commands: list[Command], request_id: str | None = None) -> None:
+        self.ledger.append(commands, self.signers[role], self.signers["log"], request_id)
+
+
+def members_step(demo: DemoLedger) -> None:
+    people = [
+        ("M-1", "household", PersonalData(name="Familie De Vries", address="Havenkade 1, Pampus")),
+        ("M-2", "person", PersonalData(name="Sanne Bakker", email="sanne@example.org")),
+        ("M-3", "household", PersonalData(name="Familie El Amrani")),
+        ("M-4", "person", PersonalData(name="Joris Visser")),
+    ]
+    admissions = [members.admit(mid, kind, pd, date(2031, 2, 1)) for mid, kind, pd in people]  # type: ignore[arg-type]
+    admissions.append(
+        members.admit(
+            "B-1",
+            "business",
+            PersonalData(name="Werkplaats Pampus B.V.", kvk="90000001"),
+            date(2031, 2, 1),
+            founded=date(2029, 6, 1),
+            district="Pampus-Haven",
+        )
+    )
+    demo.append("coop-admin", admissions, request_id="demo-admissions")
+    demo.say(f"admitted {len(admissions)} members (personal data kept outside the log)")
+    demo.append("coop-admin", [members.forget("M-4", date(2031, 3, 1))])
+    demo.say("erased the personal data of M-4 on request; the ledger still verifies")
+
+
+# The story, in order; each capability adds its step here.
+STEPS: list[Callable[[DemoLedger], None]] = [
+    members_step,
+]
+
+
+@dataclass
 class DemoResult:
     entries: int = 0
     steps: list[str] = field(default_factory=list)
@@ -69,29 +111,9 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
     ledger.append(grants, gov, log, request_id="demo-keys")
     say("authorised the cooperative, Werkcorporatie and levy administrators")
 
-    admin = signers["coop-admin"]
-    people = [
-        ("M-1", "household", PersonalData(name="Familie De Vries", address="Havenkade 1, Pampus")),
-        ("M-2", "person", PersonalData(name="Sanne Bakker", email="sanne@example.org")),
-        ("M-3", "household", PersonalData(name="Familie El Amrani")),
-        ("M-4", "person", PersonalData(name="Joris Visser")),
-    ]
-    admissions = [members.admit(mid, kind, pd, date(2031, 2, 1)) for mid, kind, pd in people]  # type: ignore[arg-type]
-    admissions.append(
-        members.admit(
-            "B-1",
-            "business",
-            PersonalData(name="Werkplaats Pampus B.V.", kvk="90000001"),
-            date(2031, 2, 1),
-            founded=date(2029, 6, 1),
-            district="Pampus-Haven",
-        )
-    )
-    ledger.append(admissions, admin, log, request_id="demo-admissions")
-    say(f"admitted {len(admissions)} members (personal data kept outside the log)")
-
-    ledger.append([members.forget("M-4", date(2031, 3, 1))], admin, log)
-    say("erased the personal data of M-4 on request; the ledger still verifies")
+    demo = DemoLedger(ledger, signers, say)
+    for step in STEPS:
+        step(demo)
 
     with store.reading() as tx:
         report = verify_store(tx)

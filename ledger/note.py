@@ -312,7 +312,7 @@ def open_note(note: str | bytes, verifiers: Sequence[Verifier]) -> Note:
     for number, line in enumerate(lines, start=1):
         if not line.startswith(_SIG_PREFIX):
             raise NoteError(
-                f"signature line {number} does not start with an em dash and a space: {line!r}"
+                f"signature line {number} does not start with an em dash and a space: {line[:40]!r}"
             )
         name, space, b64 = line[len(_SIG_PREFIX) :].partition(" ")
         if not space:

@@ -68,12 +68,18 @@ B = TypeVar("B", bound=BaseModel)
 Applier = Callable[[State, Any, Ctx], None]
 
 
+# Undo the effect of an earlier entry (its body and context) for a correction, or raise
+# RuleViolation saying why it can no longer be undone.
+Reverser = Callable[[State, Any, Ctx, Ctx], None]
+
+
 @dataclass(frozen=True)
 class KindSpec:
     kind: str
     role: Role | None
     body: type[BaseModel]
     apply: Applier
+    reverse: Reverser | None = None
 
 
 KINDS: dict[str, KindSpec] = {}
@@ -92,6 +98,18 @@ def kind(name: str, *, role: Role | None, body: type[B]) -> Callable[[Applier], 
         if name in KINDS:
             raise RuntimeError(f"entry kind {name} registered twice")
         KINDS[name] = KindSpec(name, role, body, fn)
+        return fn
+
+    return register
+
+
+def reverser(name: str) -> Callable[[Reverser], Reverser]:
+    """Register how a correction undoes an entry of kind `name` (kinds without one cannot be
+    corrected, only followed by a new entry)."""
+
+    def register(fn: Reverser) -> Reverser:
+        spec = KINDS[name]
+        KINDS[name] = KindSpec(spec.kind, spec.role, spec.body, spec.apply, fn)
         return fn
 
     return register

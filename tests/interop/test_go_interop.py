@@ -1,4 +1,4 @@
-"""Go's sumdb/note and sumdb/tlog verify our checkpoints, proofs and receipts (and reject tampering)."""
+"""Go's sumdb/note and sumdb/tlog accept our checkpoints, proofs and receipts; reject tampering."""
 
 from __future__ import annotations
 
@@ -151,7 +151,9 @@ def test_go_rejects_proofs_against_a_wrong_root(go_verify: Path, log: Log) -> No
     result = log.run(go_verify, [log.consistency_line(8, 37, root_n=log.tree.root(36))])
     assert result.returncode == 1
     assert "not the checkpoint's root" in result.stderr
-    flipped = log.consistency_line(13, 21).replace(b64encode(log.tree.root(21)), b64encode(bytes(32)))
+    flipped = log.consistency_line(13, 21).replace(
+        b64encode(log.tree.root(21)), b64encode(bytes(32))
+    )
     result = log.run(go_verify, [flipped])
     assert result.returncode == 1
     assert "tlog.CheckTree" in result.stderr

@@ -217,11 +217,12 @@ def test_inclusion_wrong_length_fails(case: tuple[int, int], how: str) -> None:
     i, n = case
     proof = list(INCLUSION[(i, n)])
     extra = hashlib.sha256(b"extra").digest()
-    if how.startswith("drop"):
-        if not proof:
-            proof = [extra]
-        else:
-            proof = proof[1:] if how == "drop-first" else proof[:-1]
+    if not proof and how.startswith("drop"):
+        proof = [extra]  # nothing to drop: a lone hash is just as wrong
+    elif how == "drop-first":
+        proof = proof[1:]
+    elif how == "drop-last":
+        proof = proof[:-1]
     else:
         proof = [*proof, extra] if how == "append" else [extra, *proof]
     with pytest.raises(ProofError, match="must have"):

@@ -57,7 +57,7 @@ class CountingReader:
 
 
 def test_empty_root_is_sha256_of_nothing() -> None:
-    assert EMPTY_ROOT == ROOTS[0]
+    assert ROOTS[0] == EMPTY_ROOT
     assert RootAccumulator().root() == ROOTS[0]
     assert MemoryTree().root() == ROOTS[0]
 
@@ -72,14 +72,18 @@ def test_roots_by_size(tree: MemoryTree, size: int) -> None:
     assert MemoryTree(leaf_hash(leaf) for leaf in LEAVES[:size]).root() == ROOTS[size]
 
 
-@pytest.mark.parametrize("case", VECTORS["inclusion_proofs"], ids=lambda c: f"{c['index']}@{c['tree_size']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["inclusion_proofs"], ids=lambda c: f"{c['index']}@{c['tree_size']}"
+)
 def test_inclusion_vectors(tree: MemoryTree, case: dict[str, Any]) -> None:
     index, size, expected = case["index"], case["tree_size"], unhex(case["proof_hex"])
     assert tree.inclusion_proof(index, size) == expected
     verify_inclusion(leaf_hash(LEAVES[index]), index, size, expected, ROOTS[size])
 
 
-@pytest.mark.parametrize("case", VECTORS["consistency_proofs"], ids=lambda c: f"{c['size1']}-{c['size2']}")
+@pytest.mark.parametrize(
+    "case", VECTORS["consistency_proofs"], ids=lambda c: f"{c['size1']}-{c['size2']}"
+)
 def test_consistency_vectors(tree: MemoryTree, case: dict[str, Any]) -> None:
     size1, size2, expected = case["size1"], case["size2"], unhex(case["proof_hex"])
     assert tree.consistency_proof(size1, size2) == expected

@@ -158,7 +158,7 @@ def test_bad_signature_by_a_known_key_rejects_even_beside_a_good_one() -> None:
     text = "hello\n"
     good_a = sign_note(text, "a.example", key_a)
     bad_b = sign_note("other\n", "b.example", key_b).split("\n\n")[1]
-    with pytest.raises(NoteError, match="b.example.* does not verify"):
+    with pytest.raises(NoteError, match=r"b\.example\+[0-9a-f]{8} does not verify"):
         open_note(good_a + bad_b, [a, b])
     # Without b trusted, b's line is just an unknown signature.
     assert open_note(good_a + bad_b, [a]).text == text
@@ -168,7 +168,7 @@ def test_one_signature_per_key() -> None:
     key, verifier = fresh_verifier("log.example")
     signed = sign_note("x\n", "log.example", key)
     doubled = signed + signed.split("\n\n")[1]
-    with pytest.raises(NoteError, match="more than one signature by key log.example"):
+    with pytest.raises(NoteError, match=r"more than one signature by key log\.example"):
         open_note(doubled, [verifier])
 
 
@@ -285,7 +285,7 @@ def test_checkpoint_origin_must_match_key_name() -> None:
     key, verifier = fresh_verifier("other.example")
     checkpoint = Checkpoint("log.example", 3, bytes(32))
     signed = sign_note(checkpoint.text(), "other.example", key)
-    with pytest.raises(NoteError, match="origin 'log.example' does not match"):
+    with pytest.raises(NoteError, match=r"origin 'log\.example' does not match"):
         open_checkpoint(signed, verifier)
 
 
@@ -358,7 +358,7 @@ def test_tlog_proof_without_hashes() -> None:
 
 
 def test_tlog_proof_rejections() -> None:
-    tree, key, verifier, signed = _receipt_fixture()
+    tree, _, verifier, signed = _receipt_fixture()
     proof = tree.inclusion_proof(7)
     text = format_tlog_proof(7, proof, signed)
     with pytest.raises(ProofError, match="leads to root"):
@@ -376,7 +376,7 @@ def test_tlog_proof_rejections() -> None:
     with pytest.raises(ProofError, match="must have 4 hashes, found 3"):
         verify_tlog_proof(format_tlog_proof(7, proof[:3], signed), leaf_hash(b"entry 7"), verifier)
     _, stranger = fresh_verifier("example.com/coop")
-    with pytest.raises(NoteError, match="not signed by example.com/coop"):
+    with pytest.raises(NoteError, match=r"not signed by example\.com/coop"):
         verify_tlog_proof(text, leaf_hash(b"entry 7"), stranger)
 
 

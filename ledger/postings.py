@@ -1,0 +1,74 @@
+"""Double-entry postings: every entry that moves money carries balanced postings (debits = credits)."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, Field
+
+from ledger.errors import RuleViolation
+from ledger.money import MAX_CENTS, format_eur
+from ledger.state import State
+from ledger.types import FROZEN
+
+# Account names: "fund" (the cooperative fund's money), "member:M-42" (what a member paid in,
+# net), "external:<source>" (money from outside: the GEM, the revolving fund, a notary),
+# and further namespaced accounts a domain introduces ("levy:receivable:P-1", ...).
+_ACCOUNT_RE = re.compile(r"^[a-z]+(:[A-Za-z0-9._-]+)*$")
+FUND = "fund"
+
+
+def _account(value: str) -> str:
+    if not _ACCOUNT_RE.match(value) or len(value) > 128:
+        raise ValueError(f"account {value!r} must look like 'fund' or 'member:M-42'")
+    return value
+
+
+Account = Annotated[str, AfterValidator(_account)]
+
+
+class Posting(BaseModel):
+    """One leg: a positive amount debits the account (money or a claim comes in), a negative
+    amount credits it."""
+
+    model_config = FROZEN
+    account: Account
+    amount_cents: int = Field(ge=-MAX_CENTS, le=MAX_CENTS, strict=True)
+
+
+def transfer(debit: str, credit: str, amount_cents: int) -> tuple[Posting, Posting]:
+    """The common two-legged posting: `amount` moves into `debit` from `credit`."""
+    return (
+        Posting(account=debit, amount_cents=amount_cents),
+        Posting(account=credit, amount_cents=-amount_cents),
+    )
+
+
+def check_balanced(postings: Sequence[Posting], what: str) -> None:
+    if not postings:
+        raise RuleViolation(f"{what}: an entry that moves money needs postings")
+    if any(p.amount_cents == 0 for p in postings):
+        raise RuleViolation(f"{what}: a posting of zero is not allowed")
+    total = sum(p.amount_cents for p in postings)
+    if total != 0:
+        raise RuleViolation(f"{what}: postings do not balance (debits - credits = {format_eur(total)})")
+
+
+def balance(state: State, account: str) -> int:
+    record = state.get("balance", account)
+    return 0 if record is None else int(record["cents"])
+
+
+def post(state: State, postings: Sequence[Posting], what: str) -> None:
+    """Apply balanced postings to the running balances; the fund may never go below zero."""
+    check_balanced(postings, what)
+    for p in postings:
+        new = balance(state, p.account) + p.amount_cents
+        if p.account == FUND and new < 0:
+            raise RuleViolation(
+                f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
+                f"short by {format_eur(-new)}"
+            )
+        state.put("balance", p.account, {"cents": new})
