@@ -158,7 +158,12 @@ def write_receipt(store: Any, seq: int, size: int, path: Path) -> None:
 def receipt_json(result: Any) -> dict[str, Any]:
     return {
         "entries": [
-            {"seq": a.seq, "kind": a.kind, "leaf_hash": a.leaf_hash.hex(), "effective": a.effective.isoformat()}
+            {
+                "seq": a.seq,
+                "kind": a.kind,
+                "leaf_hash": a.leaf_hash.hex(),
+                "effective": a.effective.isoformat(),
+            }
             for a in result.entries
         ],
         "checkpoint_size": result.checkpoint_size,
@@ -173,6 +178,8 @@ def print_receipt(result: Any, as_json: bool, describe: Callable[[Any], str] | N
     if describe is not None and result.facts:
         click.echo(describe(result))
     for a in result.entries:
-        click.echo(f"entry {a.seq} {a.kind} leaf {a.leaf_hash.hex()[:16]} checkpoint {result.checkpoint_size}")
+        click.echo(
+            f"entry {a.seq} {a.kind} leaf {a.leaf_hash.hex()[:16]} checkpoint {result.checkpoint_size}"
+        )
     if result.replayed:
         click.echo("(request already processed: this is the original receipt)")

@@ -158,7 +158,11 @@ class Auditor:
                 self.add(seq, "signature", f"signed by unknown key {sig.key_id[:16]}")
                 continue
             if key_id(key) != sig.key_id:
-                self.add(seq, "signature", f"signature names key {sig.key_id[:16]}, expected {key_id(key)[:16]}")
+                self.add(
+                    seq,
+                    "signature",
+                    f"signature names key {sig.key_id[:16]}, expected {key_id(key)[:16]}",
+                )
                 continue
             try:
                 verify_signature(key, sig.raw, message)
@@ -173,7 +177,9 @@ class Auditor:
             return
         log = _maybe_key(body.get("log_key", {}).get("public_key"))
         if log != self.trusted.public_key or origin != self.trusted.name:
-            self.add(0, "trust", f"the genesis log key is not the trusted key {self.trusted.key_text()}")
+            self.add(
+                0, "trust", f"the genesis log key is not the trusted key {self.trusted.key_text()}"
+            )
 
     def _log_verifier(self) -> note.Verifier | None:
         if self.trusted is not None:
@@ -202,7 +208,9 @@ class Auditor:
             return
         self.report.checkpoints += 1
         if cp.tree_size != size:
-            self.add(where, "checkpoint", f"checkpoint filed as size {size} says size {cp.tree_size}")
+            self.add(
+                where, "checkpoint", f"checkpoint filed as size {size} says size {cp.tree_size}"
+            )
         elif cp.root_hash != root:
             self.add(
                 self._first_divergence(size),

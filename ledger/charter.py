@@ -117,7 +117,7 @@ def load_charter(path: Path) -> Charter:
     return parse_charter(text, str(path))
 
 
-TEMPLATE = '''\
+TEMPLATE = """\
 # coop-ledger charter: the cooperative's rulebook as data.
 # Every value below is a PLACEHOLDER until the cooperative decides (see DOMAIN.md):
 # nothing public fixes Pampus's percentages, price rules or index yet.
@@ -162,4 +162,4 @@ max_founded_years = 5             # tenant founded at most 5 years before the le
 area_districts = []               # empty: every district above counts as "the area"
 affordable_target = "0.20"        # affordable share of workspace floor area
 exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
-'''
+"""

@@ -23,7 +23,9 @@ def verify_store(
     count = 0
     for seq, data in tx.entries(0, None):
         if seq != auditor.next_seq:
-            auditor.add(auditor.next_seq, "sequence", f"entry {auditor.next_seq} is missing from the store")
+            auditor.add(
+                auditor.next_seq, "sequence", f"entry {auditor.next_seq} is missing from the store"
+            )
             auditor.next_seq = seq
         auditor.feed(data)
         last = merkle.leaf_hash(data)
@@ -31,20 +33,26 @@ def verify_store(
         if progress is not None and count % 1000 == 0:
             progress(1000)
     report = auditor.finish()
-    if count and last != head_hash:
-        auditor.add(count - 1, "head", "the head row does not point at the last entry")
     if size != count:
-        auditor.add(min(size, count), "head", f"the head row says {size} entries, the table holds {count}")
+        auditor.add(
+            min(size, count), "head", f"the head row says {size} entries, the table holds {count}"
+        )
+    elif count and last != head_hash:
+        auditor.add(count - 1, "head", "the head row does not point at the last entry")
     latest = tx.checkpoint()
     if latest is not None and latest[0] <= report.tree_size and report.ok:
         stored_root = merkle.root_hash(latest[0], tx.get_nodes)
         if stored_root != latest[1]:
-            auditor.add(latest[0] - 1, "merkle", "stored Merkle nodes do not give the checkpoint's root")
+            auditor.add(
+                latest[0] - 1, "merkle", "stored Merkle nodes do not give the checkpoint's root"
+            )
     if isinstance(auditor.state, MemoryState) and report.ok:
         replayed = auditor.state.snapshot()
         stored = tx.state.snapshot()
         if replayed != stored:
-            differing = sorted(k for k in set(replayed) | set(stored) if replayed.get(k) != stored.get(k))
+            differing = sorted(
+                k for k in set(replayed) | set(stored) if replayed.get(k) != stored.get(k)
+            )
             ns, key = differing[0]
             auditor.add(
                 None,

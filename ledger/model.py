@@ -55,7 +55,7 @@ class Entry(BaseModel):
     """What a key signs: position in the log, link to the previous leaf, kind, body, author."""
 
     model_config = FROZEN
-    v: Literal[1] = FORMAT_VERSION
+    v: Literal[1] = 1
     seq: int = Field(ge=0, le=2**53 - 1)
     kind: str = Field(pattern=r"^[a-z]+(\.[a-z-]+)+$")
     body: dict[str, Any]

@@ -20,7 +20,9 @@ def round_to_cents(amount_eur: Decimal, rounding: Rounding) -> int:
     try:
         mode = _MODES[rounding]
     except KeyError:
-        raise InputError(f"unknown rounding rule {rounding!r}: expected half-up or truncate") from None
+        raise InputError(
+            f"unknown rounding rule {rounding!r}: expected half-up or truncate"
+        ) from None
     cents = int(amount_eur.quantize(_CENT, rounding=mode) * 100)
     if abs(cents) > MAX_CENTS:
         raise InputError(f"amount {amount_eur} is out of range")

@@ -53,7 +53,9 @@ def check_balanced(postings: Sequence[Posting], what: str) -> None:
         raise RuleViolation(f"{what}: a posting of zero is not allowed")
     total = sum(p.amount_cents for p in postings)
     if total != 0:
-        raise RuleViolation(f"{what}: postings do not balance (debits - credits = {format_eur(total)})")
+        raise RuleViolation(
+            f"{what}: postings do not balance (debits - credits = {format_eur(total)})"
+        )
 
 
 def balance(state: State, account: str) -> int:

@@ -38,7 +38,9 @@ def member_rows(tx: ReadTx) -> list[dict[str, Any]]:
                 "admitted_on": record["admitted_on"],
                 "admitted_seq": record["admitted_seq"],
                 "district": record.get("district"),
-                "status": "personal data erased" if record["forgotten_seq"] is not None else "active",
+                "status": "personal data erased"
+                if record["forgotten_seq"] is not None
+                else "active",
             }
         )
     rows.sort(key=lambda r: r["admitted_seq"])
@@ -51,7 +53,11 @@ def member_report(tx: ReadTx, member_id: str) -> dict[str, Any]:
         raise NotFound(f"unknown member {member_id}")
     stored = tx.member_data(member_id)
     if stored is None or stored[1] is None:
-        personal: Any = f"erased at entry {record['forgotten_seq']}" if record["forgotten_seq"] is not None else "none"
+        personal: Any = (
+            f"erased at entry {record['forgotten_seq']}"
+            if record["forgotten_seq"] is not None
+            else "none"
+        )
     else:
         personal = loads(stored[1])
     history = []
@@ -61,7 +67,12 @@ def member_report(tx: ReadTx, member_id: str) -> dict[str, Any]:
             continue
         entry = SignedEntry.model_validate(loads(data)).entry
         history.append(
-            {"seq": entry.seq, "kind": entry.kind, "effective": entry.effective.isoformat(), "summary": summarize(entry.body)}
+            {
+                "seq": entry.seq,
+                "kind": entry.kind,
+                "effective": entry.effective.isoformat(),
+                "summary": summarize(entry.body),
+            }
         )
     return {
         "member_id": member_id,

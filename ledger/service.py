@@ -6,7 +6,7 @@ import base64
 import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from typing import Any
 
 from ledger import merkle, note
@@ -49,7 +49,7 @@ class Receipt:
 
 
 def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+    return datetime.now(UTC)
 
 
 def request_hash(commands: Sequence[Command], signer_key_id: str) -> str:
@@ -124,7 +124,9 @@ class Ledger:
             appended.append(Appended(seq, kind, merkle.leaf_hash(data), entry.effective))
         cp = tx.checkpoint(previous["checkpoint_size"])
         if cp is None:
-            raise StorageError(f"checkpoint {previous['checkpoint_size']} is missing from the store")
+            raise StorageError(
+                f"checkpoint {previous['checkpoint_size']} is missing from the store"
+            )
         return Receipt(tuple(appended), cp[0], cp[2], replayed=True)
 
     @staticmethod
@@ -201,9 +203,7 @@ class Ledger:
         checkpoint = self._extend_tree(tx, start, leaves, log_signer)
         tx.set_head(size, prev)
         if request_id is not None:
-            tx.add_request(
-                request_id, request_hash(commands, author.key_id), start, size - 1, size
-            )
+            tx.add_request(request_id, request_hash(commands, author.key_id), start, size - 1, size)
         return Receipt(tuple(appended), size, checkpoint, facts=tuple(facts))
 
     def _extend_tree(self, tx: WriteTx, start: int, leaves: list[bytes], log_signer: Signer) -> str:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, timezone
+from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, TypeVar
 
@@ -66,7 +66,7 @@ def month_of(day: date) -> str:
 
 def utc_text(moment: datetime) -> str:
     """The one textual form of a recorded time: ISO 8601, UTC, microseconds, 'Z'."""
-    return moment.astimezone(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
 
 
 def validated(model: type[M], **data: object) -> M:

@@ -34,7 +34,14 @@ def charter_show(at_seq: int | None, db: str, as_json: bool) -> None:
     with reading(db) as tx:
         seq, current = charter_at(tx.state, at_seq)
     data = {"adopted_at": seq, "charter": current.model_dump(mode="json")}
-    emit(data, as_json, lambda: click.echo(f"charter adopted at entry {seq}\n" + json.dumps(data["charter"], indent=2, ensure_ascii=False)))
+    emit(
+        data,
+        as_json,
+        lambda: click.echo(
+            f"charter adopted at entry {seq}\n"
+            + json.dumps(data["charter"], indent=2, ensure_ascii=False)
+        ),
+    )
 
 
 @charter.command("amend")
@@ -42,11 +49,19 @@ def charter_show(at_seq: int | None, db: str, as_json: bool) -> None:
 @click.option("--reason", required=True)
 @write_options
 def charter_amend(
-    file: Path, reason: str, db: str, as_json: bool, key: Path | None, log_key: Path | None,
-    request_id: str | None, receipt: Path | None,
+    file: Path,
+    reason: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
 ) -> None:
     """Adopt an amended charter (governor); contracts made before keep their version."""
     from ledger.charter import load_charter
     from ledger.rules.governance import amend_charter
 
-    append(db, [amend_charter(load_charter(file), reason)], key, log_key, request_id, receipt, as_json)
+    append(
+        db, [amend_charter(load_charter(file), reason)], key, log_key, request_id, receipt, as_json
+    )

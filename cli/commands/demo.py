@@ -8,7 +8,12 @@ import click
 
 
 @click.command()
-@click.option("--db", default="coopledger-demo.db", show_default=True, help="Where to build the demo ledger (must not exist).")
+@click.option(
+    "--db",
+    default="coopledger-demo.db",
+    show_default=True,
+    help="Where to build the demo ledger (must not exist).",
+)
 @click.pass_context
 def demo(ctx: click.Context, db: str) -> None:
     """Build a demo ledger (keys, charter, members, ...), export a bundle and verify both."""

@@ -62,8 +62,14 @@ def key_show(file: Path, vkey_only: bool, as_json: bool) -> None:
 )
 @write_options
 def key_authorize(
-    vkey: str, roles: tuple[str, ...], db: str, as_json: bool, key: Path | None, log_key: Path | None,
-    request_id: str | None, receipt: Path | None,
+    vkey: str,
+    roles: tuple[str, ...],
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
 ) -> None:
     """Authorise the key VKEY (its C2SP verifier key string) for roles (governor signs)."""
     from ledger.note import parse_verifier_key
@@ -79,8 +85,14 @@ def key_authorize(
 @click.option("--reason", required=True)
 @write_options
 def key_revoke(
-    keyid: str, reason: str, db: str, as_json: bool, key: Path | None, log_key: Path | None,
-    request_id: str | None, receipt: Path | None,
+    keyid: str,
+    reason: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
 ) -> None:
     """Revoke a key (by key id or an 8+ digit prefix); its earlier entries stay valid."""
     from ledger.rules.governance import revoke_key
@@ -101,7 +113,13 @@ def key_list(db: str, as_json: bool) -> None:
 
     def text() -> None:
         for r in rows:
-            status = "active" if r["revoked_seq"] is None else f"revoked at {r['revoked_seq']}: {r['revoked_reason']}"
-            click.echo(f"{r['key_id'][:16]}  {r['name']:<24} {','.join(r['roles']):<28} since {r['authorized_seq']}  {status}")
+            status = (
+                "active"
+                if r["revoked_seq"] is None
+                else f"revoked at {r['revoked_seq']}: {r['revoked_reason']}"
+            )
+            click.echo(
+                f"{r['key_id'][:16]}  {r['name']:<24} {','.join(r['roles']):<28} since {r['authorized_seq']}  {status}"
+            )
 
     emit(rows, as_json, text)

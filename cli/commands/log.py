@@ -10,13 +10,24 @@ from cli.app import db_option, emit, json_option, reading
 
 
 @click.group(invoke_without_command=True)
-@click.option("--from", "start", type=click.IntRange(min=0), default=0, help="First sequence number.")
-@click.option("--limit", type=click.IntRange(min=1), default=None, help="At most this many entries.")
+@click.option(
+    "--from", "start", type=click.IntRange(min=0), default=0, help="First sequence number."
+)
+@click.option(
+    "--limit", type=click.IntRange(min=1), default=None, help="At most this many entries."
+)
 @click.option("--kind", "kinds", multiple=True, help="Only entries of this kind (repeatable).")
 @db_option
 @json_option
 @click.pass_context
-def log(ctx: click.Context, start: int, limit: int | None, kinds: tuple[str, ...], db: str, as_json: bool) -> None:
+def log(
+    ctx: click.Context,
+    start: int,
+    limit: int | None,
+    kinds: tuple[str, ...],
+    db: str,
+    as_json: bool,
+) -> None:
     """List entries: sequence number, date, kind, author key and a summary."""
     if ctx.invoked_subcommand is not None:
         return
@@ -43,7 +54,9 @@ def log(ctx: click.Context, start: int, limit: int | None, kinds: tuple[str, ...
 
     def text() -> None:
         for r in rows:
-            click.echo(f"{r['seq']:>7}  {r['effective']}  {r['kind']:<22} {r['key']:<20} {summarize(r['body'])}")
+            click.echo(
+                f"{r['seq']:>7}  {r['effective']}  {r['kind']:<22} {r['key']:<20} {summarize(r['body'])}"
+            )
 
     emit(rows, as_json, text)
 
@@ -64,4 +77,6 @@ def log_show(seq: int, db: str, as_json: bool) -> None:
         raise NotFound(f"no entry {seq} in this ledger")
     value = loads(data)
     value_out = {"leaf_hash": merkle.leaf_hash(data).hex(), **value}
-    emit(value_out, as_json, lambda: click.echo(json.dumps(value_out, indent=2, ensure_ascii=False)))
+    emit(
+        value_out, as_json, lambda: click.echo(json.dumps(value_out, indent=2, ensure_ascii=False))
+    )

@@ -16,7 +16,9 @@ def member() -> None:
 
 @member.command("admit")
 @click.option("--id", "member_id", required=True, help="Stable member id, e.g. M-42.")
-@click.option("--kind", "member_kind", required=True, type=click.Choice(["person", "household", "business"]))
+@click.option(
+    "--kind", "member_kind", required=True, type=click.Choice(["person", "household", "business"])
+)
 @click.option("--name", required=True, help="Name (personal data: kept outside the signed log).")
 @click.option("--address", help="Address (personal data).")
 @click.option("--email", help="E-mail (personal data).")
@@ -26,9 +28,20 @@ def member() -> None:
 @click.option("--date", "on", help="Admission date (default: today).")
 @write_options
 def member_admit(
-    member_id: str, member_kind: str, name: str, address: str | None, email: str | None,
-    kvk: str | None, founded: str | None, district: str | None, on: str | None, db: str,
-    as_json: bool, key: Path | None, log_key: Path | None, request_id: str | None,
+    member_id: str,
+    member_kind: str,
+    name: str,
+    address: str | None,
+    email: str | None,
+    kvk: str | None,
+    founded: str | None,
+    district: str | None,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
     receipt: Path | None,
 ) -> None:
     """Admit a member; the entry holds the id and a salted commitment to the personal data."""
@@ -53,8 +66,14 @@ def member_admit(
 @click.option("--date", "on", help="Date of the erasure request (default: today).")
 @write_options
 def member_forget(
-    member_id: str, on: str | None, db: str, as_json: bool, key: Path | None,
-    log_key: Path | None, request_id: str | None, receipt: Path | None,
+    member_id: str,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
 ) -> None:
     """Erase a member's personal data (GDPR); the ledger still verifies."""
     from ledger.rules.members import forget
@@ -80,7 +99,9 @@ def member_show(member_id: str, db: str, as_json: bool) -> None:
             if k == "history":
                 click.echo("history:")
                 for h in v:
-                    click.echo(f"  entry {h['seq']:>6}  {h['effective']}  {h['kind']}  {h['summary']}")
+                    click.echo(
+                        f"  entry {h['seq']:>6}  {h['effective']}  {h['kind']}  {h['summary']}"
+                    )
             elif isinstance(v, dict):
                 click.echo(f"{k}:")
                 for k2, v2 in v.items():
@@ -107,7 +128,9 @@ def member_list(db: str, as_json: bool) -> None:
 
         table = Table("member", "kind", "admitted", "district", "status")
         for r in rows:
-            table.add_row(r["member_id"], r["member_kind"], r["admitted_on"], r["district"] or "", r["status"])
+            table.add_row(
+                r["member_id"], r["member_kind"], r["admitted_on"], r["district"] or "", r["status"]
+            )
         Console().print(table)
 
     emit(rows, as_json, text)

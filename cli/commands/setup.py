@@ -6,18 +6,46 @@ from pathlib import Path
 
 import click
 
-from cli.app import db_option, json_option, load_log_signer, load_signer, open_store, parse_date, print_receipt
+from cli.app import (
+    db_option,
+    json_option,
+    load_log_signer,
+    load_signer,
+    open_store,
+    parse_date,
+    print_receipt,
+)
 
 
 @click.command()
 @click.option("--origin", required=True, help="The log's name, e.g. pampus.example/coop.")
-@click.option("--charter", "charter_file", required=True, type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--key", envvar="COOPLEDGER_KEY", type=click.Path(dir_okay=False, path_type=Path), help="The founding governor's key.")
-@click.option("--log-key", envvar="COOPLEDGER_LOG_KEY", type=click.Path(dir_okay=False, path_type=Path), help="The log key, named after the origin.")
+@click.option(
+    "--charter", "charter_file", required=True, type=click.Path(dir_okay=False, path_type=Path)
+)
+@click.option(
+    "--key",
+    envvar="COOPLEDGER_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The founding governor's key.",
+)
+@click.option(
+    "--log-key",
+    envvar="COOPLEDGER_LOG_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The log key, named after the origin.",
+)
 @click.option("--date", "on", help="Founding date (default: today, UTC).")
 @db_option
 @json_option
-def init(origin: str, charter_file: Path, key: Path | None, log_key: Path | None, on: str | None, db: str, as_json: bool) -> None:
+def init(
+    origin: str,
+    charter_file: Path,
+    key: Path | None,
+    log_key: Path | None,
+    on: str | None,
+    db: str,
+    as_json: bool,
+) -> None:
     """Found a new ledger: entry 0 with the charter, the governor's key and the log key."""
     from ledger.charter import load_charter
     from ledger.errors import StorageError

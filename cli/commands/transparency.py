@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import base64
 from pathlib import Path
 
 import click
@@ -11,25 +10,34 @@ from cli.app import db_option, emit, json_option, reading
 
 
 @click.command()
-@click.option("--size", type=click.IntRange(min=0), help="A past tree size (default: the latest).")
-@click.option("--vkey", "vkey_only", is_flag=True, help="Print the log's verifier key, which auditors pin.")
+@click.option(
+    "--size",
+    type=click.IntRange(min=0),
+    help="A past tree size that has a signed checkpoint (default: the latest).",
+)
+@click.option(
+    "--vkey", "vkey_only", is_flag=True, help="Print the log's verifier key, which auditors pin."
+)
 @db_option
-def checkpoint(size: int | None, vkey_only: bool, db: str) -> None:
-    """Print the signed checkpoint (a C2SP signed note)."""
-    from ledger.note import Verifier
-    from ledger.transparency import signed_checkpoint
+@json_option
+def checkpoint(size: int | None, vkey_only: bool, db: str, as_json: bool) -> None:
+    """Print the signed checkpoint (a C2SP tlog-checkpoint in a signed note)."""
+    from ledger.note import b64encode
+    from ledger.transparency import log_verifier, signed_checkpoint
 
     with reading(db) as tx:
+        verifier = log_verifier(tx)
         if vkey_only:
-            meta = tx.state.get("meta", "ledger")
-            if meta is None:
-                from ledger.errors import NotFound
-
-                raise NotFound("this ledger has no genesis entry")
-            click.echo(Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"])).key_text())
+            emit({"vkey": verifier.key_text()}, as_json, verifier.key_text())
             return
-        _size, _root, text = signed_checkpoint(tx, size)
-    click.echo(text, nl=False)
+        cp_size, root, text = signed_checkpoint(tx, size)
+    data = {
+        "origin": verifier.name,
+        "tree_size": cp_size,
+        "root_hash": b64encode(root),
+        "note": text,
+    }
+    emit(data, as_json, lambda: click.echo(text, nl=False))
 
 
 @click.group()
@@ -39,8 +47,14 @@ def proof() -> None:
 
 @proof.command("inclusion")
 @click.argument("seq", type=click.IntRange(min=0))
-@click.option("--size", type=click.IntRange(min=1), help="Tree size of a signed checkpoint (default: latest).")
-@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the receipt to FILE.")
+@click.option(
+    "--size",
+    type=click.IntRange(min=1),
+    help="Tree size of a signed checkpoint (default: the latest).",
+)
+@click.option(
+    "--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the receipt to FILE."
+)
 @db_option
 def proof_inclusion(seq: int, size: int | None, out: Path | None, db: str) -> None:
     """A C2SP tlog-proof@v1 receipt that entry SEQ is in the log."""
@@ -66,20 +80,27 @@ def proof_consistency(old: int, new: int, db: str, as_json: bool) -> None:
 
     with reading(db) as tx:
         result = consistency(tx, old, new)
-    emit(result.as_json(), as_json, lambda: [click.echo(base64.b64encode(h).decode()) for h in result.proof] and None)
+    emit(result.as_json(), as_json, lambda: click.echo(result.text(), nl=False))
 
 
 @click.command("verify-receipt")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--vkey", required=True, help="The log's verifier key.")
-@click.option("--entry", "entry", required=True, help="The entry: its sequence number (looked up in --db) or a file with its leaf bytes.")
+@click.option("--vkey", required=True, help="The log's verifier key (what auditors pin).")
+@click.option(
+    "--entry",
+    "entry",
+    required=True,
+    help="The entry: its sequence number (read from --db) or a file holding its leaf bytes "
+    "(one line of a bundle's entries.jsonl).",
+)
 @db_option
 @json_option
 def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) -> None:
     """Check a receipt offline: the checkpoint's signature and the entry's inclusion proof."""
     from ledger import merkle
     from ledger.errors import InputError, NotFound
-    from ledger.note import parse_verifier_key, verify_tlog_proof
+    from ledger.note import parse_verifier_key
+    from ledger.transparency import check_receipt
 
     verifier = parse_verifier_key(vkey)
     try:
@@ -95,9 +116,15 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
             raise NotFound(f"no entry {entry} in {db}")
     else:
         try:
-            data = Path(entry).read_bytes().rstrip(b"\n")
+            data = Path(entry).read_bytes().rstrip(b"\r\n")
         except OSError as e:
             raise InputError(f"cannot read entry file {entry}: {e.strerror}") from e
-    cp = verify_tlog_proof(text, merkle.leaf_hash(data), verifier, expected_index=expected_index)
+    cp = check_receipt(
+        text,
+        merkle.leaf_hash(data),
+        verifier,
+        expected_index=expected_index,
+        what=f"receipt {file}",
+    )
     result = {"ok": True, "origin": cp.origin, "tree_size": cp.tree_size}
     emit(result, as_json, f"receipt OK: the entry is in {cp.origin} at tree size {cp.tree_size}")

@@ -26,13 +26,24 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
         yield lambda n: bar.advance(task, n)
 
 
+def _count_lines(path: Path) -> int:
+    if not path.exists():
+        return 0
+    with open(path, "rb") as f:
+        return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
+
+
 def _render(report: Any, as_json: bool, what: str) -> None:
     if as_json:
         emit(report.as_json(), True)
     else:
         for finding in report.findings:
             click.echo(finding.line())
-        state = "OK" if report.ok else f"FAILED ({len(report.findings)} findings, first at entry {report.first_bad_seq})"
+        state = (
+            "OK"
+            if report.ok
+            else f"FAILED ({len(report.findings)} findings, first at entry {report.first_bad_seq})"
+        )
         click.echo(
             f"{what}: {report.entries} entries, {report.checkpoints} checkpoints checked, "
             f"tree size {report.tree_size}: {state}"
@@ -40,13 +51,30 @@ def _render(report: Any, as_json: bool, what: str) -> None:
 
 
 @click.command()
-@click.option("--bundle", type=click.Path(file_okay=False, path_type=Path), help="Verify an exported bundle offline.")
-@click.option("--trust", help="The log's verifier key (required with --bundle; optional on a database).")
-@click.option("--since", type=click.Path(dir_okay=False, path_type=Path), help="Saved checkpoint from the last audit: verify only what is new, then save the new one.")
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Verify an exported bundle offline.",
+)
+@click.option(
+    "--trust", help="The log's verifier key (required with --bundle; optional on a database)."
+)
+@click.option(
+    "--since",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Saved checkpoint from the last audit: verify only what is new, then save the new one.",
+)
 @db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
-def verify(ctx: click.Context, bundle: Path | None, trust: str | None, since: Path | None, db: str, as_json: bool) -> None:
+def verify(
+    ctx: click.Context,
+    bundle: Path | None,
+    trust: str | None,
+    since: Path | None,
+    db: str,
+    as_json: bool,
+) -> None:
     """Check sequence, links, signatures, roles, rules and checkpoints. Exit 0 clean, 1 findings."""
     from ledger.errors import UsageError
     from ledger.note import parse_verifier_key
@@ -57,7 +85,7 @@ def verify(ctx: click.Context, bundle: Path | None, trust: str | None, since: Pa
             raise UsageError("--trust VKEY is required with --bundle: the auditor pins the log key")
         from ledger.export.bundle import ENTRIES, verify_bundle, verify_bundle_since
 
-        total = sum(1 for _ in open(bundle / ENTRIES, "rb")) if (bundle / ENTRIES).exists() else 0
+        total = _count_lines(bundle / ENTRIES)
         with _progress(total, "verifying") as progress:
             if since is not None:
                 report = verify_bundle_since(bundle, trusted, since, progress)
@@ -93,4 +121,8 @@ def bundle_export(directory: Path, db: str, as_json: bool) -> None:
     with reading(db) as tx:
         out = export_bundle(tx, directory)
     data = {"directory": str(out.directory), "entries": out.entries, "checkpoints": out.checkpoints}
-    emit(data, as_json, f"exported {out.entries} entries and {out.checkpoints} checkpoints to {out.directory}")
+    emit(
+        data,
+        as_json,
+        f"exported {out.entries} entries and {out.checkpoints} checkpoints to {out.directory}",
+    )

@@ -12,8 +12,9 @@ from pathlib import Path
 from ledger import note
 from ledger.audit import Auditor, Report
 from ledger.encoding import canonical, loads
-from ledger.errors import InputError, LedgerError
+from ledger.errors import InputError, LedgerError, VerificationError
 from ledger.storage.store import ReadTx
+from ledger.transparency import open_trusted_checkpoint
 
 BUNDLE_FORMAT = "coop-ledger-bundle/v1"
 ENTRIES = "entries.jsonl"
@@ -76,7 +77,7 @@ class _HashingWriter:
         self.size = 0
 
     def __enter__(self) -> _HashingWriter:
-        self.f = open(self.path, "wb")  # noqa: SIM115 - closed in __exit__
+        self.f = open(self.path, "wb")
         return self
 
     def write(self, data: bytes) -> None:
@@ -99,8 +100,10 @@ def read_checkpoints(path: Path) -> list[tuple[int, str]]:
         with open(path, "rb") as f:
             for number, line in enumerate(f, 1):
                 record = loads(line)
-                if not isinstance(record, dict) or not isinstance(record.get("size"), int) or not isinstance(
-                    record.get("note"), str
+                if (
+                    not isinstance(record, dict)
+                    or not isinstance(record.get("size"), int)
+                    or not isinstance(record.get("note"), str)
                 ):
                     raise InputError(f"{path.name} line {number}: expected {{size, note}}")
                 out.append((record["size"], record["note"]))
@@ -125,7 +128,9 @@ def check_manifest(directory: Path, auditor: Auditor) -> None:
     try:
         manifest = loads(path.read_bytes())
     except OSError as e:
-        raise InputError(f"{directory} is not a bundle: cannot read {MANIFEST} ({e.strerror})") from e
+        raise InputError(
+            f"{directory} is not a bundle: cannot read {MANIFEST} ({e.strerror})"
+        ) from e
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise InputError(f"{path}: not a {BUNDLE_FORMAT} manifest")
     files = manifest.get("files")
@@ -142,7 +147,9 @@ def check_manifest(directory: Path, auditor: Auditor) -> None:
             auditor.add(None, "manifest", f"{name} is missing")
             continue
         if digest != expected.get("sha256"):
-            auditor.add(None, "manifest", f"{name}: SHA-256 {digest[:16]}… differs from the manifest")
+            auditor.add(
+                None, "manifest", f"{name}: SHA-256 {digest[:16]}… differs from the manifest"
+            )
 
 
 def _sha256_file(path: Path) -> str:
@@ -201,57 +208,107 @@ def verify_bundle_since(
     saved_path: Path,
     progress: Callable[[int], None] | None = None,
 ) -> Report:
-    """Incremental audit: the saved checkpoint must be a prefix of the bundle's log (same root
-    at its size, so the new checkpoint is consistent with it), and only the entries after it
-    are checked signature by signature. On success the new checkpoint replaces the saved one."""
+    """Incremental audit from the checkpoint saved at the last audit.
+
+    The bundle's own checkpoint must be signed by the pinned key and must extend the saved
+    one: the bundle's first saved.tree_size entries must give the saved root and all its
+    entries the new root. Recomputing both roots from the same leaves proves what a
+    consistency proof would, and more (that these are the entries in between). Entries the
+    last audit covered are replayed for state only; the new ones are checked in full, as are
+    the new checkpoints. A fork, or a bundle older than the saved checkpoint, is refused with
+    a VerificationError; other problems are findings. Only a clean report replaces the saved
+    file, atomically, with the bundle's checkpoint.
+    """
     saved_text = _read_text(saved_path)
-    try:
-        saved = note.open_checkpoint(saved_text, trusted)
-    except LedgerError as e:
-        raise note.NoteError(f"saved checkpoint {saved_path}: {e}") from e
+    saved = open_trusted_checkpoint(saved_text, trusted, f"saved checkpoint {saved_path}")
     if not directory.is_dir():
         raise InputError(f"bundle directory {directory} does not exist")
     auditor = Auditor(trusted, check_signatures=False)
     check_manifest(directory, auditor)
     latest_text = _read_text(directory / LATEST)
-    latest = note.open_checkpoint(latest_text, trusted)
+    latest = open_trusted_checkpoint(latest_text, trusted, f"the bundle's {LATEST} file")
     if latest.tree_size < saved.tree_size:
-        auditor.add(
-            latest.tree_size,
-            "fork",
-            f"the bundle's checkpoint has size {latest.tree_size}, smaller than the saved "
-            f"checkpoint's {saved.tree_size}: the log was truncated or rolled back",
+        raise VerificationError(
+            f"the bundle's checkpoint signs size {latest.tree_size}, less than the saved "
+            f"checkpoint's {saved.tree_size}: an older bundle, or a log rolled back"
         )
-        return auditor.finish()
+    if latest.tree_size == saved.tree_size and latest.root_hash != saved.root_hash:
+        raise VerificationError(
+            f"fork: the log key signed two checkpoints of size {saved.tree_size} with different "
+            f"roots ({note.b64encode(saved.root_hash)} saved, {note.b64encode(latest.root_hash)} "
+            "in the bundle)"
+        )
     # Only the new checkpoints are checked; the old ones were checked last time.
     auditor.expect_checkpoints(
-        (size, text) for size, text in read_checkpoints(directory / CHECKPOINTS) if size > saved.tree_size
+        (size, text)
+        for size, text in read_checkpoints(directory / CHECKPOINTS)
+        if size > saved.tree_size
     )
+    prefix_root: bytes | None = None
     for count, data in enumerate(iter_leaves(directory / ENTRIES), 1):
         if auditor.next_seq == saved.tree_size:
-            _check_prefix(auditor, saved)
+            prefix_root = auditor.tree.root()
             auditor.check_signatures = True
         auditor.feed(data)
         if progress is not None and count % 1000 == 0:
             progress(1000)
     if auditor.next_seq == saved.tree_size:
-        _check_prefix(auditor, saved)
+        prefix_root = auditor.tree.root()
     report = auditor.finish()
-    if auditor.tree.tree_size < latest.tree_size:
-        pass  # finish() reported the truncation against the checkpoints list
-    elif report.root_hash != latest.root_hash and auditor.tree.tree_size == latest.tree_size:
-        auditor.add(report.first_bad_seq, "checkpoint", f"{LATEST} does not sign the bundle's root")
-    if report.ok:
-        saved_path.write_text(latest_text, encoding="utf-8")
+    size, root = report.tree_size, report.root_hash
+    matches_latest = size == latest.tree_size and root == latest.root_hash
+    if prefix_root is not None and prefix_root != saved.root_hash:
+        if matches_latest:
+            raise VerificationError(
+                f"fork: the bundle's checkpoint (size {latest.tree_size}) is signed by the log "
+                f"key but does not extend the saved checkpoint (size {saved.tree_size}): its "
+                f"first {saved.tree_size} entries give another root, so the ledger shows a "
+                "different history than at the last audit"
+            )
+        raise VerificationError(
+            f"the bundle's first {saved.tree_size} entries do not give the saved checkpoint's "
+            f"root, and its entries do not give its own checkpoint's root either: entries were "
+            "altered; run verify without --since to find which"
+        )
+    truncated = any(f.code == "truncated" for f in report.findings)
+    if size < saved.tree_size:
+        auditor.add(
+            size,
+            "truncated",
+            f"the bundle holds {size} entries, but the saved checkpoint covers {saved.tree_size}",
+        )
+    elif size < latest.tree_size and not truncated:
+        auditor.add(
+            size,
+            "truncated",
+            f"the bundle holds {size} entries, but its {LATEST} file signs {latest.tree_size}",
+        )
+    elif size > latest.tree_size:
+        auditor.add(
+            latest.tree_size,
+            "checkpoint",
+            f"the bundle holds {size} entries, but its {LATEST} file signs only "
+            f"{latest.tree_size}",
+        )
+    elif not matches_latest and size == latest.tree_size:
+        seq = report.first_bad_seq
+        auditor.add(
+            seq if seq is not None else size - 1,
+            "checkpoint",
+            f"{LATEST} signs root {note.b64encode(latest.root_hash)}, but the bundle's entries "
+            f"give {note.b64encode(root)}",
+        )
     report.latest_checkpoint = latest_text
+    if report.ok:
+        _replace_file(saved_path, latest_text)
     return report
 
 
-def _check_prefix(auditor: Auditor, saved: note.Checkpoint) -> None:
-    if auditor.tree.root() != saved.root_hash:
-        auditor.add(
-            saved.tree_size - 1 if saved.tree_size else None,
-            "fork",
-            f"the first {saved.tree_size} entries do not give the saved checkpoint's root: this log "
-            "forks from the one audited last time",
-        )
+def _replace_file(path: Path, text: str) -> None:
+    """Write text to path so that a crash leaves either the old or the new file, never half."""
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)

@@ -8,9 +8,9 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ledger.charter import Charter, Role
+from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, NotFound, RuleViolation
 from ledger.keys import decode_public_key, key_id
-from ledger.command import Command, Fact
 from ledger.state import Ctx, State, adopt_charter, kind
 from ledger.types import FROZEN
 
@@ -142,7 +142,9 @@ def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
         )
     ledger = state.get("meta", "ledger")
     if ledger is not None and ledger["log_key_id"] == new_id:
-        raise RuleViolation("the log key signs checkpoints only; it cannot be authorised for entries")
+        raise RuleViolation(
+            "the log key signs checkpoints only; it cannot be authorised for entries"
+        )
     _register_key(state, body.key, ctx.seq)
 
 
@@ -152,7 +154,9 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
     if record is None:
         raise RuleViolation(f"key {body.key_id[:16]} is not known to this ledger")
     if record["revoked_seq"] is not None:
-        raise RuleViolation(f"key {record['name']} was already revoked at entry {record['revoked_seq']}")
+        raise RuleViolation(
+            f"key {record['name']} was already revoked at entry {record['revoked_seq']}"
+        )
     if "governor" in record["roles"]:
         governors = [
             k for k, r in state.scan("key") if r["revoked_seq"] is None and "governor" in r["roles"]
@@ -172,10 +176,13 @@ def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
 
 # -- commands ----------------------------------------------------------------------------------
 
+
 def authorize_key(name: str, public_key: bytes, roles: tuple[Role, ...]) -> Command:
     from ledger.keys import public_key_b64
 
-    grant = KeyGrant(name=name, public_key=public_key_b64(public_key), roles=tuple(sorted(set(roles))))
+    grant = KeyGrant(
+        name=name, public_key=public_key_b64(public_key), roles=tuple(sorted(set(roles)))
+    )
     return Command(
         "key.authorize",
         grant.model_dump(mode="json"),

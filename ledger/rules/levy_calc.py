@@ -128,8 +128,9 @@ def compute_levy(
             exact_levy = levy_scaled / baseline_index
             if expected > _eur(MAX_CENTS):
                 raise InputError(
-                    f"expected value {_plain(expected)} (baseline {v_base} × {sale_index} / "
-                    f"{baseline_index}) is out of range: expected at most {format_eur(MAX_CENTS)}"
+                    f"expected value (baseline {v_base} × {sale_index} / {baseline_index}) is "
+                    f"out of range: expected at most {format_eur(MAX_CENTS)}, "
+                    f"found {_brief(expected)}"
                 )
             expected_cents = round_to_cents(expected, rounding)
             extra_cents = round_to_cents(extra, rounding)
@@ -174,6 +175,11 @@ def compute_levy(
 def _eur(cents: int) -> Decimal:
     """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
     return Decimal(cents).scaleb(-2)
+
+
+def _brief(value: Decimal) -> str:
+    """An out-of-range amount short enough for a one-line message."""
+    return f"{value:.2f}" if value.adjusted() < 20 else f"{value:.3E}"
 
 
 def _plain(value: Decimal) -> str:

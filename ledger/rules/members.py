@@ -9,9 +9,9 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
+from ledger.command import Command, Fact
 from ledger.encoding import canonical
 from ledger.errors import NotFound, RuleViolation
-from ledger.command import Command, Fact
 from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident
 
@@ -116,6 +116,7 @@ def _forgotten(state: State, body: MemberForgotten, ctx: Ctx) -> None:
 
 # -- commands ----------------------------------------------------------------------------------
 
+
 def admit(
     member_id: str,
     member_kind: MemberKind,
@@ -156,7 +157,12 @@ def forget(member_id: str, effective: date) -> Command:
     def decide(state: State, _ctx: Ctx) -> Fact:
         get_member(state, member_id)
         return Fact(
-            "member.forgotten", MemberForgotten(member_id=member_id), effective, erase_personal=member_id
+            "member.forgotten",
+            MemberForgotten(member_id=member_id),
+            effective,
+            erase_personal=member_id,
         )
 
-    return Command("member.forget", {"member_id": member_id, "effective": effective.isoformat()}, decide)
+    return Command(
+        "member.forget", {"member_id": member_id, "effective": effective.isoformat()}, decide
+    )

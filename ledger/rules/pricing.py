@@ -25,7 +25,9 @@ IndexLookup = Callable[[str, str], Decimal | None]
 
 # Strict: a float or a numeric string must never slip into a signed amount.
 Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS)]
-DecimalText = Annotated[str, Field(min_length=1, max_length=64)]
+_DECIMAL_TEXT_MAX = 64
+_SIGNIFICANT_DIGITS_MAX = 20
+DecimalText = Annotated[str, Field(min_length=1, max_length=_DECIMAL_TEXT_MAX)]
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
@@ -42,10 +44,21 @@ def _canonical_decimal(
         raise ValueError(f"{what} must be above 0, found {text!r}")
     if value < 0:
         raise ValueError(f"{what} must be 0 or more, found {text!r}")
+    if len(value.normalize().as_tuple().digits) > _SIGNIFICANT_DIGITS_MAX:
+        # Keeps every sum and product of a computation exact within PRECISION digits.
+        raise ValueError(
+            f"{what} must have at most {_SIGNIFICANT_DIGITS_MAX} significant digits, "
+            f"found {text!r}"
+        )
     if at_most is not None and value > at_most:
         raise ValueError(f"{what} must be at most {at_most}, found {text!r}")
     # "-0" and "0E-3" are both zero; sign one spelling.
-    return rate_str(value) if value else "0"
+    canonical = rate_str(value) if value else "0"
+    if len(canonical) > _DECIMAL_TEXT_MAX:
+        raise ValueError(
+            f"{what} must have at most {_DECIMAL_TEXT_MAX} characters written out, found {text!r}"
+        )
+    return canonical
 
 
 class NominalRule(BaseModel):
@@ -204,8 +217,8 @@ def compute_price(
             ctx.traps[decimal.Inexact] = False
             if exact > _eur(MAX_CENTS):
                 raise InputError(
-                    f"the {rule.rule} price {_plain(exact)} on {on} is out of range: expected "
-                    f"at most {format_eur(MAX_CENTS)}"
+                    f"the {rule.rule} price on {on} is out of range: expected at most "
+                    f"{format_eur(MAX_CENTS)}, found {_brief(exact)}"
                 )
             price_cents = round_to_cents(exact, rounding)
     except decimal.Inexact:
@@ -245,11 +258,13 @@ def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
     if rule.compounding == "simple":
         factor = 1 + r * n
         trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {_plain(factor)}")
+        price = p0 * factor
     else:
+        # A long term or a long rate outgrows 50 digits: the power, and then the product, round.
         with _may_round():
             factor = (1 + r) ** n
+            price = p0 * factor
         trail.step(f"(1 + r)^n = {_plain(1 + r)}^{n} = {_plain(factor)}")
-    price = p0 * factor
     trail.step(f"price = {p0} × {_plain(factor)} = {_plain(price)}")
     return price
 
@@ -350,6 +365,11 @@ def _month(day: date) -> str:
 def _eur(cents: int) -> Decimal:
     """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
     return Decimal(cents).scaleb(-2)
+
+
+def _brief(value: Decimal) -> str:
+    """An out-of-range amount short enough for a one-line message."""
+    return f"{value:.2f}" if value.adjusted() < 20 else f"{value:.3E}"
 
 
 def _plain(value: Decimal) -> str:

@@ -223,7 +223,9 @@ class ReadTx:
             self.conn.exec_driver_sql("ROLLBACK")
             self.conn.exec_driver_sql("BEGIN")
         if row is None:
-            raise StorageError(f"{display_target(target)} is not a coop-ledger database: run coopledger init")
+            raise StorageError(
+                f"{display_target(target)} is not a coop-ledger database: run coopledger init"
+            )
         if row[0] != tables.SCHEMA_VERSION:
             raise StorageError(
                 f"{display_target(target)} has schema version {row[0]}, this program reads {tables.SCHEMA_VERSION}"
@@ -250,8 +252,7 @@ class ReadTx:
             kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
             params.update(dict(zip(names, kinds, strict=True)))
         query = text(
-            "SELECT seq, data FROM entries WHERE seq >= :a AND seq < :b"
-            f"{kind_filter} ORDER BY seq"
+            f"SELECT seq, data FROM entries WHERE seq >= :a AND seq < :b{kind_filter} ORDER BY seq"
         )
         low = start
         while low < stop:
@@ -261,7 +262,9 @@ class ReadTx:
             low = high
 
     def entry_rows(self, start: int, stop: int) -> Iterator[tuple[int, str, bytes]]:
-        query = text("SELECT seq, kind, data FROM entries WHERE seq >= :a AND seq < :b ORDER BY seq")
+        query = text(
+            "SELECT seq, kind, data FROM entries WHERE seq >= :a AND seq < :b ORDER BY seq"
+        )
         for seq, kind, data in self.conn.execute(query, {"a": start, "b": stop}):
             yield int(seq), str(kind), bytes(data)
 
@@ -298,6 +301,17 @@ class ReadTx:
             text("SELECT size, root_hash, note FROM checkpoints ORDER BY size")
         ):
             yield int(size), bytes(root), str(note)
+
+    def signed_sizes_around(self, size: int) -> tuple[int | None, int | None]:
+        """The largest signed tree size below `size` and the smallest above it (two index
+        lookups on the primary key, not a scan of the checkpoints)."""
+        below = self.conn.execute(
+            text("SELECT MAX(size) FROM checkpoints WHERE size < :s"), {"s": size}
+        ).scalar()
+        above = self.conn.execute(
+            text("SELECT MIN(size) FROM checkpoints WHERE size > :s"), {"s": size}
+        ).scalar()
+        return (None if below is None else int(below), None if above is None else int(above))
 
     def request(self, request_id: str) -> Mapping[str, Any] | None:
         row = self.conn.execute(
@@ -380,7 +394,9 @@ class WriteTx(ReadTx):
 
     def erase_member_data(self, member_id: str, seq: int) -> None:
         self.conn.execute(
-            text("UPDATE member_data SET salt = NULL, data = NULL, erased_seq = :q WHERE member_id = :m"),
+            text(
+                "UPDATE member_data SET salt = NULL, data = NULL, erased_seq = :q WHERE member_id = :m"
+            ),
             {"m": member_id, "q": seq},
         )
 

@@ -241,8 +241,8 @@ def test_trail_records_every_input_and_shows_exact_values() -> None:
                      "improvements -0.01 is out of range: expected 0 to 90071992547409.91",
                      id="negative improvements are refused"),
         pytest.param(replace(EXAMPLE, baseline_index="0.001", sale_index="1000000"), InputError,
-                     "expected value 400000000000000 (baseline 400000.00 × 1000000 / 0.001) "
-                     "is out of range: expected at most 90071992547409.91",
+                     "expected value (baseline 400000.00 × 1000000 / 0.001) is out of range: "
+                     "expected at most 90071992547409.91, found 400000000000000.00",
                      id="an expected value beyond the largest amount is refused"),
         pytest.param(replace(EXAMPLE, term_years=-1), InputError,
                      "levy term -1 years is negative: expected 0 or more years",

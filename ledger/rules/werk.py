@@ -1,0 +1,810 @@
+"""Werkcorporatie: workspaces, the waiting list and affordable leases, checked by lease_rules.
+
+Namespaces (records are JSON objects; dates ISO strings, money int cents):
+
+- `workspace`: workspace id -> district, area_m2, market_rent_cents_per_m2_year,
+  registered_seq, registered_on, and `leases`: [[lease id, member id, start, end], ...],
+  the workspace's own leases, so the overlap check reads one record, never every lease.
+- `application`: the OPEN applications only, keyed by the zero-padded seq of the
+  `lease.applied` entry, so a scan is the waiting list in queue order and stays small.
+- `applicant`: member id -> {"application_seq": n}: a member has at most one open application.
+- `lease`: lease id ("L-<seq of the lease.granted entry>") -> workspace_id, member_id,
+  start, end (exclusive, see lease_rules), agreed_end, rent_cents_per_month, rents (the
+  rent history [[date, cents], ...]), charter_seq (the charter version the lease was made
+  under: indexations keep reading it), last_change, status ("granted" | "ended"),
+  exception, application_seq, granted_seq, ended.
+
+Roles: werk-admin records everything, except a grant out of waiting-list order, which needs
+the role the charter in force names in `lease.exception_role` (default governor; see
+docs/decisions/0006-werk-exceptions.md). That is why `lease.granted` is registered without a
+fixed role and authorises its signer itself.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any
+
+from pydantic import BaseModel, Field
+
+from ledger.charter import Charter, Role
+from ledger.command import Command, Fact
+from ledger.errors import InputError, NotFound, RuleViolation
+from ledger.money import MAX_CENTS, format_eur
+from ledger.rules.lease_rules import (
+    Applicant,
+    LeaseCaps,
+    Workspace,
+    affordable_share,
+    check_allocation,
+    check_eligible,
+    check_indexation,
+    check_no_overlap,
+    check_rent,
+    check_term,
+    overlaps,
+    rent_cap_cents,
+)
+from ledger.rules.members import add_history, get_member
+from ledger.state import Ctx, Record, State, authorize, charter_at, kind
+from ledger.types import FROZEN, Ident, validated
+
+NS_WORKSPACE = "workspace"
+NS_APPLICATION = "application"
+NS_APPLICANT = "applicant"
+NS_LEASE = "lease"
+WERK_ADMIN: Role = "werk-admin"
+ENDED = "ended"
+GRANTED = "granted"
+
+# Strict JSON integers in the exact range of RFC 8785 numbers; the domain ranges (a positive
+# area, 0 < min_m2 <= max_m2, a positive rent) are rules, so their refusals name the value.
+Int = Annotated[int, Field(ge=-MAX_CENTS, le=MAX_CENTS, strict=True)]
+Seq = Annotated[int, Field(ge=0, le=MAX_CENTS, strict=True)]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+_MONTH_RE = re.compile(r"^([0-9]{4})-(0[1-9]|1[0-2])$")
+
+
+# -- bodies ------------------------------------------------------------------------------------
+
+
+class WorkspaceRegistered(BaseModel):
+    model_config = FROZEN
+    workspace_id: Ident
+    district: str = Field(min_length=1, max_length=100)
+    area_m2: Int
+    market_rent_cents_per_m2_year: Int
+
+
+class LeaseApplied(BaseModel):
+    """A business joins the waiting list; the entry's effective date is the application date."""
+
+    model_config = FROZEN
+    member_id: Ident
+    min_m2: Int
+    max_m2: Int
+
+
+class LeaseWithdrawn(BaseModel):
+    model_config = FROZEN
+    member_id: Ident
+    application_seq: Seq
+    reason: Reason | None = None
+
+
+class QueueException(BaseModel):
+    """Why the grant departs from waiting-list order, and whom it passed over (computed)."""
+
+    model_config = FROZEN
+    reason: Reason
+    passed_over_member_id: Ident
+    passed_over_application_seq: Seq
+
+
+class LeaseGranted(BaseModel):
+    """A lease over [start, end); lease_id, charter_seq, application_seq and the exception's
+    passed-over applicant are computed by the rule and checked again by the applier."""
+
+    model_config = FROZEN
+    lease_id: Ident
+    workspace_id: Ident
+    member_id: Ident
+    start: date
+    end: date
+    rent_cents_per_month: Int
+    charter_seq: Seq
+    application_seq: Seq
+    exception: QueueException | None = None
+
+
+class LeaseIndexed(BaseModel):
+    """A rent change from the entry's effective date on."""
+
+    model_config = FROZEN
+    lease_id: Ident
+    previous_rent_cents_per_month: Int
+    rent_cents_per_month: Int
+
+
+class LeaseEnded(BaseModel):
+    """The lease ends early (or on its agreed end): the effective date is the first free day."""
+
+    model_config = FROZEN
+    lease_id: Ident
+    reason: Reason
+
+
+# -- reading the state -------------------------------------------------------------------------
+
+
+def lease_caps(charter: Charter) -> LeaseCaps:
+    """The charter's lease parameters in the form lease_rules reads."""
+    return LeaseCaps(
+        max_rent_ratio=Decimal(charter.lease.max_rent_ratio),
+        max_indexation_per_year=Decimal(charter.lease.max_indexation_per_year),
+        max_term_years=charter.lease.max_term_years,
+        max_founded_years=charter.lease.max_founded_years,
+        area_districts=charter.lease_area,
+        rounding=charter.cooperative.rounding,
+    )
+
+
+def get_workspace(state: State, workspace_id: str) -> Record:
+    record = state.get(NS_WORKSPACE, workspace_id)
+    if record is None:
+        raise NotFound(f"unknown workspace {workspace_id}")
+    return record
+
+
+def get_lease(state: State, lease_id: str) -> Record:
+    record = state.get(NS_LEASE, lease_id)
+    if record is None:
+        raise NotFound(f"unknown lease {lease_id}")
+    return record
+
+
+def workspace_of(workspace_id: str, record: Record) -> Workspace:
+    return Workspace(
+        workspace_id=workspace_id,
+        district=record["district"],
+        area_m2=int(record["area_m2"]),
+        market_rent_cents_per_m2_year=int(record["market_rent_cents_per_m2_year"]),
+    )
+
+
+def _day(text: str | None) -> date | None:
+    return None if text is None else date.fromisoformat(text)
+
+
+def _applicant(state: State, application: Record) -> Applicant:
+    # The member's facts are read at decision time, not copied at application time, so a
+    # grant always judges the member as the ledger knows it now.
+    member = get_member(state, application["member_id"])
+    return Applicant(
+        member_id=application["member_id"],
+        member_kind=member["member_kind"],
+        founded=_day(member.get("founded")),
+        district=member.get("district"),
+        min_m2=int(application["min_m2"]),
+        max_m2=int(application["max_m2"]),
+        applied_seq=int(application["applied_seq"]),
+        applied_on=date.fromisoformat(application["applied_on"]),
+    )
+
+
+def waiting_list(state: State) -> list[Applicant]:
+    """The open applications in queue order (the namespace holds open ones only)."""
+    return [_applicant(state, record) for _key, record in state.scan(NS_APPLICATION)]
+
+
+def _app_key(seq: int) -> str:
+    return f"{seq:012d}"
+
+
+def open_application(state: State, member_id: str) -> Record | None:
+    pointer = state.get(NS_APPLICANT, member_id)
+    if pointer is None:
+        return None
+    return state.get(NS_APPLICATION, _app_key(int(pointer["application_seq"])))
+
+
+def _close_application(state: State, member_id: str, seq: int) -> None:
+    state.delete(NS_APPLICATION, _app_key(seq))
+    state.delete(NS_APPLICANT, member_id)
+
+
+def _no_exception_needed(workspace_id: str, member_id: str) -> RuleViolation:
+    return RuleViolation(
+        f"workspace {workspace_id}: {member_id} is the first fitting eligible applicant in the "
+        f"queue; a queue exception is recorded only when someone is passed over"
+    )
+
+
+def _describe_lease(lease_id: str, lease: Record) -> str:
+    return (
+        f"lease {lease_id} ({lease['workspace_id']} to {lease['member_id']}, "
+        f"{lease['start']} to {lease['end']})"
+    )
+
+
+# -- appliers ----------------------------------------------------------------------------------
+
+
+@kind("workspace.registered", role=WERK_ADMIN, body=WorkspaceRegistered)
+def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
+    wid = body.workspace_id
+    existing = state.get(NS_WORKSPACE, wid)
+    if existing is not None:
+        raise RuleViolation(
+            f"workspace {wid} is already registered (entry {existing['registered_seq']})"
+        )
+    _, charter = charter_at(state)
+    if body.district not in charter.cooperative.districts:
+        raise RuleViolation(
+            f"workspace {wid}: district {body.district!r} is not one of the charter's districts "
+            f"({', '.join(charter.cooperative.districts)})"
+        )
+    if body.area_m2 < 1:
+        raise RuleViolation(f"workspace {wid}: expected a floor area of at least 1 m2, found {body.area_m2}")
+    if body.market_rent_cents_per_m2_year < 1:
+        raise RuleViolation(
+            f"workspace {wid}: expected a positive market rent per m2 per year, "
+            f"found {format_eur(body.market_rent_cents_per_m2_year)}"
+        )
+    state.put(
+        NS_WORKSPACE,
+        wid,
+        {
+            "district": body.district,
+            "area_m2": body.area_m2,
+            "market_rent_cents_per_m2_year": body.market_rent_cents_per_m2_year,
+            "registered_seq": ctx.seq,
+            "registered_on": ctx.effective.isoformat(),
+            "leases": [],
+        },
+    )
+
+
+@kind("lease.applied", role=WERK_ADMIN, body=LeaseApplied)
+def _applied(state: State, body: LeaseApplied, ctx: Ctx) -> None:
+    mid = body.member_id
+    member = get_member(state, mid)
+    pointer = state.get(NS_APPLICANT, mid)
+    if pointer is not None:
+        raise RuleViolation(
+            f"member {mid} already has an open application (entry {pointer['application_seq']}); "
+            "withdraw it first"
+        )
+    _, charter = charter_at(state)
+    applicant = Applicant(
+        member_id=mid,
+        member_kind=member["member_kind"],
+        founded=_day(member.get("founded")),
+        district=member.get("district"),
+        min_m2=body.min_m2,
+        max_m2=body.max_m2,
+        applied_seq=ctx.seq,
+        applied_on=ctx.effective,
+    )
+    # Eligibility as of the application date: who fails it then (a household, a business
+    # founded too long ago, outside the area) can never be granted a lease starting later.
+    # The grant checks it again at the lease start, under the charter then in force.
+    check_eligible(applicant, ctx.effective, lease_caps(charter))
+    state.put(
+        NS_APPLICATION,
+        _app_key(ctx.seq),
+        {
+            "member_id": mid,
+            "min_m2": body.min_m2,
+            "max_m2": body.max_m2,
+            "applied_seq": ctx.seq,
+            "applied_on": ctx.effective.isoformat(),
+        },
+    )
+    state.put(NS_APPLICANT, mid, {"application_seq": ctx.seq})
+    add_history(state, mid, ctx.seq)
+
+
+@kind("lease.withdrawn", role=WERK_ADMIN, body=LeaseWithdrawn)
+def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
+    mid = body.member_id
+    get_member(state, mid)
+    pointer = state.get(NS_APPLICANT, mid)
+    if pointer is None:
+        raise RuleViolation(f"member {mid} has no open application to withdraw")
+    if int(pointer["application_seq"]) != body.application_seq:
+        raise RuleViolation(
+            f"member {mid}: the open application is entry {pointer['application_seq']}, "
+            f"found application_seq {body.application_seq}"
+        )
+    _close_application(state, mid, body.application_seq)
+    add_history(state, mid, ctx.seq)
+
+
+# Registered without a fixed role: the signer's role depends on the body (an exception needs
+# the charter's exception_role), so the applier authorises the key itself, first.
+@kind("lease.granted", role=None, body=LeaseGranted)
+def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
+    charter_seq, charter = charter_at(state)
+    role: Role = WERK_ADMIN if body.exception is None else charter.lease.exception_role
+    what = "lease.granted" if body.exception is None else "lease.granted with a queue exception"
+    authorize(state, ctx.key_id, role, what)
+    if body.lease_id != f"L-{ctx.seq}":
+        raise RuleViolation(f"lease.granted: expected lease id L-{ctx.seq}, found {body.lease_id}")
+    if body.charter_seq != charter_seq:
+        raise RuleViolation(
+            f"lease {body.lease_id}: expected the charter in force (adopted at entry "
+            f"{charter_seq}), found charter_seq {body.charter_seq}"
+        )
+    wid, mid = body.workspace_id, body.member_id
+    record = get_workspace(state, wid)
+    workspace = workspace_of(wid, record)
+    get_member(state, mid)
+    caps = lease_caps(charter)
+    check_term(body.start, body.end, caps)
+    check_rent(body.rent_cents_per_month, workspace, caps)
+    pointer = state.get(NS_APPLICANT, mid)
+    if pointer is not None and int(pointer["application_seq"]) != body.application_seq:
+        raise RuleViolation(
+            f"lease {body.lease_id}: the open application of {mid} is entry "
+            f"{pointer['application_seq']}, found application_seq {body.application_seq}"
+        )
+    reason = None if body.exception is None else body.exception.reason
+    decision = check_allocation(mid, waiting_list(state), workspace, body.start, caps, reason)
+    passed = decision.passed_over
+    if body.exception is not None:
+        if passed is None:
+            raise _no_exception_needed(wid, mid)
+        if (body.exception.passed_over_member_id, body.exception.passed_over_application_seq) != (
+            passed.member_id,
+            passed.applied_seq,
+        ):
+            raise RuleViolation(
+                f"lease {body.lease_id}: the exception passes over {passed.member_id} "
+                f"(entry {passed.applied_seq}), found "
+                f"{body.exception.passed_over_member_id} "
+                f"(entry {body.exception.passed_over_application_seq})"
+            )
+    check_no_overlap(
+        (body.start, body.end),
+        ((lid, date.fromisoformat(s), date.fromisoformat(e)) for lid, _m, s, e in record["leases"]),
+    )
+    start, end = body.start.isoformat(), body.end.isoformat()
+    state.put(
+        NS_LEASE,
+        body.lease_id,
+        {
+            "workspace_id": wid,
+            "member_id": mid,
+            "start": start,
+            "end": end,
+            "agreed_end": end,
+            "rent_cents_per_month": body.rent_cents_per_month,
+            "rents": [[start, body.rent_cents_per_month]],
+            "charter_seq": charter_seq,
+            "last_change": start,
+            "status": GRANTED,
+            "exception": None if body.exception is None else body.exception.model_dump(mode="json"),
+            "application_seq": body.application_seq,
+            "granted_seq": ctx.seq,
+            "ended": None,
+        },
+    )
+    state.put(
+        NS_WORKSPACE, wid, {**record, "leases": [*record["leases"], [body.lease_id, mid, start, end]]}
+    )
+    _close_application(state, mid, body.application_seq)
+    add_history(state, mid, ctx.seq)
+    if passed is not None:
+        # The passed-over applicant sees the exception in its own history: it concerns them.
+        add_history(state, passed.member_id, ctx.seq)
+
+
+@kind("lease.indexed", role=WERK_ADMIN, body=LeaseIndexed)
+def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
+    lid = body.lease_id
+    lease = get_lease(state, lid)
+    if lease["status"] == ENDED:
+        raise RuleViolation(
+            f"{_describe_lease(lid, lease)} ended at entry {lease['ended']['seq']}; "
+            "its rent can no longer change"
+        )
+    old = int(lease["rent_cents_per_month"])
+    if body.previous_rent_cents_per_month != old:
+        raise RuleViolation(
+            f"lease {lid}: expected previous rent {format_eur(old)}, "
+            f"found {format_eur(body.previous_rent_cents_per_month)}"
+        )
+    # The lease keeps the charter version it was made under, even after an amendment.
+    _, charter = charter_at(state, int(lease["charter_seq"]))
+    workspace = workspace_of(lease["workspace_id"], get_workspace(state, lease["workspace_id"]))
+    check_indexation(
+        old,
+        body.rent_cents_per_month,
+        date.fromisoformat(lease["last_change"]),
+        ctx.effective,
+        (date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"])),
+        workspace,
+        lease_caps(charter),
+    )
+    on = ctx.effective.isoformat()
+    state.put(
+        NS_LEASE,
+        lid,
+        {
+            **lease,
+            "rent_cents_per_month": body.rent_cents_per_month,
+            "rents": [*lease["rents"], [on, body.rent_cents_per_month]],
+            "last_change": on,
+        },
+    )
+    add_history(state, lease["member_id"], ctx.seq)
+
+
+@kind("lease.ended", role=WERK_ADMIN, body=LeaseEnded)
+def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
+    lid = body.lease_id
+    lease = get_lease(state, lid)
+    if lease["status"] == ENDED:
+        raise RuleViolation(
+            f"{_describe_lease(lid, lease)} already ended at entry {lease['ended']['seq']}"
+        )
+    on = ctx.effective
+    start, end = date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"])
+    if not start <= on <= end:
+        raise RuleViolation(
+            f"lease {lid}: expected an end date from the start {start.isoformat()} to the agreed "
+            f"end {end.isoformat()} (the first day no longer leased), found {on.isoformat()}"
+        )
+    last_change = date.fromisoformat(lease["last_change"])
+    if len(lease["rents"]) > 1 and on <= last_change:
+        raise RuleViolation(
+            f"lease {lid}: expected an end date after the last rent change "
+            f"{last_change.isoformat()}, found {on.isoformat()}"
+        )
+    wid = lease["workspace_id"]
+    record = get_workspace(state, wid)
+    leases = [
+        [other, m, s, on.isoformat() if other == lid else e] for other, m, s, e in record["leases"]
+    ]
+    state.put(NS_WORKSPACE, wid, {**record, "leases": leases})
+    state.put(
+        NS_LEASE,
+        lid,
+        {
+            **lease,
+            "end": on.isoformat(),
+            "status": ENDED,
+            "ended": {"seq": ctx.seq, "on": on.isoformat(), "reason": body.reason},
+        },
+    )
+    add_history(state, lease["member_id"], ctx.seq)
+
+
+# -- commands ----------------------------------------------------------------------------------
+
+
+def _reason(text: str | None, what: str) -> str:
+    cleaned = (text or "").strip()
+    if not 1 <= len(cleaned) <= 500:
+        raise InputError(f"{what}: expected a reason of 1 to 500 characters, found {text!r}")
+    return cleaned
+
+
+def register_workspace(
+    workspace_id: str,
+    district: str,
+    area_m2: int,
+    market_rent_cents_per_m2_year: int,
+    effective: date,
+) -> Command:
+    body = validated(
+        WorkspaceRegistered,
+        workspace_id=workspace_id,
+        district=district,
+        area_m2=area_m2,
+        market_rent_cents_per_m2_year=market_rent_cents_per_m2_year,
+    )
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command(
+        "workspace.register",
+        args,
+        lambda _state, _ctx: Fact("workspace.registered", body, effective),
+    )
+
+
+def apply(member_id: str, min_m2: int, max_m2: int, effective: date) -> Command:
+    """Put a business member on the waiting list with its size needs (in m2, inclusive)."""
+    body = validated(LeaseApplied, member_id=member_id, min_m2=min_m2, max_m2=max_m2)
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        get_member(state, member_id)
+        return Fact("lease.applied", body, effective)
+
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command("lease.apply", args, decide)
+
+
+def withdraw(member_id: str, effective: date, reason: str | None = None) -> Command:
+    """Take a member's open application off the waiting list."""
+    cleaned = None if reason is None else _reason(reason, "withdrawal")
+    validated(LeaseWithdrawn, member_id=member_id, application_seq=0, reason=cleaned)
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        get_member(state, member_id)
+        pointer = state.get(NS_APPLICANT, member_id)
+        if pointer is None:
+            raise RuleViolation(f"member {member_id} has no open application to withdraw")
+        body = LeaseWithdrawn(
+            member_id=member_id, application_seq=int(pointer["application_seq"]), reason=cleaned
+        )
+        return Fact("lease.withdrawn", body, effective)
+
+    args = {"member_id": member_id, "effective": effective.isoformat(), "reason": cleaned}
+    return Command("lease.withdraw", args, decide)
+
+
+def grant(
+    workspace_id: str,
+    member_id: str,
+    start: date,
+    end: date,
+    rent_cents_per_month: int,
+    effective: date,
+    exception_reason: str | None = None,
+) -> Command:
+    """Grant a lease over [start, end); with a reason, out of waiting-list order."""
+    reason = None if exception_reason is None else _reason(exception_reason, "queue exception")
+    validated(
+        LeaseGranted,
+        lease_id="L-0",
+        workspace_id=workspace_id,
+        member_id=member_id,
+        start=start,
+        end=end,
+        rent_cents_per_month=rent_cents_per_month,
+        charter_seq=0,
+        application_seq=0,
+    )
+
+    def decide(state: State, ctx: Ctx) -> Fact:
+        charter_seq, charter = charter_at(state)
+        workspace = workspace_of(workspace_id, get_workspace(state, workspace_id))
+        get_member(state, member_id)
+        application = open_application(state, member_id)
+        if application is None:
+            raise RuleViolation(
+                f"workspace {workspace_id}: expected {member_id} on the waiting list, "
+                "found no open application"
+            )
+        decision = check_allocation(
+            member_id, waiting_list(state), workspace, start, lease_caps(charter), reason
+        )
+        exception = None
+        if reason is not None:
+            if decision.passed_over is None:
+                raise _no_exception_needed(workspace_id, member_id)
+            exception = QueueException(
+                reason=reason,
+                passed_over_member_id=decision.passed_over.member_id,
+                passed_over_application_seq=decision.passed_over.applied_seq,
+            )
+        body = LeaseGranted(
+            lease_id=f"L-{ctx.seq}",
+            workspace_id=workspace_id,
+            member_id=member_id,
+            start=start,
+            end=end,
+            rent_cents_per_month=rent_cents_per_month,
+            charter_seq=charter_seq,
+            application_seq=int(application["applied_seq"]),
+            exception=exception,
+        )
+        return Fact("lease.granted", body, effective)
+
+    args = {
+        "workspace_id": workspace_id,
+        "member_id": member_id,
+        "start": start.isoformat(),
+        "end": end.isoformat(),
+        "rent_cents_per_month": rent_cents_per_month,
+        "effective": effective.isoformat(),
+        "exception_reason": reason,
+    }
+    return Command("lease.grant", args, decide)
+
+
+def index(lease_id: str, rent_cents_per_month: int, effective: date) -> Command:
+    """Change a lease's monthly rent from `effective` on (indexation, or a decrease)."""
+    validated(
+        LeaseIndexed,
+        lease_id=lease_id,
+        previous_rent_cents_per_month=0,
+        rent_cents_per_month=rent_cents_per_month,
+    )
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        lease = get_lease(state, lease_id)
+        body = LeaseIndexed(
+            lease_id=lease_id,
+            previous_rent_cents_per_month=int(lease["rent_cents_per_month"]),
+            rent_cents_per_month=rent_cents_per_month,
+        )
+        return Fact("lease.indexed", body, effective)
+
+    args = {
+        "lease_id": lease_id,
+        "rent_cents_per_month": rent_cents_per_month,
+        "effective": effective.isoformat(),
+    }
+    return Command("lease.index", args, decide)
+
+
+def end(lease_id: str, effective: date, reason: str) -> Command:
+    """End a lease: `effective` is the first day the workspace is no longer leased."""
+    body = validated(LeaseEnded, lease_id=lease_id, reason=_reason(reason, "lease end"))
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        get_lease(state, lease_id)
+        return Fact("lease.ended", body, effective)
+
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command("lease.end", args, decide)
+
+
+# -- reports -----------------------------------------------------------------------------------
+
+
+def month_bounds(month: str) -> tuple[date, date]:
+    """The calendar month "YYYY-MM" as the half-open interval [first day, next first day)."""
+    match = _MONTH_RE.match(month) if isinstance(month, str) else None
+    if match is None:
+        raise InputError(f"expected a month as YYYY-MM, found {month!r}")
+    year, mon = int(match.group(1)), int(match.group(2))
+    first = date(year, mon, 1)
+    return first, date(year + mon // 12, mon % 12 + 1, 1)
+
+
+def _workspace_leases(state: State) -> Iterator[tuple[str, Record, list[Any]]]:
+    for wid, record in state.scan(NS_WORKSPACE):
+        for lease in record["leases"]:
+            yield wid, record, lease
+
+
+def leases_in_use(state: State, month: str) -> list[dict[str, str]]:
+    """Every lease overlapping the calendar month: workspace id, district, member id, lease id.
+
+    The monthly area contribution charges workspaces in use through this. A workspace let to
+    two tenants in one month (one leaving, one arriving) appears once per lease; whether that
+    is charged once per workspace or per lease is the contribution rule's decision. Reads the
+    workspace namespace (one record per workspace, holding its leases), never the lease log.
+    """
+    first, after = month_bounds(month)
+    rows = []
+    for wid, record, (lid, mid, start, end) in _workspace_leases(state):
+        if overlaps((first, after), (date.fromisoformat(start), date.fromisoformat(end))):
+            rows.append(
+                {
+                    "workspace_id": wid,
+                    "district": record["district"],
+                    "member_id": mid,
+                    "lease_id": lid,
+                    "start": start,
+                }
+            )
+    rows.sort(key=lambda r: (r["workspace_id"], r["start"]))
+    return [{k: v for k, v in r.items() if k != "start"} for r in rows]
+
+
+def rent_on(lease: Record, on: date) -> int:
+    """The monthly rent in force on a day of the lease (the last change on or before it)."""
+    rent = int(lease["rents"][0][1])
+    for day, cents in lease["rents"]:
+        if date.fromisoformat(day) <= on:
+            rent = int(cents)
+    return rent
+
+
+def lease_roll(state: State, on: date) -> dict[str, Any]:
+    """The leases in force on a day, with the rent then, its cap and the charter version."""
+    rows = []
+    for wid, record, (lid, _mid, start, end) in _workspace_leases(state):
+        if not date.fromisoformat(start) <= on < date.fromisoformat(end):
+            continue
+        lease = get_lease(state, lid)
+        _, charter = charter_at(state, int(lease["charter_seq"]))
+        exception = lease["exception"]
+        rows.append(
+            {
+                "lease_id": lid,
+                "workspace_id": wid,
+                "district": record["district"],
+                "area_m2": record["area_m2"],
+                "member_id": lease["member_id"],
+                "start": lease["start"],
+                "end": lease["end"],
+                "rent_cents_per_month": rent_on(lease, on),
+                "rent_cap_cents_per_month": rent_cap_cents(
+                    workspace_of(wid, record), lease_caps(charter)
+                ),
+                "charter_seq": lease["charter_seq"],
+                "exception": None if exception is None else exception["reason"],
+                "passed_over": None if exception is None else exception["passed_over_member_id"],
+            }
+        )
+    rows.sort(key=lambda r: int(r["lease_id"].split("-", 1)[1]))
+    return {
+        "at": on.isoformat(),
+        "leases": rows,
+        "total_rent_cents_per_month": sum(r["rent_cents_per_month"] for r in rows),
+    }
+
+
+def occupancy(state: State, on: date, total_floor_m2: int | None = None) -> dict[str, Any]:
+    """Occupied and vacant registered floor area on a day, and the affordable share vs target."""
+    _, charter = charter_at(state)
+    workspaces = [workspace_of(wid, record) for wid, record in state.scan(NS_WORKSPACE)]
+    leased = {
+        wid
+        for wid, _record, (_lid, _mid, start, end) in _workspace_leases(state)
+        if date.fromisoformat(start) <= on < date.fromisoformat(end)
+    }
+    result = affordable_share(
+        workspaces, leased, Decimal(charter.lease.affordable_target), total_floor_m2
+    )
+    return {
+        "at": on.isoformat(),
+        "workspaces": len(workspaces),
+        "total_m2": result.total_m2,
+        "registered_m2": result.registered_m2,
+        "occupied_m2": result.occupied_m2,
+        "vacant_m2": result.vacant_m2,
+        "vacant_workspaces": sorted(w.workspace_id for w in workspaces if w.workspace_id not in leased),
+        "affordable_share": str(result.share.quantize(Decimal("0.0001"))),
+        "target": charter.lease.affordable_target,
+        "meets_target": result.meets_target,
+    }
+
+
+def workspace_rows(state: State, on: date) -> list[dict[str, Any]]:
+    """Registered workspaces with their rent cap under the charter in force and the tenant on a day."""
+    _, charter = charter_at(state)
+    caps = lease_caps(charter)
+    rows = []
+    for wid, record in state.scan(NS_WORKSPACE):
+        current = [
+            (lid, mid)
+            for lid, mid, start, end in record["leases"]
+            if date.fromisoformat(start) <= on < date.fromisoformat(end)
+        ]
+        rows.append(
+            {
+                "workspace_id": wid,
+                "district": record["district"],
+                "area_m2": record["area_m2"],
+                "market_rent_cents_per_m2_year": record["market_rent_cents_per_m2_year"],
+                "rent_cap_cents_per_month": rent_cap_cents(workspace_of(wid, record), caps),
+                "lease_id": current[0][0] if current else None,
+                "member_id": current[0][1] if current else None,
+                "leases": len(record["leases"]),
+            }
+        )
+    return rows
+
+
+def queue_rows(state: State) -> list[dict[str, Any]]:
+    """The waiting list in queue order."""
+    return [
+        {
+            "position": position,
+            "application_seq": record["applied_seq"],
+            "member_id": record["member_id"],
+            "min_m2": record["min_m2"],
+            "max_m2": record["max_m2"],
+            "applied_on": record["applied_on"],
+        }
+        for position, (_key, record) in enumerate(state.scan(NS_APPLICATION), 1)
+    ]
