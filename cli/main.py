@@ -23,6 +23,8 @@ COMMANDS: dict[str, str] = {
     "proof": "cli.commands.transparency:proof",
     "verify-receipt": "cli.commands.transparency:verify_receipt",
     "demo": "cli.commands.demo:demo",
+    "workspace": "cli.commands.werk:workspace",
+    "lease": "cli.commands.werk:lease",
 }
 
 HELP = {
@@ -37,6 +39,8 @@ HELP = {
     "proof": "Inclusion and consistency proofs.",
     "verify-receipt": "Check a member's receipt offline.",
     "demo": "Build a small, realistic ledger and verify it.",
+    "workspace": "Werkcorporatie: register and list workspaces, report occupancy.",
+    "lease": "Werkcorporatie: waiting list, grant, index and end leases, rent roll.",
 }
 
 
@@ -67,6 +71,8 @@ def cli() -> None:
 
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a LedgerError becomes one line on stderr and exit code 1 (2 for usage)."""
+    from pydantic import ValidationError
+
     from ledger.errors import LedgerError
 
     try:
@@ -85,13 +91,19 @@ def main(argv: list[str] | None = None) -> Any:
     except KeyboardInterrupt:
         click.echo("coopledger: interrupted; nothing was appended", err=True)
         sys.exit(130)
+    except ValidationError as e:  # a model built from user input without ledger.types.validated
+        first = e.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        click.echo(f"coopledger: error: {where}: {first['msg']}", err=True)
+        sys.exit(1)
     except OSError as e:
         click.echo(f"coopledger: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
         sys.exit(1)
     except Exception as e:  # a bug, not a user mistake: still one line unless debugging
         if os.environ.get("COOPLEDGER_DEBUG"):
             raise
-        click.echo(f"coopledger: internal error: {type(e).__name__}: {e}", err=True)
+        summary = (str(e).strip().splitlines() or [""])[0]
+        click.echo(f"coopledger: internal error: {type(e).__name__}: {summary}", err=True)
         sys.exit(3)
     sys.exit(rc if isinstance(rc, int) else 0)
 

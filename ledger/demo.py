@@ -58,9 +58,94 @@ def members_step(demo: DemoLedger) -> None:
     demo.say("erased the personal data of M-4 on request; the ledger still verifies")
 
 
+def werk_step(demo: DemoLedger) -> None:
+    """Werkcorporatie: workspaces, a waiting list, grants in queue order and by exception,
+    an indexation and an early end."""
+    from ledger.rules import werk
+    from ledger.state import charter_at
+
+    def append(role: str, commands: list[Command]) -> str:
+        result = demo.ledger.append(commands, demo.signers[role], demo.signers["log"])
+        body = result.facts[-1].body
+        return str(getattr(body, "lease_id", ""))
+
+    businesses = [
+        ("B-2", "Atelier IJmeer", date(2030, 3, 1), "Pampus-Oost"),
+        ("B-3", "Fietsmakerij Pampus", date(2030, 9, 15), "Pampus-Centrum"),
+    ]
+    demo.append(
+        "coop-admin",
+        [
+            members.admit(
+                mid,
+                "business",
+                PersonalData(name=name),
+                date(2031, 3, 1),
+                founded=founded,
+                district=district,
+            )
+            for mid, name, founded, district in businesses
+        ],
+    )
+    demo.append(
+        "werk-admin",
+        [
+            werk.register_workspace("W-1", "Pampus-Haven", 80, 240_00, date(2031, 3, 1)),
+            werk.register_workspace("W-2", "Pampus-Centrum", 150, 220_00, date(2031, 3, 1)),
+            werk.register_workspace("W-3", "Pampus-Oost", 40, 260_00, date(2031, 3, 1)),
+        ],
+    )
+    demo.say("Werkcorporatie: registered workspaces W-1 (80 m2), W-2 (150 m2), W-3 (40 m2)")
+    demo.append(
+        "werk-admin",
+        [
+            werk.apply("B-1", 60, 100, date(2031, 3, 2)),
+            werk.apply("B-2", 30, 160, date(2031, 3, 3)),
+            werk.apply("B-3", 30, 60, date(2031, 3, 4)),
+        ],
+    )
+    demo.say("B-1, B-2 and B-3 joined the waiting list, in that order")
+    first = append(
+        "werk-admin",
+        [werk.grant("W-1", "B-1", date(2031, 4, 1), date(2036, 4, 1), 900_00, date(2031, 3, 15))],
+    )
+    demo.say(f"granted {first}: W-1 to B-1, first in the queue, EUR 900.00 a month (cap 960.00)")
+    with demo.ledger.store.reading() as tx:
+        exception_role = charter_at(tx.state)[1].lease.exception_role
+    reason = "displaced by the Havenkade works; needs ground-floor space at once"
+    excepted = append(
+        exception_role,
+        [
+            werk.grant(
+                "W-3",
+                "B-3",
+                date(2031, 5, 1),
+                date(2034, 5, 1),
+                500_00,
+                date(2031, 4, 20),
+                exception_reason=reason,
+            )
+        ],
+    )
+    demo.say(
+        f"granted {excepted}: W-3 to B-3 out of queue order, passing over B-2; "
+        f"the exception and its reason signed by the {exception_role}"
+    )
+    second = append(
+        "werk-admin",
+        [werk.grant("W-2", "B-2", date(2031, 6, 1), date(2036, 6, 1), 1500_00, date(2031, 5, 10))],
+    )
+    demo.say(f"granted {second}: W-2 to B-2, next in the queue")
+    demo.append("werk-admin", [werk.index(first, 927_00, date(2032, 4, 1))])
+    demo.say(f"indexed {first} by the charter's 3% a year: EUR 900.00 -> 927.00 from 2032-04-01")
+    demo.append("werk-admin", [werk.end(excepted, date(2033, 5, 1), "moved to a larger space")])
+    demo.say(f"ended {excepted} early on 2033-05-01; W-3 is free again")
+
+
 # The story, in order; each capability adds its step here.
 STEPS: list[Callable[[DemoLedger], None]] = [
     members_step,
+    werk_step,
 ]
 
 

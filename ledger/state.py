@@ -88,6 +88,7 @@ KINDS: dict[str, KindSpec] = {}
 DOMAIN_MODULES = (
     "ledger.rules.governance",
     "ledger.rules.members",
+    "ledger.rules.werk",
 )
 
 

@@ -92,6 +92,8 @@ def verify(
             else:
                 report = verify_bundle(bundle, trusted, progress)
         _render(report, as_json, f"bundle {bundle}")
+        if since is not None and report.ok and not as_json:
+            click.echo(f"saved the new checkpoint (tree size {report.tree_size}) to {since}")
     else:
         if since is not None:
             raise UsageError("--since works with --bundle")

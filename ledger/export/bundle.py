@@ -287,8 +287,7 @@ def verify_bundle_since(
         auditor.add(
             latest.tree_size,
             "checkpoint",
-            f"the bundle holds {size} entries, but its {LATEST} file signs only "
-            f"{latest.tree_size}",
+            f"the bundle holds {size} entries, but its {LATEST} file signs only {latest.tree_size}",
         )
     elif not matches_latest and size == latest.tree_size:
         seq = report.first_bad_seq

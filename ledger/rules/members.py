@@ -13,7 +13,7 @@ from ledger.command import Command, Fact
 from ledger.encoding import canonical
 from ledger.errors import NotFound, RuleViolation
 from ledger.state import Ctx, Record, State, charter_at, kind
-from ledger.types import FROZEN, Ident
+from ledger.types import FROZEN, Ident, validated
 
 MemberKind = Literal["person", "household", "business"]
 
@@ -127,7 +127,8 @@ def admit(
     salt: bytes | None = None,
 ) -> Command:
     salt = new_salt() if salt is None else salt
-    body = MemberAdmitted(
+    body = validated(
+        MemberAdmitted,
         member_id=member_id,
         member_kind=member_kind,
         commitment=commitment(personal, salt),

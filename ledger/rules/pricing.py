@@ -16,36 +16,34 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from ledger.errors import InputError, RuleViolation
 from ledger.money import MAX_CENTS, Rounding, format_eur, parse_rate, rate_str, round_to_cents
 
-# Every intermediate value is kept to this many significant digits, so the one rounding at
-# the end (to the cent, by the charter's rule) is the only one that can move a cent.
+# Significant digits of the working context. Sums and products are exact (or refused); a
+# division or a power is cut here, 30-odd digits below the cent, so the one rounding at the
+# end, by the charter's rule, is the one that decides the cent. An auditor recomputes the same.
 PRECISION = 50
 
 IndexLookup = Callable[[str, str], Decimal | None]
 """(series id, "YYYY-MM") -> the published index value for that month, or None."""
 
-# Strict: a float or a numeric string must never slip into a signed amount.
-Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS)]
+# Rates and shares are short decimals, so that their sums and products fit PRECISION exactly.
 _DECIMAL_TEXT_MAX = 64
 _SIGNIFICANT_DIGITS_MAX = 20
+
+# Strict: a float or a numeric string must never slip into a signed amount.
+Cents = Annotated[int, Field(strict=True, ge=0, le=MAX_CENTS)]
 DecimalText = Annotated[str, Field(min_length=1, max_length=_DECIMAL_TEXT_MAX)]
 Month = Annotated[str, Field(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
 
 
-def _canonical_decimal(
-    text: str, what: str, *, at_most: Decimal | None = None, above_zero: bool = False
-) -> str:
+def _canonical_decimal(text: str, what: str, *, at_most: Decimal | None = None) -> str:
     """Check a decimal string and return its canonical form, the one that gets signed."""
     try:
         value = parse_rate(text)
     except InputError as e:
         # A ValueError inside a validator becomes part of pydantic's ValidationError.
         raise ValueError(f"{what}: {e}") from None
-    if above_zero and value <= 0:
-        raise ValueError(f"{what} must be above 0, found {text!r}")
     if value < 0:
         raise ValueError(f"{what} must be 0 or more, found {text!r}")
     if len(value.normalize().as_tuple().digits) > _SIGNIFICANT_DIGITS_MAX:
-        # Keeps every sum and product of a computation exact within PRECISION digits.
         raise ValueError(
             f"{what} must have at most {_SIGNIFICANT_DIGITS_MAX} significant digits, "
             f"found {text!r}"
@@ -105,11 +103,13 @@ class IndexedRule(BaseModel):
     def _base_month_defaults_to_base_date(cls, data: Any) -> Any:
         if isinstance(data, dict) and data.get("base_month") is None:
             base = data.get("base_date")
+            if isinstance(base, str):
+                try:
+                    base = date.fromisoformat(base)
+                except ValueError:
+                    return data  # base_date's own error says what is wrong; one error is enough
             if isinstance(base, date):
                 return {**data, "base_month": _month(base)}
-            if isinstance(base, str):
-                # A malformed base_date is reported by its own field; don't add a second error.
-                return {**data, "base_month": base[:7]}
         return data
 
 

@@ -34,6 +34,7 @@ from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
 from ledger.errors import InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, format_eur
+from ledger.rules.contributions import ChargeLine, contribution_source
 from ledger.rules.lease_rules import (
     Applicant,
     LeaseCaps,
@@ -248,7 +249,9 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
             f"({', '.join(charter.cooperative.districts)})"
         )
     if body.area_m2 < 1:
-        raise RuleViolation(f"workspace {wid}: expected a floor area of at least 1 m2, found {body.area_m2}")
+        raise RuleViolation(
+            f"workspace {wid}: expected a floor area of at least 1 m2, found {body.area_m2}"
+        )
     if body.market_rent_cents_per_m2_year < 1:
         raise RuleViolation(
             f"workspace {wid}: expected a positive market rent per m2 per year, "
@@ -368,10 +371,7 @@ def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
                 f"{body.exception.passed_over_member_id} "
                 f"(entry {body.exception.passed_over_application_seq})"
             )
-    check_no_overlap(
-        (body.start, body.end),
-        ((lid, date.fromisoformat(s), date.fromisoformat(e)) for lid, _m, s, e in record["leases"]),
-    )
+    check_no_overlap((body.start, body.end), ((lid, s, e) for lid, _m, s, e in _terms(record)))
     start, end = body.start.isoformat(), body.end.isoformat()
     state.put(
         NS_LEASE,
@@ -394,7 +394,9 @@ def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
         },
     )
     state.put(
-        NS_WORKSPACE, wid, {**record, "leases": [*record["leases"], [body.lease_id, mid, start, end]]}
+        NS_WORKSPACE,
+        wid,
+        {**record, "leases": [*record["leases"], [body.lease_id, mid, start, end]]},
     )
     _close_application(state, mid, body.application_seq)
     add_history(state, mid, ctx.seq)
@@ -668,10 +670,20 @@ def month_bounds(month: str) -> tuple[date, date]:
     return first, date(year + mon // 12, mon % 12 + 1, 1)
 
 
-def _workspace_leases(state: State) -> Iterator[tuple[str, Record, list[Any]]]:
+def _terms(record: Record) -> Iterator[tuple[str, str, date, date]]:
+    """A workspace's leases as (lease id, member id, start, end), leaving out leases ended on
+    their start day: an empty term [d, d) covers no day, but overlaps() only knows non-empty
+    terms, and a cancelled lease must neither block the space nor count as use."""
+    for lid, mid, start, end in record["leases"]:
+        first, after = date.fromisoformat(start), date.fromisoformat(end)
+        if first < after:
+            yield lid, mid, first, after
+
+
+def _workspace_leases(state: State) -> Iterator[tuple[str, Record, tuple[str, str, date, date]]]:
     for wid, record in state.scan(NS_WORKSPACE):
-        for lease in record["leases"]:
-            yield wid, record, lease
+        for term in _terms(record):
+            yield wid, record, term
 
 
 def leases_in_use(state: State, month: str) -> list[dict[str, str]]:
@@ -683,20 +695,40 @@ def leases_in_use(state: State, month: str) -> list[dict[str, str]]:
     workspace namespace (one record per workspace, holding its leases), never the lease log.
     """
     first, after = month_bounds(month)
-    rows = []
-    for wid, record, (lid, mid, start, end) in _workspace_leases(state):
-        if overlaps((first, after), (date.fromisoformat(start), date.fromisoformat(end))):
-            rows.append(
-                {
-                    "workspace_id": wid,
-                    "district": record["district"],
-                    "member_id": mid,
-                    "lease_id": lid,
-                    "start": start,
-                }
-            )
-    rows.sort(key=lambda r: (r["workspace_id"], r["start"]))
-    return [{k: v for k, v in r.items() if k != "start"} for r in rows]
+    found = [
+        (
+            wid,
+            start,
+            {
+                "workspace_id": wid,
+                "district": record["district"],
+                "member_id": mid,
+                "lease_id": lid,
+            },
+        )
+        for wid, record, (lid, mid, start, end) in _workspace_leases(state)
+        if overlaps((first, after), (start, end))
+    ]
+    found.sort(key=lambda f: (f[0], f[1]))
+    return [row for _wid, _start, row in found]
+
+
+@contribution_source
+def _workspaces_in_use(state: State, month: str) -> list[ChargeLine]:
+    """The monthly area contribution's workspace lines: every leased workspace in the month.
+
+    The contribution run keeps the first line per subject, so a workspace let to two tenants
+    in one month is charged once, to the lease that started first (the outgoing tenant).
+    """
+    return [
+        ChargeLine(
+            subject=row["workspace_id"],
+            subject_kind="workspace",
+            district=row["district"],
+            member=row["member_id"],
+        )
+        for row in leases_in_use(state, month)
+    ]
 
 
 def rent_on(lease: Record, on: date) -> int:
@@ -712,7 +744,7 @@ def lease_roll(state: State, on: date) -> dict[str, Any]:
     """The leases in force on a day, with the rent then, its cap and the charter version."""
     rows = []
     for wid, record, (lid, _mid, start, end) in _workspace_leases(state):
-        if not date.fromisoformat(start) <= on < date.fromisoformat(end):
+        if not start <= on < end:
             continue
         lease = get_lease(state, lid)
         _, charter = charter_at(state, int(lease["charter_seq"]))
@@ -750,7 +782,7 @@ def occupancy(state: State, on: date, total_floor_m2: int | None = None) -> dict
     leased = {
         wid
         for wid, _record, (_lid, _mid, start, end) in _workspace_leases(state)
-        if date.fromisoformat(start) <= on < date.fromisoformat(end)
+        if start <= on < end
     }
     result = affordable_share(
         workspaces, leased, Decimal(charter.lease.affordable_target), total_floor_m2
@@ -762,7 +794,9 @@ def occupancy(state: State, on: date, total_floor_m2: int | None = None) -> dict
         "registered_m2": result.registered_m2,
         "occupied_m2": result.occupied_m2,
         "vacant_m2": result.vacant_m2,
-        "vacant_workspaces": sorted(w.workspace_id for w in workspaces if w.workspace_id not in leased),
+        "vacant_workspaces": sorted(
+            w.workspace_id for w in workspaces if w.workspace_id not in leased
+        ),
         "affordable_share": str(result.share.quantize(Decimal("0.0001"))),
         "target": charter.lease.affordable_target,
         "meets_target": result.meets_target,
@@ -775,11 +809,7 @@ def workspace_rows(state: State, on: date) -> list[dict[str, Any]]:
     caps = lease_caps(charter)
     rows = []
     for wid, record in state.scan(NS_WORKSPACE):
-        current = [
-            (lid, mid)
-            for lid, mid, start, end in record["leases"]
-            if date.fromisoformat(start) <= on < date.fromisoformat(end)
-        ]
+        current = [(lid, mid) for lid, mid, start, end in _terms(record) if start <= on < end]
         rows.append(
             {
                 "workspace_id": wid,

@@ -189,7 +189,7 @@ def _trigger_sql(dialect: str) -> list[str]:
         return out
     out = [
         "CREATE OR REPLACE FUNCTION coopledger_refuse_change() RETURNS trigger LANGUAGE plpgsql AS "
-        "$$ BEGIN RAISE EXCEPTION '% is append-only: % refused', TG_TABLE_NAME, TG_OP; END $$"
+        "$$ BEGIN RAISE EXCEPTION '%% is append-only: %% refused', TG_TABLE_NAME, TG_OP; END $$"
     ]
     for table in tables.APPEND_ONLY_TABLES:
         out.append(f"DROP TRIGGER IF EXISTS {table}_append_only ON {table}")
