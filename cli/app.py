@@ -69,14 +69,16 @@ def parse_date(text: str, what: str = "date") -> date:
         raise UsageError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
 
 
-def passphrase(env_names: Sequence[str], path: Path) -> bytes:
+def passphrase(env_names: Sequence[str], path: Path, confirm: bool = False) -> bytes:
     """From the environment, else a hidden prompt on a terminal; never from an argument."""
     for name in env_names:
         value = os.environ.get(name)
         if value is not None:
             return value.encode("utf-8")
     if sys.stdin.isatty():
-        return click.prompt(f"Passphrase for {path}", hide_input=True).encode("utf-8")
+        return click.prompt(
+            f"Passphrase for {path}", hide_input=True, confirmation_prompt=confirm
+        ).encode("utf-8")
     raise KeyFileError(f"no passphrase for {path}: set {env_names[0]} or run on a terminal")
 
 

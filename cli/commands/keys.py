@@ -22,7 +22,7 @@ def key_new(name: str, out: Path) -> None:
     from ledger.keys import check_key_name, generate, write_key_file
 
     check_key_name(name)
-    secret = passphrase([PASSPHRASE_ENV], out)
+    secret = passphrase([PASSPHRASE_ENV], out, confirm=True)
     signer = generate(name)
     write_key_file(out, signer, secret)
     click.echo(f"wrote {out} (mode 0600)")
