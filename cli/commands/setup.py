@@ -14,6 +14,7 @@ from cli.app import (
     open_store,
     parse_date,
     print_receipt,
+    write_receipt,
 )
 
 
@@ -35,6 +36,11 @@ from cli.app import (
     help="The log key, named after the origin.",
 )
 @click.option("--date", "on", help="Founding date (default: today, UTC).")
+@click.option(
+    "--receipt",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Also write a C2SP tlog-proof receipt for entry 0 to this file.",
+)
 @db_option
 @json_option
 def init(
@@ -43,6 +49,7 @@ def init(
     key: Path | None,
     log_key: Path | None,
     on: str | None,
+    receipt: Path | None,
     db: str,
     as_json: bool,
 ) -> None:
@@ -67,6 +74,8 @@ def init(
                     raise StorageError(f"{db} already holds a ledger ({tx.head()[0]} entries)")
         store.create_schema()
         result = Ledger(store).found(command, governor, log_signer)
+        if receipt is not None:
+            write_receipt(store, 0, result.checkpoint_size, receipt)
     except BaseException:
         store.dispose()
         if fresh and path is not None:

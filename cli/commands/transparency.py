@@ -1,4 +1,4 @@
-"""`coopledger checkpoint`, `proof` and `verify-receipt`: the transparency-log view of the ledger."""
+"""`coopledger checkpoint`, `proof` and `verify-receipt`: the transparency view of the ledger."""
 
 from __future__ import annotations
 

@@ -5,11 +5,13 @@ from __future__ import annotations
 import os
 import shutil
 import subprocess
+from datetime import date
 from pathlib import Path
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
+from ledger.keys import Signer
 from ledger.merkle import MemoryTree, leaf_hash
 from ledger.note import (
     Checkpoint,
@@ -19,6 +21,10 @@ from ledger.note import (
     sign_checkpoint,
     sign_note,
 )
+from ledger.rules import members
+from ledger.rules.members import PersonalData
+from ledger.transparency import consistency, inclusion_receipt, log_verifier
+from tests.support import Founded, found_ledger
 
 pytestmark = pytest.mark.interop
 
@@ -164,3 +170,120 @@ def test_go_rejects_note_signed_by_another_key(go_verify: Path, log: Log) -> Non
     result = log.run(go_verify, [], note=other)
     assert result.returncode == 1
     assert "note.Open" in result.stderr
+
+
+# -- a real ledger: the service's checkpoints, receipts and proofs -------------------------------
+
+
+def _grow(founded: Founded, batches: list[list[str]]) -> None:
+    for batch in batches:
+        founded.append(
+            "coop-admin",
+            [members.admit(m, "person", PersonalData(name=m), date(2031, 2, 1)) for m in batch],
+        )
+
+
+def _run(
+    go_verify: Path, directory: Path, vkey: str, checkpoint_note: str, checks: list[str]
+) -> subprocess.CompletedProcess[str]:
+    directory.mkdir(parents=True, exist_ok=True)
+    key_file, note_file, checks_file = (directory / n for n in ("vkey", "note", "checks.txt"))
+    key_file.write_text(vkey + "\n", "utf-8")
+    note_file.write_bytes(checkpoint_note.encode("utf-8"))
+    checks_file.write_text("\n".join(checks) + "\n", "utf-8")
+    return subprocess.run(
+        [str(go_verify), str(key_file), str(note_file), str(checks_file)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+
+
+REAL_BATCHES = [["M-1"], ["M-2", "M-3", "M-4"], ["M-5"], ["M-6", "M-7"]]
+
+
+def test_go_verifies_a_real_ledger(go_verify: Path, founded: Founded, tmp_path: Path) -> None:
+    _grow(founded, REAL_BATCHES)
+    with founded.store.reading() as tx:
+        vkey = log_verifier(tx).key_text()
+        leaves = [data for _, data in tx.entries()]
+        signed = [(size, text) for size, _root, text in tx.checkpoints()]
+        assert [size for size, _ in signed] == [1, 4, 5, 8, 9, 11]
+        for number, (size, text) in enumerate(signed):
+            work = tmp_path / f"size-{size}"
+            work.mkdir()
+            checks = []
+            # Every earlier signed checkpoint, which this one must extend.
+            for old_size, old_text in signed[:number]:
+                old_file = work / f"old-{old_size}.note"
+                old_file.write_text(old_text, "utf-8")
+                proof = consistency(tx, old_size, size).proof
+                checks.append(
+                    f"consistency-note {old_file} {' '.join(b64encode(h) for h in proof)}".rstrip()
+                )
+            # A receipt at this size for every entry, checked against the entry's bytes.
+            for seq in range(size):
+                entry_file = work / f"entry-{seq}.json"
+                entry_file.write_bytes(leaves[seq])
+                receipt = work / f"entry-{seq}.tlog-proof"
+                receipt.write_text(inclusion_receipt(tx, seq, size), "utf-8")
+                checks.append(f"receipt-data {receipt} {entry_file}")
+            result = _run(go_verify, work, vkey, text, checks)
+            assert result.returncode == 0, result.stderr
+            lines = result.stdout.splitlines()
+            assert lines[0] == f"OK note {founded.signers['log'].name} {size}"
+            assert lines[1 : 1 + number] == [
+                f"OK consistency-note {old} {size}" for old, _ in signed[:number]
+            ]
+            assert lines[1 + number :] == [f"OK receipt {seq}" for seq in range(size)]
+
+
+def test_go_rejects_a_real_receipt_for_other_bytes(
+    go_verify: Path, founded: Founded, tmp_path: Path
+) -> None:
+    _grow(founded, REAL_BATCHES[:2])
+    with founded.store.reading() as tx:
+        vkey = log_verifier(tx).key_text()
+        size, _root, text = tx.checkpoint()  # type: ignore[misc]
+        receipt = tmp_path / "r.tlog-proof"
+        receipt.write_text(inclusion_receipt(tx, 5, size), "utf-8")
+        other = tmp_path / "entry-6.json"
+        other.write_bytes(tx.entry(6) or b"")
+    result = _run(go_verify, tmp_path / "go", vkey, text, [f"receipt-data {receipt} {other}"])
+    assert result.returncode == 1
+    assert "tlog.CheckRecord(index 5, size 8)" in result.stderr
+
+
+def test_go_detects_a_fork_of_a_real_ledger(
+    go_verify: Path, founded: Founded, signers: dict[str, Signer], tmp_path: Path
+) -> None:
+    # Same keys, same clock, same first four entries; then the histories differ. Both
+    # checkpoints at size 5 are validly signed by the one log key: a fork.
+    other = found_ledger(str(tmp_path / "other.db"), signers)
+    try:
+        _grow(other, [["M-other"]])
+        with other.store.reading() as tx:
+            forked = tx.checkpoint()[2]  # type: ignore[index]
+            genuine_four = tx.checkpoint(4)[2]  # type: ignore[index]
+    finally:
+        other.store.dispose()
+    _grow(founded, REAL_BATCHES)
+    forked_file, four_file = tmp_path / "forked.note", tmp_path / "four.note"
+    forked_file.write_text(forked, "utf-8")
+    four_file.write_text(genuine_four, "utf-8")
+    with founded.store.reading() as tx:
+        vkey = log_verifier(tx).key_text()
+        size, _root, text = tx.checkpoint()  # type: ignore[misc]
+        proof5 = " ".join(b64encode(h) for h in consistency(tx, 5, size).proof)
+        proof4 = " ".join(b64encode(h) for h in consistency(tx, 4, size).proof)
+    # The shared prefix (size 4) is consistent with both histories ...
+    result = _run(
+        go_verify, tmp_path / "ok", vkey, text, [f"consistency-note {four_file} {proof4}"]
+    )
+    assert result.returncode == 0, result.stderr
+    # ... the other history's size-5 checkpoint is not.
+    result = _run(
+        go_verify, tmp_path / "fork", vkey, text, [f"consistency-note {forked_file} {proof5}"]
+    )
+    assert result.returncode == 1
+    assert f"tlog.CheckTree(5 -> {size})" in result.stderr

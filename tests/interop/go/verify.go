@@ -13,6 +13,10 @@
 //	inclusion-data <index> <leaf-data> [<proof-hash> ...]  the same, hashing the leaf here
 //	consistency <m> <root-m> <n> <root-n> [<proof-hash> ...]
 //	receipt <tlog-proof-file> <leaf-hash>                  a c2sp.org/tlog-proof@v1 file
+//	receipt-data <tlog-proof-file> <leaf-data-file>        the same, hashing the file's bytes here
+//	consistency-note <old-checkpoint-file> [<proof-hash> ...]
+//	                                                       another signed checkpoint of the log,
+//	                                                       which the checkpoint must extend
 //
 // It prints one OK line per check and exits 1 at the first failure.
 package main
@@ -209,11 +213,17 @@ func main() {
 				fail("%s: tlog.CheckTree(%d -> %d): %v", where, m, n, err)
 			}
 			fmt.Printf("OK consistency %d %d\n", m, n)
-		case "receipt":
+		case "receipt", "receipt-data":
 			if len(fields) != 3 {
-				fail("%s: want a file and a leaf hash", where)
+				fail("%s: want a file and a leaf hash (or leaf data file)", where)
 			}
-			leaf, err := tlog.ParseHash(fields[2])
+			var leaf tlog.Hash
+			var err error
+			if fields[0] == "receipt" {
+				leaf, err = tlog.ParseHash(fields[2])
+			} else {
+				leaf = tlog.RecordHash(readFile(fields[2]))
+			}
 			if err != nil {
 				fail("%s: leaf: %v", where, err)
 			}
@@ -222,6 +232,22 @@ func main() {
 				fail("%s: %v", where, err)
 			}
 			fmt.Printf("OK receipt %d\n", index)
+		case "consistency-note":
+			if len(fields) < 2 {
+				fail("%s: want an old checkpoint file", where)
+			}
+			old, err := openCheckpoint(readFile(fields[1]), verifier)
+			if err != nil {
+				fail("%s: old checkpoint: %v", where, err)
+			}
+			proof, err := parseHashes(fields[2:])
+			if err != nil {
+				fail("%s: %v", where, err)
+			}
+			if err := tlog.CheckTree(tlog.TreeProof(proof), cp.size, cp.root, old.size, old.root); err != nil {
+				fail("%s: tlog.CheckTree(%d -> %d): %v", where, old.size, cp.size, err)
+			}
+			fmt.Printf("OK consistency-note %d %d\n", old.size, cp.size)
 		default:
 			fail("%s: unknown check", where)
 		}
