@@ -119,7 +119,7 @@ def workspace_list(at: str | None, db: str, as_json: bool) -> None:
                 _eur(r["rent_cap_cents_per_month"]),
                 tenant,
             )
-        Console().print(table)
+        Console(width=120).print(table)
 
     emit(rows, as_json, text)
 

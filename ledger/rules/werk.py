@@ -8,7 +8,7 @@ Namespaces (records are JSON objects; dates ISO strings, money int cents):
 - `application`: the OPEN applications only, keyed by the zero-padded seq of the
   `lease.applied` entry, so a scan is the waiting list in queue order and stays small.
 - `applicant`: member id -> {"application_seq": n}: a member has at most one open application.
-- `lease`: lease id ("L-<seq of the lease.granted entry>") -> workspace_id, member_id,
+- `lease`: lease id ("L-<seq of the grant entry>") -> workspace_id, member_id,
   start, end (exclusive, see lease_rules), agreed_end, rent_cents_per_month, rents (the
   rent history [[date, cents], ...]), charter_seq (the charter version the lease was made
   under: indexations keep reading it), last_change, status ("granted" | "ended"),
@@ -16,8 +16,10 @@ Namespaces (records are JSON objects; dates ISO strings, money int cents):
 
 Roles: werk-admin records everything, except a grant out of waiting-list order, which needs
 the role the charter in force names in `lease.exception_role` (default governor; see
-docs/decisions/0006-werk-exceptions.md). That is why `lease.granted` is registered without a
-fixed role and authorises its signer itself.
+docs/decisions/0006-werk-exceptions.md). Every kind keeps one fixed role, so the registry and
+`apply` check it as for any kind; the exception role is expressed by the kind: a grant is
+`lease.granted` (werk-admin) or `lease.exception-granted` (governor), and a grant carrying an
+exception is accepted only under the kind whose role the charter names.
 """
 
 from __future__ import annotations
@@ -32,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
-from ledger.errors import InputError, NotFound, RuleViolation
+from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, format_eur
 from ledger.rules.contributions import ChargeLine, contribution_source
 from ledger.rules.lease_rules import (
@@ -50,7 +52,7 @@ from ledger.rules.lease_rules import (
     rent_cap_cents,
 )
 from ledger.rules.members import add_history, get_member
-from ledger.state import Ctx, Record, State, authorize, charter_at, kind
+from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident, validated
 
 NS_WORKSPACE = "workspace"
@@ -58,6 +60,10 @@ NS_APPLICATION = "application"
 NS_APPLICANT = "applicant"
 NS_LEASE = "lease"
 WERK_ADMIN: Role = "werk-admin"
+GRANT_KINDS: dict[Role, str] = {
+    WERK_ADMIN: "lease.granted",
+    "governor": "lease.exception-granted",
+}
 ENDED = "ended"
 GRANTED = "granted"
 
@@ -327,16 +333,33 @@ def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
     add_history(state, mid, ctx.seq)
 
 
-# Registered without a fixed role: the signer's role depends on the body (an exception needs
-# the charter's exception_role), so the applier authorises the key itself, first.
-@kind("lease.granted", role=None, body=LeaseGranted)
+@kind("lease.granted", role=WERK_ADMIN, body=LeaseGranted)
 def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
+    _grant(state, body, ctx, WERK_ADMIN)
+
+
+@kind("lease.exception-granted", role="governor", body=LeaseGranted)
+def _exception_granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
+    if body.exception is None:
+        raise RuleViolation(
+            f"lease {body.lease_id}: lease.exception-granted records a grant out of queue order; "
+            "expected an exception with its reason, found none (use lease.granted)"
+        )
+    _grant(state, body, ctx, "governor")
+
+
+def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> None:
+    """Check and record a grant signed by `signer_role` (already authorised by apply)."""
     charter_seq, charter = charter_at(state)
-    role: Role = WERK_ADMIN if body.exception is None else charter.lease.exception_role
-    what = "lease.granted" if body.exception is None else "lease.granted with a queue exception"
-    authorize(state, ctx.key_id, role, what)
+    exception_role = charter.lease.exception_role
+    if body.exception is not None and signer_role != exception_role:
+        raise AuthorizationError(
+            f"lease {body.lease_id}: the charter in force (entry {charter_seq}) reserves queue "
+            f"exceptions to the {exception_role} role, found one recorded as "
+            f"{GRANT_KINDS[signer_role]} by {signer_role}"
+        )
     if body.lease_id != f"L-{ctx.seq}":
-        raise RuleViolation(f"lease.granted: expected lease id L-{ctx.seq}, found {body.lease_id}")
+        raise RuleViolation(f"lease grant: expected lease id L-{ctx.seq}, found {body.lease_id}")
     if body.charter_seq != charter_seq:
         raise RuleViolation(
             f"lease {body.lease_id}: expected the charter in force (adopted at entry "
@@ -503,6 +526,7 @@ def register_workspace(
     market_rent_cents_per_m2_year: int,
     effective: date,
 ) -> Command:
+    """Register a workspace with its floor area and market rent reference (per m2 per year)."""
     body = validated(
         WorkspaceRegistered,
         workspace_id=workspace_id,
@@ -560,6 +584,8 @@ def grant(
 ) -> Command:
     """Grant a lease over [start, end); with a reason, out of waiting-list order."""
     reason = None if exception_reason is None else _reason(exception_reason, "queue exception")
+    # Check the user's values now (ids, whole cents), so a typo is one InputError line before
+    # a transaction opens; the computed fields get placeholders that decide() replaces.
     validated(
         LeaseGranted,
         lease_id="L-0",
@@ -605,7 +631,9 @@ def grant(
             application_seq=int(application["applied_seq"]),
             exception=exception,
         )
-        return Fact("lease.granted", body, effective)
+        # The kind carries the signer's role: an exception goes under the charter's role.
+        kind_name = GRANT_KINDS[WERK_ADMIN if exception is None else charter.lease.exception_role]
+        return Fact(kind_name, body, effective)
 
     args = {
         "workspace_id": workspace_id,
