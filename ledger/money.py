@@ -67,3 +67,18 @@ def parse_rate(text: str) -> Decimal:
 def rate_str(value: Decimal) -> str:
     """The canonical decimal string of a rate or index value: plain notation, no trailing zeros."""
     return format(value.normalize(), "f")
+
+
+def cents_to_eur(cents: int) -> Decimal:
+    """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
+    return Decimal(cents).scaleb(-2)
+
+
+def plain_decimal(value: Decimal) -> str:
+    """A Decimal in plain notation, every digit it has (no exponent, nothing dropped)."""
+    return format(value, "f")
+
+
+def brief_decimal(value: Decimal) -> str:
+    """An out-of-range amount short enough for a one-line message."""
+    return f"{value:.2f}" if value.adjusted() < 20 else f"{value:.3E}"

@@ -7,8 +7,9 @@ Decisions (the charter's words made precise):
 
 - A lease runs over the half-open interval [start, end): `end` is the first day no longer
   leased. A lease ending on D and another starting on D do not overlap.
-- An anniversary is the same month and day N years later; the anniversary of 29 February
-  in a common year is 28 February (month ends clamp the same way when adding months).
+- Years and months are counted by ledger.calendar, as everywhere in the ledger: a period
+  counts only once it has fully run, so the anniversary of 29 February in a common year is
+  1 March (and 31 January + 1 month is 1 March).
 - Term: start < end <= start + max_term_years (the exact anniversary is allowed).
 - Eligibility (never waivable): a business member; founded on or after start -
   max_founded_years and not after the start; district (where it is or is moving to) in the
@@ -31,12 +32,12 @@ Decisions (the charter's words made precise):
 
 from __future__ import annotations
 
-import calendar
 from collections.abc import Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
+from ledger.calendar import add_years, whole_months
 from ledger.errors import NotFound, RuleViolation
 from ledger.money import Rounding, format_eur, rate_str, round_to_cents
 
@@ -115,26 +116,6 @@ class Occupancy:
     meets_target: bool
 
 
-def _add_months(day: date, months: int) -> date:
-    # Clamp to the month's last day so 31 January + 1 month is 28/29 February, not an error.
-    year, month0 = divmod(day.month - 1 + months, 12)
-    year += day.year
-    last = calendar.monthrange(year, month0 + 1)[1]
-    return date(year, month0 + 1, min(day.day, last))
-
-
-def _add_years(day: date, years: int) -> date:
-    return _add_months(day, 12 * years)
-
-
-def _whole_months(since: date, on: date) -> int:
-    """Whole months from `since` to `on`: the largest m with since + m months <= on."""
-    months = (on.year - since.year) * 12 + on.month - since.month
-    if _add_months(since, months) > on:
-        months -= 1
-    return max(months, 0)
-
-
 def _percent(ratio: Decimal) -> str:
     return f"{rate_str(ratio * 100)}%"
 
@@ -180,7 +161,7 @@ def check_term(start: date, end: date, caps: LeaseCaps) -> None:
             f"lease term: expected the end after the start {start.isoformat()}, "
             f"found end {end.isoformat()}"
         )
-    latest = _add_years(start, caps.max_term_years)
+    latest = add_years(start, caps.max_term_years)
     if end > latest:
         raise RuleViolation(
             f"lease term: expected an end on or before {latest.isoformat()} "
@@ -193,7 +174,7 @@ def _ineligibility(applicant: Applicant, start: date, caps: LeaseCaps) -> str | 
     """Why the applicant may not lease from `start`, or None when it may."""
     if applicant.member_kind != BUSINESS:
         return f"expected a business member, found member kind {applicant.member_kind!r}"
-    earliest = _add_years(start, -caps.max_founded_years)
+    earliest = add_years(start, -caps.max_founded_years)
     if applicant.founded is None:
         return (
             f"expected a founding date on or after {earliest.isoformat()}, found no founding date"
@@ -338,7 +319,7 @@ def check_indexation(
         )
     if new_rent <= old_rent:
         return
-    months = _whole_months(last_change, on)
+    months = whole_months(last_change, on)
     if months < 12:
         raise RuleViolation(
             f"workspace {wid}: expected at least 12 whole months since the last change "

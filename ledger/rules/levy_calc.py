@@ -7,9 +7,19 @@ from dataclasses import dataclass, field
 from datetime import date
 from decimal import Decimal
 
+from ledger.calendar import anniversary
 from ledger.errors import InputError, RuleViolation
-from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str, round_to_cents
-from ledger.rules.pricing import PRECISION, anniversary
+from ledger.money import (
+    MAX_CENTS,
+    Rounding,
+    brief_decimal,
+    cents_to_eur,
+    format_eur,
+    plain_decimal,
+    rate_str,
+    round_to_cents,
+)
+from ledger.rules.pricing import PRECISION
 
 
 @dataclass(frozen=True)
@@ -97,7 +107,11 @@ def compute_levy(
     if appraisal_cents is not None:
         inputs["appraisal_cents"] = str(appraisal_cents)
 
-    v_base, s, c = _eur(baseline_cents), _eur(sale_price_cents), _eur(improvements_cents)
+    v_base, s, c = (
+        cents_to_eur(baseline_cents),
+        cents_to_eur(sale_price_cents),
+        cents_to_eur(improvements_cents),
+    )
     steps.append(
         f"term: {term_years} years from delivery on {delivered}, levied on sales before {end}; "
         f"sale on {sale_date} is {'within' if in_term else 'on or after the end of'} the term"
@@ -106,7 +120,7 @@ def compute_levy(
         declared = s
         declared_line = f"S = {s}, no appraisal A: max(S, A) = {s}"
     else:
-        a = _eur(appraisal_cents)
+        a = cents_to_eur(appraisal_cents)
         # The appraisal guards against an under-declared sale price.
         declared = max(s, a)
         declared_line = f"S = {s}, A = {a}: max(S, A) = {declared}"
@@ -126,11 +140,11 @@ def compute_levy(
             expected = expected_scaled / baseline_index
             extra = extra_scaled / baseline_index
             exact_levy = levy_scaled / baseline_index
-            if expected > _eur(MAX_CENTS):
+            if expected > cents_to_eur(MAX_CENTS):
                 raise InputError(
                     f"expected value (baseline {v_base} × {sale_index} / {baseline_index}) is "
                     f"out of range: expected at most {format_eur(MAX_CENTS)}, "
-                    f"found {_brief(expected)}"
+                    f"found {brief_decimal(expected)}"
                 )
             expected_cents = round_to_cents(expected, rounding)
             extra_cents = round_to_cents(extra, rounding)
@@ -146,17 +160,19 @@ def compute_levy(
             f"range: expected at most {format_eur(MAX_CENTS)}"
         ) from None
     steps.append(
-        f"E = V_base × I(sale) / I(base) = {v_base} × {_plain(sale_index)} / "
-        f"{_plain(baseline_index)} = {_plain(expected)}"
+        f"E = V_base × I(sale) / I(base) = {v_base} × {plain_decimal(sale_index)} / "
+        f"{plain_decimal(baseline_index)} = {plain_decimal(expected)}"
     )
     steps.append(declared_line)
     steps.append(f"C = {c} (approved improvements)")
     steps.append(
-        f"X = max(0, max(S, A) − E − C) = max(0, {declared} − {_plain(expected)} − {c}) "
-        f"= {_plain(extra)}"
+        f"X = max(0, max(S, A) − E − C) = max(0, {declared} − {plain_decimal(expected)} − {c}) "
+        f"= {plain_decimal(extra)}"
     )
     if in_term:
-        steps.append(f"L = rate × X = {rate_str(rate)} × {_plain(extra)} = {_plain(exact_levy)}")
+        steps.append(
+            f"L = rate × X = {rate_str(rate)} × {plain_decimal(extra)} = {plain_decimal(exact_levy)}"
+        )
         steps.append(f"rounded {rounding} to the cent: L = {format_eur(levy_cents)}")
     else:
         steps.append(f"sale on or after {end}, the end of the term: L = 0.00")
@@ -170,18 +186,3 @@ def compute_levy(
         steps=tuple(steps),
         inputs=inputs,
     )
-
-
-def _eur(cents: int) -> Decimal:
-    """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
-    return Decimal(cents).scaleb(-2)
-
-
-def _brief(value: Decimal) -> str:
-    """An out-of-range amount short enough for a one-line message."""
-    return f"{value:.2f}" if value.adjusted() < 20 else f"{value:.3E}"
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal in plain notation, every digit it has (no exponent, nothing dropped)."""
-    return format(value, "f")

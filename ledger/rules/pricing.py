@@ -2,19 +2,29 @@
 
 from __future__ import annotations
 
-import calendar
 import decimal
 from collections.abc import Callable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
-from datetime import MAXYEAR, MINYEAR, date
+from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from ledger.calendar import anniversary, whole_years
 from ledger.errors import InputError, RuleViolation
-from ledger.money import MAX_CENTS, Rounding, format_eur, parse_rate, rate_str, round_to_cents
+from ledger.money import (
+    MAX_CENTS,
+    Rounding,
+    brief_decimal,
+    cents_to_eur,
+    format_eur,
+    parse_rate,
+    plain_decimal,
+    rate_str,
+    round_to_cents,
+)
 
 # Significant digits of the working context. Sums and products are exact (or refused); a
 # division or a power is cut here, 30-odd digits below the cent, so the one rounding at the
@@ -45,8 +55,7 @@ def _canonical_decimal(text: str, what: str, *, at_most: Decimal | None = None) 
         raise ValueError(f"{what} must be 0 or more, found {text!r}")
     if len(value.normalize().as_tuple().digits) > _SIGNIFICANT_DIGITS_MAX:
         raise ValueError(
-            f"{what} must have at most {_SIGNIFICANT_DIGITS_MAX} significant digits, "
-            f"found {text!r}"
+            f"{what} must have at most {_SIGNIFICANT_DIGITS_MAX} significant digits, found {text!r}"
         )
     if at_most is not None and value > at_most:
         raise ValueError(f"{what} must be at most {at_most}, found {text!r}")
@@ -148,30 +157,6 @@ class PriceComputation:
     inputs: dict[str, str] = field(default_factory=dict)
 
 
-def anniversary(start: date, years: int) -> date:
-    """The date `years` years after `start`; from 29 February it is 1 March in a common year.
-
-    1 March, not 28 February: a year counts as whole only once it has fully run, so an
-    anniversary never falls early. Prices and the levy term use this same rule.
-    """
-    year = start.year + years
-    if not MINYEAR <= year <= MAXYEAR:
-        raise InputError(f"{years} years after {start} is outside the calendar (years 1 to 9999)")
-    if start.month == 2 and start.day == 29 and not calendar.isleap(year):
-        return date(year, 3, 1)
-    return start.replace(year=year)
-
-
-def whole_years(start: date, on: date) -> int:
-    """How many anniversaries of `start` have come by `on`, counting `on` itself."""
-    if on < start:
-        raise RuleViolation(f"date {on} is before the start date {start}")
-    years = on.year - start.year
-    if anniversary(start, years) > on:
-        years -= 1
-    return years
-
-
 def compute_price(
     rule: PriceRule,
     on: date,
@@ -215,10 +200,10 @@ def compute_price(
             else:
                 exact = _shared_appreciation(rule, appraisal_cents, improvements_cents, trail)
             ctx.traps[decimal.Inexact] = False
-            if exact > _eur(MAX_CENTS):
+            if exact > cents_to_eur(MAX_CENTS):
                 raise InputError(
                     f"the {rule.rule} price on {on} is out of range: expected at most "
-                    f"{format_eur(MAX_CENTS)}, found {_brief(exact)}"
+                    f"{format_eur(MAX_CENTS)}, found {brief_decimal(exact)}"
                 )
             price_cents = round_to_cents(exact, rounding)
     except decimal.Inexact:
@@ -236,7 +221,7 @@ def compute_price(
 
 
 def _nominal(rule: NominalRule, trail: _Trail) -> Decimal:
-    p0 = _eur(rule.base_price_cents)
+    p0 = cents_to_eur(rule.base_price_cents)
     trail.step("rule nominal: the base price, unchanged")
     trail.step(f"P0 = {p0} (base price on {rule.base_date})")
     trail.step(f"price = P0 = {p0}")
@@ -244,7 +229,7 @@ def _nominal(rule: NominalRule, trail: _Trail) -> Decimal:
 
 
 def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
-    p0 = _eur(rule.base_price_cents)
+    p0 = cents_to_eur(rule.base_price_cents)
     r = Decimal(rule.rate)
     n = whole_years(rule.base_date, on)
     trail.record(rate=rule.rate, compounding=rule.compounding, years=str(n))
@@ -257,20 +242,20 @@ def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
     trail.step(f"n = {n} whole years from {rule.base_date} to {on}{counted}")
     if rule.compounding == "simple":
         factor = 1 + r * n
-        trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {_plain(factor)}")
+        trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {plain_decimal(factor)}")
         price = p0 * factor
     else:
         # A long term or a long rate outgrows 50 digits: the power, and then the product, round.
         with _may_round():
             factor = (1 + r) ** n
             price = p0 * factor
-        trail.step(f"(1 + r)^n = {_plain(1 + r)}^{n} = {_plain(factor)}")
-    trail.step(f"price = {p0} × {_plain(factor)} = {_plain(price)}")
+        trail.step(f"(1 + r)^n = {plain_decimal(1 + r)}^{n} = {plain_decimal(factor)}")
+    trail.step(f"price = {p0} × {plain_decimal(factor)} = {plain_decimal(price)}")
     return price
 
 
 def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> Decimal:
-    p0 = _eur(rule.base_price_cents)
+    p0 = cents_to_eur(rule.base_price_cents)
     month = _month(on)
     i0 = _index_value(index, rule.series, rule.base_month)
     it = _index_value(index, rule.series, month)
@@ -283,13 +268,13 @@ def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> 
     )
     trail.step(f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month")
     trail.step(f"P0 = {p0} (base price on {rule.base_date})")
-    trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {_plain(i0)}")
-    trail.step(f"I(t) = I({rule.series}, {month}) = {_plain(it)}")
+    trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {plain_decimal(i0)}")
+    trail.step(f"I(t) = I({rule.series}, {month}) = {plain_decimal(it)}")
     # Multiply before dividing: the product is exact, so only the division can round.
     scaled = p0 * it
     with _may_round():
         price = scaled / i0
-    trail.step(f"price = {p0} × {_plain(it)} / {_plain(i0)} = {_plain(price)}")
+    trail.step(f"price = {p0} × {plain_decimal(it)} / {plain_decimal(i0)} = {plain_decimal(price)}")
     return price
 
 
@@ -311,10 +296,10 @@ def _shared_appreciation(
             raise InputError(
                 f"{name} {format_eur(cents)} is out of range: expected 0 to {format_eur(MAX_CENTS)}"
             )
-    paid = _eur(rule.base_price_cents)
-    improvements = _eur(improvements_cents)
-    then = _eur(rule.base_appraisal_cents)
-    now = _eur(appraisal_cents)
+    paid = cents_to_eur(rule.base_price_cents)
+    improvements = cents_to_eur(improvements_cents)
+    then = cents_to_eur(rule.base_appraisal_cents)
+    now = cents_to_eur(appraisal_cents)
     share = Decimal(rule.owner_share)
     trail.record(
         owner_share=rule.owner_share,
@@ -330,9 +315,9 @@ def _shared_appreciation(
     trail.step(f"appraisal then = {then}, appraisal now = {now}, owner share = {rule.owner_share}")
     change = now - then
     part = share * change
-    trail.step(f"owner's part = {rule.owner_share} × ({now} − {then}) = {_plain(part)}")
+    trail.step(f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}")
     price = paid + improvements + part
-    trail.step(f"price = {paid} + {improvements} + {_plain(part)} = {_plain(price)}")
+    trail.step(f"price = {paid} + {improvements} + {plain_decimal(part)} = {plain_decimal(price)}")
     if price < 0:
         # A fall in value is shared too, but the cooperative never charges to take a share back.
         trail.step("price is below 0: floored at 0")
@@ -360,21 +345,6 @@ def _index_value(index: IndexLookup, series: str, month: str) -> Decimal:
 
 def _month(day: date) -> str:
     return f"{day.year:04d}-{day.month:02d}"
-
-
-def _eur(cents: int) -> Decimal:
-    """Cents as an exact euro amount with two decimals, the unit the formulas are written in."""
-    return Decimal(cents).scaleb(-2)
-
-
-def _brief(value: Decimal) -> str:
-    """An out-of-range amount short enough for a one-line message."""
-    return f"{value:.2f}" if value.adjusted() < 20 else f"{value:.3E}"
-
-
-def _plain(value: Decimal) -> str:
-    """A Decimal in plain notation, every digit it has (no exponent, nothing dropped)."""
-    return format(value, "f")
 
 
 class _Trail:

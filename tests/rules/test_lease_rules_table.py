@@ -100,15 +100,15 @@ ELIGIBILITY = [
         applicant(founded=None), START, ("no founding date",), id="no-founding-date-refused"
     ),
     pytest.param(
-        applicant(founded=date(2027, 2, 28)),
+        applicant(founded=date(2027, 3, 1)),
         date(2032, 2, 29),
         None,
-        id="feb29-start-boundary-is-feb28-ok",
+        id="feb29-start-boundary-is-mar1-ok",
     ),
     pytest.param(
-        applicant(founded=date(2027, 2, 27)),
+        applicant(founded=date(2027, 2, 28)),
         date(2032, 2, 29),
-        ("2027-02-28", "2027-02-27"),
+        ("2027-03-01", "2027-02-28"),
         id="feb29-start-day-before-boundary-refused",
     ),
     pytest.param(applicant(district="Pampus-Zuid"), START, None, id="other-area-district-ok"),
@@ -292,9 +292,9 @@ TERMS = [
         ("found end 2030-12-31",),
         id="end-before-start-refused",
     ),
-    pytest.param(date(2032, 2, 29), date(2037, 2, 28), None, id="feb29-start-max-is-feb28-ok"),
+    pytest.param(date(2032, 2, 29), date(2037, 3, 1), None, id="feb29-start-max-is-mar1-ok"),
     pytest.param(
-        date(2032, 2, 29), date(2037, 3, 1), ("2037-02-28",), id="feb29-start-mar1-refused"
+        date(2032, 2, 29), date(2037, 3, 2), ("2037-03-01",), id="feb29-start-mar2-refused"
     ),
 ]
 
