@@ -23,8 +23,18 @@ COMMANDS: dict[str, str] = {
     "proof": "cli.commands.transparency:proof",
     "verify-receipt": "cli.commands.transparency:verify_receipt",
     "demo": "cli.commands.demo:demo",
+    "dwelling": "cli.commands.shares:dwelling",
+    "index": "cli.commands.shares:index",
+    "fund": "cli.commands.shares:fund",
+    "share": "cli.commands.shares:share",
+    "price": "cli.commands.shares:price",
+    "correct": "cli.commands.shares:correct",
     "workspace": "cli.commands.werk:workspace",
     "lease": "cli.commands.werk:lease",
+    "property": "cli.commands.levy:property_",
+    "levy": "cli.commands.levy:levy",
+    "contribution": "cli.commands.levy:contribution",
+    "gem": "cli.commands.levy:gem",
 }
 
 HELP = {
@@ -39,8 +49,18 @@ HELP = {
     "proof": "Inclusion and consistency proofs.",
     "verify-receipt": "Check a member's receipt offline.",
     "demo": "Build a small, realistic ledger and verify it.",
+    "dwelling": "Register, show and list dwellings and their price rules.",
+    "index": "Publish, correct and show index series values.",
+    "fund": "Deposit into and show the cooperative fund.",
+    "share": "Sell and buy back shares at preset prices; the share register.",
+    "price": "Explain a dwelling share's preset price on a date.",
+    "correct": "Reverse an earlier entry whose effect can still be undone (governor).",
     "workspace": "Werkcorporatie: register and list workspaces, report occupancy.",
     "lease": "Werkcorporatie: waiting list, grant, index and end leases, rent roll.",
+    "property": "Register levy-bound properties; record sales with their levy.",
+    "levy": "Explain, pay, waive and list surplus-value levies.",
+    "contribution": "Monthly area contributions: charge a month, payments, arrears.",
+    "gem": "Export the GEM's signed levy and contribution files; verify an export.",
 }
 
 

@@ -15,7 +15,8 @@ def summarize(entry_body: dict[str, Any]) -> str:
     parts = []
     flat: dict[str, Any] = {}
     for key, value in entry_body.items():
-        if isinstance(value, dict) and key != "charter":
+        # A charter and a price computation's inputs are too long for one line: left out.
+        if isinstance(value, dict) and key not in ("charter", "inputs"):
             flat.update({k: v for k, v in value.items() if k not in flat})
         else:
             flat[key] = value
@@ -83,6 +84,49 @@ def member_report(tx: ReadTx, member_id: str) -> dict[str, Any]:
         "district": record.get("district"),
         "commitment": record["commitment"],
         "personal_data": personal,
-        **{k: v for k, v in record.items() if k in ("holdings",)},
+        "holdings": holdings_of(tx, record.get("holdings", [])),
         "history": history,
     }
+
+
+def holdings_of(tx: ReadTx, dwelling_ids: list[str]) -> dict[str, str]:
+    """A member's dwelling shares, each with since when and the price paid (one line each)."""
+    from ledger.money import format_eur
+
+    out = {}
+    for dwelling_id in dwelling_ids:
+        record = tx.state.get("dwelling", dwelling_id)
+        if record is not None:
+            out[dwelling_id] = (
+                f"held since {record['since']} (entry {record['since_seq']}), price paid "
+                f"{format_eur(record['price_paid_cents'])}"
+            )
+    return out
+
+
+def fund_report(tx: ReadTx) -> dict[str, Any]:
+    """The fund's balance and every entry whose postings move it, with the other accounts."""
+    from ledger.postings import FUND, balance
+    from ledger.state import load_kinds
+
+    kinds = [k for k, spec in load_kinds().items() if "postings" in spec.body.model_fields]
+    movements = []
+    running = 0
+    for _seq, data in tx.entries(kinds=kinds):
+        entry = SignedEntry.model_validate(loads(data)).entry
+        postings = entry.body.get("postings", [])
+        amount = sum(int(p["amount_cents"]) for p in postings if p["account"] == FUND)
+        if amount == 0:
+            continue
+        running += amount
+        movements.append(
+            {
+                "seq": entry.seq,
+                "effective": entry.effective.isoformat(),
+                "kind": entry.kind,
+                "amount_cents": amount,
+                "balance_cents": running,
+                "counter_accounts": sorted({p["account"] for p in postings} - {FUND}),
+            }
+        )
+    return {"balance_cents": balance(tx.state, FUND), "movements": movements}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import importlib
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import date
 from typing import Any, Protocol, TypeVar
@@ -37,6 +37,10 @@ class MemoryState:
     def get(self, ns: str, key: str) -> Record | None:
         raw = self.data.get(ns, {}).get(key)
         return None if raw is None else dict(loads(raw))
+
+    def get_raw(self, ns: str, key: str) -> bytes | None:
+        """The record's canonical bytes, unparsed (a cache key for derived objects)."""
+        return self.data.get(ns, {}).get(key)
 
     def put(self, ns: str, key: str, value: Record) -> None:
         self.data.setdefault(ns, {})[key] = canonical(value)
@@ -88,7 +92,13 @@ KINDS: dict[str, KindSpec] = {}
 DOMAIN_MODULES = (
     "ledger.rules.governance",
     "ledger.rules.members",
+    "ledger.rules.corrections",
+    "ledger.rules.index_series",
+    "ledger.rules.fund",
+    "ledger.rules.shares",
     "ledger.rules.werk",
+    "ledger.rules.contributions",
+    "ledger.rules.levy",
 )
 
 
@@ -116,9 +126,16 @@ def reverser(name: str) -> Callable[[Reverser], Reverser]:
     return register
 
 
+_loaded: tuple[str, ...] | None = None
+
+
 def load_kinds() -> dict[str, KindSpec]:
-    for module in DOMAIN_MODULES:
-        importlib.import_module(module)
+    global _loaded
+    # apply() asks for every entry; after the first call the modules are in sys.modules.
+    if _loaded is not DOMAIN_MODULES:
+        for module in DOMAIN_MODULES:
+            importlib.import_module(module)
+        _loaded = DOMAIN_MODULES
     return KINDS
 
 
@@ -133,27 +150,53 @@ def apply(state: State, signed: SignedEntry) -> None:
     """Check one entry against every rule and fold it into the state, or raise and change nothing
     the caller keeps (the service rolls back; the auditor reports the finding)."""
     entry = signed.entry
-    spec = load_kinds().get(entry.kind)
+    apply_entry(
+        state,
+        entry.kind,
+        entry.body,
+        entry.seq,
+        entry.effective,
+        entry.recorded_at,
+        entry.key_id,
+        entry.request_id,
+        [s.key_id for s in signed.signatures],
+    )
+
+
+def apply_entry(
+    state: State,
+    kind_name: str,
+    entry_body: dict[str, Any],
+    seq: int,
+    effective: date,
+    recorded_at: str,
+    key_id: str,
+    request_id: str | None,
+    signature_key_ids: Sequence[str],
+) -> None:
+    """apply() on the fields of an already validated entry: the service and the auditor's fast
+    path call it without building the Entry and SignedEntry models (same checks, same order)."""
+    spec = load_kinds().get(kind_name)
     if spec is None:
-        raise RuleViolation(f"unknown entry kind {entry.kind!r}")
+        raise RuleViolation(f"unknown entry kind {kind_name!r}")
     try:
-        body = spec.body.model_validate(entry.body)
+        body = spec.body.model_validate(entry_body)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{entry.kind} body: {loc}: {first['msg']}") from e
-    if body.model_dump(mode="json") != entry.body:
-        raise RuleViolation(f"{entry.kind} body is not in its normal form")
-    if signed.signatures[0].key_id != entry.key_id:
+        raise InputError(f"{kind_name} body: {loc}: {first['msg']}") from e
+    if body.model_dump(mode="json") != entry_body:
+        raise RuleViolation(f"{kind_name} body is not in its normal form")
+    if signature_key_ids[0] != key_id:
         raise AuthorizationError("the first signature is not by the entry's key_id")
     if spec.role is not None:
-        authorize(state, entry.key_id, spec.role, entry.kind)
-        if len(signed.signatures) != 1:
-            raise AuthorizationError(f"{entry.kind} carries {len(signed.signatures)} signatures, expected 1")
-    ctx = Ctx(entry.seq, entry.effective, entry.recorded_at, entry.key_id, entry.request_id)
+        authorize(state, key_id, spec.role, kind_name)
+        if len(signature_key_ids) != 1:
+            raise AuthorizationError(f"{kind_name} carries {len(signature_key_ids)} signatures, expected 1")
+    ctx = Ctx(seq, effective, recorded_at, key_id, request_id)
     spec.apply(state, body, ctx)
     meta = state.get("meta", "head") or {}
-    state.put("meta", "head", {**meta, "size": entry.seq + 1})
+    state.put("meta", "head", {**meta, "size": seq + 1})
 
 
 def authorize(state: State, key_id: str, role: Role, what: str) -> Record:
@@ -193,10 +236,21 @@ def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
         if current is None:
             raise NotFound("this ledger has no charter yet: run coopledger init")
         seq = int(current["seq"])
-    record = state.get("charter", f"{seq:012d}")
+    key = f"{seq:012d}"
+    # The charter record is the largest one rules read, several times an entry: a state that
+    # keeps canonical bytes hands them out as the cache key, so the record is neither parsed
+    # nor encoded again (docs/decisions/0008-perf-append-fast-path.md).
+    get_raw = getattr(state, "get_raw", None)
+    raw = get_raw("charter", key) if get_raw is not None else None
+    if raw is not None:
+        cached = _charter_cache.get(raw)
+        if cached is not None:
+            return seq, cached
+    record = state.get("charter", key)
     if record is None:
         raise NotFound(f"no charter version adopted at entry {seq}")
-    raw = canonical(record["charter"])
+    if raw is None:
+        raw = canonical(record["charter"])
     charter = _charter_cache.get(raw)
     if charter is None:
         charter = charter_from_dict(record["charter"])

@@ -120,8 +120,9 @@ def _corrected(state: State, body: CorrectionApplied, ctx: Ctx) -> None:
     state.put(EFFECT, _key(body.seq), {**record, "corrected_seq": ctx.seq, "reason": body.reason})
 
 
-def correct(seq: int, reason: str) -> Command:
-    """Reverse entry `seq` (governor), stating why; refused when its effect cannot be undone."""
+def correct(seq: int, reason: str, on: date | None = None) -> Command:
+    """Reverse entry `seq` (governor), stating why, dated `on` (default: the day it is
+    recorded); refused when the entry's effect can no longer be undone."""
 
     def decide(state: State, ctx: Ctx) -> Fact:
         record = _effect_to_correct(state, seq, ctx.seq)
@@ -132,9 +133,10 @@ def correct(seq: int, reason: str) -> Command:
             reason=reason,
             postings=reversed_postings(record["body"]),
         )
-        return Fact("correction.applied", body, ctx.effective)
+        return Fact("correction.applied", body, on or ctx.effective)
 
-    return Command("correction.apply", {"seq": seq, "reason": reason}, decide)
+    args = {"seq": seq, "reason": reason, "on": None if on is None else on.isoformat()}
+    return Command("correction.apply", args, decide)
 
 
 def cannot_reverse(original: Ctx, kind_name: str, why: str) -> RuleViolation:

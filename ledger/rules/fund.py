@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
@@ -54,7 +55,10 @@ def _undo_deposit(state: State, body: FundDeposited, original: Ctx, ctx: Ctx) ->
     return None
 
 
-def deposit(amount_cents: int, source: str, note: str | None = None) -> Command:
+def deposit(
+    amount_cents: int, source: str, note: str | None = None, on: date | None = None
+) -> Command:
+    """Money paid into the fund from `source`, dated `on` (default: the day it is recorded)."""
     if amount_cents <= 0:
         raise InputError(f"a deposit must be above 0, found {format_eur(amount_cents)}")
     checked = validated(
@@ -64,8 +68,13 @@ def deposit(amount_cents: int, source: str, note: str | None = None) -> Command:
     body = checked.model_copy(update={"postings": deposit_postings(amount_cents, source)})
     return Command(
         "fund.deposit",
-        {"amount_cents": amount_cents, "source": source, "note": note},
-        lambda _state, ctx: Fact("fund.deposited", body, ctx.effective),
+        {
+            "amount_cents": amount_cents,
+            "source": source,
+            "note": note,
+            "on": None if on is None else on.isoformat(),
+        },
+        lambda _state, ctx: Fact("fund.deposited", body, on or ctx.effective),
     )
 
 

@@ -95,8 +95,13 @@ def _published(state: State, body: IndexPublished, ctx: Ctx) -> None:
             "source": body.source,
             "published_seq": ctx.seq,
             "history": [
-                {"seq": ctx.seq, "kind": "index.published", "value": body.value,
-                 "source": body.source, "reason": None}
+                {
+                    "seq": ctx.seq,
+                    "kind": "index.published",
+                    "value": body.value,
+                    "source": body.source,
+                    "reason": None,
+                }
             ],
         },
     )
@@ -113,13 +118,22 @@ def _corrected(state: State, body: IndexCorrected, ctx: Ctx) -> None:
         raise RuleViolation(
             f"index {body.series} {body.month} is already {body.value}: nothing to correct"
         )
-    row = {"seq": ctx.seq, "kind": "index.corrected", "value": body.value, "source": body.source,
-           "reason": body.reason}
+    row = {
+        "seq": ctx.seq,
+        "kind": "index.corrected",
+        "value": body.value,
+        "source": body.source,
+        "reason": body.reason,
+    }
     state.put(
         INDEX,
         index_key(body.series, body.month),
-        {**record, "value": body.value, "source": body.source,
-         "history": [*record["history"], row]},
+        {
+            **record,
+            "value": body.value,
+            "source": body.source,
+            "history": [*record["history"], row],
+        },
     )
 
 

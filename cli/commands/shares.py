@@ -1,0 +1,606 @@
+"""`coopledger dwelling | index | fund | share | price | correct`: dwelling shares at preset prices."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.app import (
+    append,
+    db_option,
+    emit,
+    json_option,
+    load_signer,
+    open_store,
+    parse_date,
+    reading,
+    write_options,
+)
+
+
+def _cents(text: str | None, what: str) -> int | None:
+    """A euro amount typed by the user, in cents; the message names the option."""
+    if text is None:
+        return None
+    from ledger.errors import InputError
+    from ledger.money import parse_eur
+
+    try:
+        cents = parse_eur(text)
+    except InputError as e:
+        raise InputError(f"{what}: {e}") from e
+    if cents < 0:
+        raise InputError(f"{what} {text!r} must be 0 or more")
+    return cents
+
+
+def _eur(cents: int | None) -> str:
+    from ledger.money import format_eur
+
+    return "-" if cents is None else format_eur(cents)
+
+
+# -- dwelling ----------------------------------------------------------------------------------
+
+
+@click.group()
+def dwelling() -> None:
+    """Register, show and list dwellings and the price rules of their shares."""
+
+
+@dwelling.command("register")
+@click.option("--id", "dwelling_id", required=True, help="Stable dwelling id, e.g. D-17.")
+@click.option("--address", help="The dwelling's address (not personal data).")
+@click.option("--district", required=True, help="One of the charter's districts.")
+@click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD).")
+@click.option(
+    "--rule",
+    type=click.Choice(["nominal", "fixed-rate", "indexed", "shared-appreciation"]),
+    help="The share's preset price rule (default: the charter's).",
+)
+@click.option("--base-price", required=True, help="Base price P0 in EUR.")
+@click.option("--base-date", help="Date of the base price (default: the delivery date).")
+@click.option("--rate", help="fixed-rate: yearly rate, e.g. 0.02 (default: the charter's).")
+@click.option(
+    "--compounding",
+    type=click.Choice(["simple", "compound"]),
+    help="fixed-rate: simple or compound (default: the charter's).",
+)
+@click.option("--index", "series", help="indexed: the index series (default: the charter's).")
+@click.option("--owner-share", help="shared-appreciation: the owner's share of a value change.")
+@click.option(
+    "--base-appraisal", help="shared-appreciation: appraised value in EUR on the base date."
+)
+@write_options
+def dwelling_register(
+    dwelling_id: str,
+    address: str | None,
+    district: str,
+    delivered: str,
+    rule: str | None,
+    base_price: str,
+    base_date: str | None,
+    rate: str | None,
+    compounding: str | None,
+    series: str | None,
+    owner_share: str | None,
+    base_appraisal: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Register a dwelling and fix its share's price rule (before any sale: for good)."""
+    from ledger.rules.shares import register_dwelling
+
+    delivered_on = parse_date(delivered, "--delivered")
+    price = _cents(base_price, "--base-price")
+    assert price is not None
+    command = register_dwelling(
+        dwelling_id,
+        district,
+        delivered_on,
+        price,
+        parse_date(base_date, "--base-date") if base_date else delivered_on,
+        rule=rule,  # type: ignore[arg-type]
+        address=address,
+        rate=rate,
+        compounding=compounding,  # type: ignore[arg-type]
+        series=series,
+        owner_share=owner_share,
+        base_appraisal_cents=_cents(base_appraisal, "--base-appraisal"),
+    )
+    append(db, [command], key, log_key, request_id, receipt, as_json, _describe_registration)
+
+
+def _describe_registration(result: Any) -> str:
+    body = result.facts[0].body
+    return f"registered dwelling {body.dwelling_id}: {_rule_line(body.price_rule.model_dump())}"
+
+
+def _rule_line(rule: dict[str, Any]) -> str:
+    name = rule["rule"]
+    line = f"{name}, base price {_eur(rule['base_price_cents'])} on {rule['base_date']}"
+    if name == "fixed-rate":
+        line += f", rate {rule['rate']} {rule['compounding']}"
+    elif name == "indexed":
+        line += f", index {rule['series']} from {rule['base_month']}"
+    elif name == "shared-appreciation":
+        line += (
+            f", owner share {rule['owner_share']}, appraised "
+            f"{_eur(rule['base_appraisal_cents'])} on the base date"
+        )
+    return line
+
+
+@dwelling.command("show")
+@click.argument("dwelling_id")
+@db_option
+@json_option
+def dwelling_show(dwelling_id: str, db: str, as_json: bool) -> None:
+    """A dwelling, its price rule and the full history of its share."""
+    from ledger.rules.shares import dwelling_report
+
+    with reading(db) as tx:
+        data = dwelling_report(tx.state, dwelling_id)
+
+    def text() -> None:
+        click.echo(
+            f"dwelling {data['dwelling_id']}: {data['address'] or '(no address)'}, "
+            f"{data['district']}, delivered {data['delivered']}"
+        )
+        click.echo(
+            f"price rule: {_rule_line(data['price_rule'])} (charter of entry {data['charter_seq']})"
+        )
+        if data["withdrawn_seq"] is not None:
+            click.echo(f"registration corrected at entry {data['withdrawn_seq']}")
+        else:
+            click.echo(
+                f"holder: {data['holder']} since {data['since']}, "
+                f"price paid {_eur(data['price_paid_cents'])}"
+            )
+        click.echo("history:")
+        for row in data["history"]:
+            click.echo(f"  {_history_line(row)}")
+
+    emit(data, as_json, text)
+
+
+def _history_line(row: dict[str, Any]) -> str:
+    kind = row["kind"]
+    head = f"entry {row['seq']:>6}  {row['on']}  {kind:<20}"
+    if kind == "dwelling.registered":
+        what = "registered; the cooperative holds the share"
+    elif kind == "share.sold":
+        what = f"sold to {row['member_id']} for {_eur(row['price_cents'])}"
+    elif kind == "share.bought-back":
+        what = f"bought back from {row['member_id']} for {_eur(row['price_cents'])}"
+    else:
+        what = f"corrects entry {row['corrects']}"
+    if row["corrected_seq"] is not None:
+        what += f"  [corrected at entry {row['corrected_seq']}]"
+    return f"{head} {what}"
+
+
+@dwelling.command("list")
+@db_option
+@json_option
+def dwelling_list(db: str, as_json: bool) -> None:
+    """Every dwelling: district, rule, holder, since, price paid."""
+    from ledger.rules.shares import dwelling_rows
+
+    with reading(db) as tx:
+        rows = dwelling_rows(tx.state)
+
+    def text() -> None:
+        for r in rows:
+            click.echo(
+                f"{r['dwelling_id']:<10} {r['district']:<16} {r['rule']:<20} "
+                f"{r['holder']:<12} since {r['since']}  paid {_eur(r['price_paid_cents'])}"
+            )
+
+    emit(rows, as_json, text)
+
+
+# -- index -------------------------------------------------------------------------------------
+
+
+@click.group()
+def index() -> None:
+    """Publish, correct and show index series values (by calendar month)."""
+
+
+@index.command("publish")
+@click.option("--series", required=True, help="Series id, e.g. CPI.")
+@click.option("--month", required=True, help="YYYY-MM.")
+@click.option("--value", required=True, help="The published value as a decimal, e.g. 131.42.")
+@click.option("--source", required=True, help="Where the value comes from.")
+@write_options
+def index_publish(
+    series: str,
+    month: str,
+    value: str,
+    source: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Publish one month's value of a series (coop-admin); it is never changed afterwards."""
+    from ledger.rules.index_series import publish_index
+
+    append(
+        db,
+        [publish_index(series, month, value, source)],
+        key,
+        log_key,
+        request_id,
+        receipt,
+        as_json,
+    )
+
+
+@index.command("correct")
+@click.option("--series", required=True)
+@click.option("--month", required=True, help="YYYY-MM.")
+@click.option("--value", required=True, help="The correct value.")
+@click.option("--source", required=True, help="Where the correct value comes from.")
+@click.option("--reason", required=True)
+@write_options
+def index_correct(
+    series: str,
+    month: str,
+    value: str,
+    source: str,
+    reason: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Replace a published value (governor); both values stay visible."""
+    from ledger.rules.index_series import correct_index
+
+    append(
+        db,
+        [correct_index(series, month, value, source, reason)],
+        key,
+        log_key,
+        request_id,
+        receipt,
+        as_json,
+    )
+
+
+@index.command("show")
+@click.option("--series", help="Only this series.")
+@db_option
+@json_option
+def index_show(series: str | None, db: str, as_json: bool) -> None:
+    """Every published month: the value in force, its source, and any earlier value."""
+    from ledger.rules.index_series import index_rows
+
+    with reading(db) as tx:
+        rows = index_rows(tx.state, series)
+
+    def text() -> None:
+        if not rows:
+            click.echo("no index values published" + (f" for {series}" if series else ""))
+        for r in rows:
+            click.echo(
+                f"{r['series']:<8} {r['month']}  {r['value']:>14}  {r['source']}  "
+                f"(entry {r['published_seq']})"
+            )
+            for h in r["history"][1:]:
+                click.echo(
+                    f"{'':<17}corrected at entry {h['seq']} from "
+                    f"{_previous(r['history'], h)} to {h['value']}: {h['reason']}"
+                )
+
+    emit(rows, as_json, text)
+
+
+def _previous(history: list[dict[str, Any]], row: dict[str, Any]) -> str:
+    i = history.index(row)
+    return str(history[i - 1]["value"])
+
+
+# -- fund --------------------------------------------------------------------------------------
+
+
+@click.group()
+def fund() -> None:
+    """Deposit into and show the cooperative fund."""
+
+
+@fund.command("deposit")
+@click.option("--amount", required=True, help="Amount in EUR.")
+@click.option("--from", "source", required=True, help="The payer's account id, e.g. GEM.")
+@click.option("--note", help="What the deposit is for.")
+@click.option("--date", "on", help="Date the money arrived (default: today).")
+@write_options
+def fund_deposit(
+    amount: str,
+    source: str,
+    note: str | None,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Record money paid into the fund from outside (coop-admin)."""
+    from ledger.rules.fund import deposit
+
+    cents = _cents(amount, "--amount")
+    assert cents is not None
+    command = deposit(cents, source, note, parse_date(on) if on else None)
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@fund.command("show")
+@db_option
+@json_option
+def fund_show(db: str, as_json: bool) -> None:
+    """The fund's balance and every movement (sales, buy-backs, deposits, corrections)."""
+    from ledger.reports import fund_report
+
+    with reading(db) as tx:
+        data = fund_report(tx)
+
+    def text() -> None:
+        for m in data["movements"]:
+            click.echo(
+                f"entry {m['seq']:>6}  {m['effective']}  {m['kind']:<20} "
+                f"{_eur(m['amount_cents']):>14}  {', '.join(m['counter_accounts'])}"
+            )
+        click.echo(f"fund balance: {_eur(data['balance_cents'])}")
+
+    emit(data, as_json, text)
+
+
+# -- share -------------------------------------------------------------------------------------
+
+
+@click.group()
+def share() -> None:
+    """Sell and buy back dwelling shares at their preset prices; the share register."""
+
+
+_appraisal = click.option(
+    "--appraisal", help="shared-appreciation: the appraised value in EUR on the date."
+)
+_improvements = click.option(
+    "--improvements", help="shared-appreciation: appraised value of the owner's improvements."
+)
+_dry_run = click.option(
+    "--dry-run", is_flag=True, help="Print the price and its computation; append nothing."
+)
+
+
+@share.command("sell")
+@click.option("--dwelling", "dwelling_id", required=True)
+@click.option("--member", "member_id", required=True)
+@click.option("--date", "on", required=True, help="Sale date (YYYY-MM-DD).")
+@_appraisal
+@_improvements
+@_dry_run
+@write_options
+def share_sell(
+    dwelling_id: str,
+    member_id: str,
+    on: str,
+    appraisal: str | None,
+    improvements: str | None,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """The cooperative sells the dwelling's share to a member at the preset price."""
+    from ledger.rules.shares import sell_share
+
+    sale_date = parse_date(on)
+    extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
+    command = sell_share(dwelling_id, member_id, sale_date, *extra)
+    if dry_run:
+        _dry(db, command, key, as_json, dwelling_id, sale_date, extra)
+    else:
+        append(db, [command], key, log_key, request_id, receipt, as_json, _describe_transfer)
+
+
+@share.command("buy-back")
+@click.option("--dwelling", "dwelling_id", required=True)
+@click.option("--date", "on", required=True, help="Buy-back date (YYYY-MM-DD).")
+@_appraisal
+@_improvements
+@_dry_run
+@write_options
+def share_buy_back(
+    dwelling_id: str,
+    on: str,
+    appraisal: str | None,
+    improvements: str | None,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """The member sells the share back to the cooperative at the preset price; the fund pays."""
+    from ledger.rules.shares import buy_back_share
+
+    buy_date = parse_date(on)
+    extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
+    command = buy_back_share(dwelling_id, buy_date, *extra)
+    if dry_run:
+        _dry(db, command, key, as_json, dwelling_id, buy_date, extra)
+    else:
+        append(db, [command], key, log_key, request_id, receipt, as_json, _describe_transfer)
+
+
+def _describe_transfer(result: Any) -> str:
+    fact = result.facts[0]
+    body = fact.body
+    if fact.kind == "share.sold":
+        what = f"sold dwelling {body.dwelling_id}'s share to {body.member_id}"
+    else:
+        what = f"bought dwelling {body.dwelling_id}'s share back from {body.member_id}"
+    return f"{what} on {body.on} for {_eur(body.price_cents)} ({body.inputs['rule']} rule)"
+
+
+def _dry(
+    db: str,
+    command: Any,
+    key: Path | None,
+    as_json: bool,
+    dwelling_id: str,
+    on: date,
+    extra: tuple[int | None, int | None],
+) -> None:
+    """Decide and check the command for real (roles included), print it, append nothing."""
+    from ledger.rules.shares import share_price
+    from ledger.service import Ledger
+
+    signer = load_signer(key)
+    store = open_store(db)
+    try:
+        fact = Ledger(store).dry_run([command], signer)[0]
+        with store.reading() as tx:
+            computed = share_price(tx.state, dwelling_id, on, *extra)
+    finally:
+        store.dispose()
+    body = fact.body.model_dump(mode="json")
+    data = {"dry_run": True, "kind": fact.kind, "body": body, "steps": list(computed.steps)}
+    lines = [
+        f"{fact.kind}: dwelling {body['dwelling_id']}, member {body['member_id']}, {body['on']}",
+        f"price: {_eur(body['price_cents'])}",
+        *(f"  {step}" for step in computed.steps),
+        "(dry run: nothing was appended)",
+    ]
+    emit(data, as_json, "\n".join(lines))
+
+
+@share.command("register")
+@click.option("--at", "at", help="The register at the end of this date (default: now).")
+@db_option
+@json_option
+def share_register_cmd(at: str | None, db: str, as_json: bool) -> None:
+    """Each dwelling's share: holder, since when, price paid."""
+    from ledger.rules.shares import share_register
+
+    at_date = parse_date(at, "--at") if at else None
+    with reading(db) as tx:
+        rows = share_register(tx.state, at_date)
+
+    def text() -> None:
+        if at_date is not None:
+            click.echo(f"share register at the end of {at_date}")
+        for r in rows:
+            since = r["since"] or "(not delivered yet)"
+            click.echo(
+                f"{r['dwelling_id']:<10} {r['district']:<16} {r['holder']:<12} "
+                f"since {since}  price paid {_eur(r['price_paid_cents'])}"
+            )
+
+    emit(rows, as_json, text)
+
+
+# -- price ---------------------------------------------------------------------------------------
+
+
+@click.group()
+def price() -> None:
+    """Explain a dwelling share's preset price."""
+
+
+@price.command("explain")
+@click.option("--dwelling", "dwelling_id", required=True)
+@click.option("--date", "on", required=True, help="YYYY-MM-DD.")
+@_appraisal
+@_improvements
+@db_option
+@json_option
+def price_explain(
+    dwelling_id: str,
+    on: str,
+    appraisal: str | None,
+    improvements: str | None,
+    db: str,
+    as_json: bool,
+) -> None:
+    """The preset price on a date, line by line: rule, inputs, each step, rounding."""
+    from ledger.rules.shares import share_price
+
+    on_date = parse_date(on)
+    with reading(db) as tx:
+        computed = share_price(
+            tx.state,
+            dwelling_id,
+            on_date,
+            _cents(appraisal, "--appraisal"),
+            _cents(improvements, "--improvements"),
+        )
+    data = {
+        "dwelling_id": dwelling_id,
+        "date": on_date.isoformat(),
+        "price_cents": computed.price_cents,
+        "inputs": computed.inputs,
+        "steps": list(computed.steps),
+    }
+    lines = [
+        f"dwelling {dwelling_id} on {on_date}: {_eur(computed.price_cents)}",
+        "inputs: " + ", ".join(f"{k}={v}" for k, v in computed.inputs.items()),
+        *(f"  {step}" for step in computed.steps),
+    ]
+    emit(data, as_json, "\n".join(lines))
+
+
+# -- correct -------------------------------------------------------------------------------------
+
+
+@click.command()
+@click.argument("seq", type=click.IntRange(min=0))
+@click.option("--reason", required=True, help="Why the entry was wrong.")
+@click.option("--date", "on", help="Date of the correction (default: today).")
+@write_options
+def correct(
+    seq: int,
+    reason: str,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Reverse entry SEQ (governor) if its effect can still be undone; both stay in the log."""
+    from ledger.rules.corrections import correct as correct_entry
+
+    append(
+        db,
+        [correct_entry(seq, reason, parse_date(on) if on else None)],
+        key,
+        log_key,
+        request_id,
+        receipt,
+        as_json,
+        lambda r: f"corrected entry {seq} ({r.facts[0].body.kind}): {reason}",
+    )
