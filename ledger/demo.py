@@ -58,6 +58,101 @@ def members_step(demo: DemoLedger) -> None:
     demo.say("erased the personal data of M-4 on request; the ledger still verifies")
 
 
+def shares_step(demo: DemoLedger) -> None:
+    """Dwellings under three price rules, CPI values, the GEM's deposit, sales, a resale to the
+    next household at the preset price, and a sale corrected by the board."""
+    from ledger.money import format_eur
+    from ledger.rules import fund, index_series, shares
+    from ledger.rules.corrections import correct
+
+    delivered = date(2031, 3, 1)
+    demo.append(
+        "coop-admin",
+        [
+            shares.register_dwelling(
+                "D-1",
+                "Pampus-Haven",
+                delivered,
+                260_000_00,
+                delivered,
+                rule="fixed-rate",
+                rate="0.02",
+                compounding="compound",
+                address="Havenkade 3",
+            ),
+            shares.register_dwelling(
+                "D-2",
+                "Pampus-Centrum",
+                delivered,
+                310_000_00,
+                delivered,
+                rule="indexed",
+                series="CPI",
+                address="Stadsplein 12",
+            ),
+            shares.register_dwelling(
+                "D-3",
+                "Pampus-Oost",
+                delivered,
+                240_000_00,
+                delivered,
+                rule="nominal",
+                address="Oostwal 7",
+            ),
+        ],
+    )
+    demo.say("registered D-1 (fixed-rate 2% compound), D-2 (indexed, CPI) and D-3 (nominal)")
+    # Placeholder values in the shape of CBS's consumer price index, by calendar month.
+    cpi = {"2031-03": "128.4", "2031-04": "128.9", "2034-09": "139.1"}
+    demo.append(
+        "coop-admin",
+        [
+            index_series.publish_index("CPI", m, v, "CBS StatLine (demo values)")
+            for m, v in cpi.items()
+        ],
+    )
+    demo.append("coop-admin", [fund.deposit(500_000_00, "GEM", "start capital for buy-backs")])
+    demo.say(f"published {len(cpi)} CPI values; the GEM deposited EUR 500000.00 into the fund")
+
+    demo.append("coop-admin", [shares.sell_share("D-1", "M-1", date(2031, 4, 1))])
+    demo.append("coop-admin", [shares.sell_share("D-2", "M-2", date(2031, 4, 15))])
+    wrong = (
+        demo.ledger.append(
+            [shares.sell_share("D-3", "M-3", date(2031, 5, 1))],
+            demo.signers["coop-admin"],
+            demo.signers["log"],
+        )
+        .entries[0]
+        .seq
+    )
+    demo.append(
+        "governor",
+        [correct(wrong, "the deed is dated 2031-05-10, not 2031-05-01", date(2031, 5, 12))],
+    )
+    demo.append("coop-admin", [shares.sell_share("D-3", "M-3", date(2031, 5, 10))])
+    demo.say(
+        f"sold D-1, D-2 and D-3 at their preset prices; the board corrected entry {wrong} "
+        "(wrong date) and the sale was recorded again"
+    )
+
+    # M-1 moves away: the cooperative buys D-1's share back and sells it to the next household.
+    resale = date(2034, 9, 1)
+    demo.append(
+        "coop-admin",
+        [members.admit("M-5", "household", PersonalData(name="Familie Yilmaz"), date(2034, 8, 1))],
+    )
+    receipt = demo.ledger.append(
+        [shares.buy_back_share("D-1", resale), shares.sell_share("D-1", "M-5", resale)],
+        demo.signers["coop-admin"],
+        demo.signers["log"],
+    )
+    price = receipt.facts[0].body.price_cents  # type: ignore[attr-defined]
+    demo.say(
+        f"resale of D-1 on {resale}: bought back from M-1 and sold to M-5 for EUR "
+        f"{format_eur(price)} (260000.00 grown 2% a year for 3 whole years)"
+    )
+
+
 def werk_step(demo: DemoLedger) -> None:
     """Werkcorporatie: workspaces, a waiting list, grants in queue order and by exception,
     an indexation and an early end."""
@@ -142,10 +237,146 @@ def werk_step(demo: DemoLedger) -> None:
     demo.say(f"ended {excepted} early on 2033-05-01; W-3 is free again")
 
 
+def levy_step(demo: DemoLedger) -> None:
+    """Surplus-value levy and area contributions: properties, sales in two quarters, payments,
+    a waiver, monthly contribution runs, and the GEM's signed files for both quarters, verified."""
+    from ledger.errors import VerificationError
+    from ledger.export.gem import export_gem, parse_period, verify_from_store
+    from ledger.rules import contributions, levy
+    from ledger.rules.index_series import publish_index
+    from ledger.storage.store import sqlite_path
+
+    def sale_seq(commands: list[Command]) -> int:
+        return (
+            demo.ledger.append(commands, demo.signers["levy-admin"], demo.signers["log"])
+            .entries[0]
+            .seq
+        )
+
+    # A house price index of its own (CBS "bestaande koopwoningen" style), so the levy's
+    # expected value follows house prices, not consumer prices.
+    hpi = {
+        "2031-05": "100.0",
+        "2031-06": "100.5",
+        "2031-09": "101.0",
+        "2032-02": "104.0",
+        "2032-03": "104.5",
+        "2032-05": "106.0",
+    }
+    demo.append(
+        "coop-admin",
+        [publish_index("HPI", m, v, "CBS StatLine (demo values)") for m, v in hpi.items()],
+    )
+    demo.append(
+        "levy-admin",
+        [
+            levy.register_property(
+                "P-1",
+                "home",
+                "Pampus-Haven",
+                date(2031, 5, 1),
+                400_000_00,
+                date(2031, 4, 1),
+                index_series="HPI",
+            ),
+            levy.register_property(
+                "P-2",
+                "home",
+                "Pampus-Centrum",
+                date(2031, 6, 1),
+                350_000_00,
+                date(2031, 4, 1),
+                index_series="HPI",
+            ),
+            levy.register_property(
+                "P-3",
+                "commercial",
+                "Pampus-Haven",
+                date(2031, 9, 1),
+                1_200_000_00,
+                date(2031, 4, 1),
+                index_series="HPI",
+            ),
+        ],
+    )
+    demo.say(
+        "registered levy-bound properties P-1, P-2 (homes) and P-3 (commercial): "
+        "30% levy for 40 years"
+    )
+    p1 = sale_seq(
+        [
+            levy.sell_property(
+                "P-1",
+                date(2032, 2, 14),
+                455_000_00,
+                "notaris-2032-0214",
+                improvements_cents=10_000_00,
+            )
+        ]
+    )
+    p3 = sale_seq([levy.sell_property("P-3", date(2032, 3, 20), 1_150_000_00, "notaris-2032-0320")])
+    p2 = sale_seq(
+        [
+            levy.sell_property(
+                "P-2",
+                date(2032, 5, 10),
+                400_000_00,
+                "notaris-2032-0510",
+                appraisal_cents=410_000_00,
+            )
+        ]
+    )
+    demo.say(
+        f"sold P-1 (entry {p1}: levy EUR 8700.00 on 29,000 extra), P-3 (entry {p3}: below the "
+        f"expected value, no levy) and P-2 (entry {p2}: the appraisal above the price counts)"
+    )
+    demo.append("levy-admin", [levy.pay_levy(p1, 5_000_00, date(2032, 2, 28), "notaris-2032-0214")])
+    demo.append("levy-admin", [levy.pay_levy(p1, 3_700_00, date(2032, 4, 15), "bank-77812")])
+    demo.append(
+        "levy-admin", [levy.pay_levy(p2, 10_000_00, date(2032, 5, 31), "notaris-2032-0510")]
+    )
+    demo.append(
+        "governor", [levy.waive_levy(p2, "hardship: board decision 2032-06-20", date(2032, 6, 20))]
+    )
+    demo.say("P-1's levy paid in two parts; P-2's levy partly paid, the rest waived by the board")
+    for month, on in (("2032-01", date(2032, 1, 5)), ("2032-04", date(2032, 4, 5))):
+        demo.append("levy-admin", [contributions.charge_month(month, on)])
+    try:
+        demo.append("levy-admin", [contributions.charge_month("2032-01", date(2032, 4, 6))])
+    except contributions.AlreadyCharged as e:
+        demo.say(
+            f"charged the area contribution for 2032-01 and 2032-04; running 2032-01 again: {e}"
+        )
+    demo.append(
+        "levy-admin",
+        [contributions.pay_contribution(10_00, date(2032, 1, 20), "bank-1", subject="P-1")],
+    )
+    demo.append(
+        "levy-admin",
+        [contributions.pay_contribution(20_00, date(2032, 4, 20), "bank-2", member="B-1")],
+    )
+    demo.say("recorded contribution payments for P-1 and from B-1 (its workspace W-1)")
+
+    path = sqlite_path(demo.ledger.store.target)
+    base = path if path is not None else Path("coopledger-demo")
+    gem_dir = base.with_name(base.name + ".gem")
+    for period in ("2032-Q1", "2032-Q2"):
+        with demo.ledger.store.reading() as tx:
+            export_gem(tx, parse_period(period), gem_dir / period, demo.signers["log"])
+            report = verify_from_store(gem_dir / period, tx, None)
+        if not report.ok:
+            raise VerificationError(f"GEM export {period}: {report.findings[0].line()}")
+        demo.say(
+            f"exported the GEM files for {period} to {gem_dir / period}, signed; gem verify: OK"
+        )
+
+
 # The story, in order; each capability adds its step here.
 STEPS: list[Callable[[DemoLedger], None]] = [
     members_step,
+    shares_step,
     werk_step,
+    levy_step,
 ]
 
 

@@ -1,25 +1,7 @@
-"""Area contributions: one signed entry per monthly run over every home and workspace in use.
+"""Area contributions: one signed entry per monthly run over every home and workspace in use."""
 
-Decisions (recorded in docs/decisions/0005-levy-contributions-gem.md):
-
-- What is "in use" in a month is not decided here: every part of the domain that owns homes
-  or workspaces registers a source in CONTRIBUTION_SOURCES (levy-bound homes in
-  ledger.rules.levy; member-held dwellings and leased workspaces in their own modules).
-  A source must live in a module listed in DOMAIN_MODULES, so that the auditor's replay
-  sees the same sources as the writer. Lines are de-duplicated by subject id (the first
-  source wins) and sorted by subject id.
-- The amount of a line comes from the charter in force at the run: home_monthly_cents for
-  homes and dwellings, workspace_monthly_cents for workspaces. A zero amount charges nothing.
-- A month is charged once. A second run for the same month is refused with AlreadyCharged,
-  which carries the original entry's seq (the CLI reports it and exits 0).
-- A run may not be dated before the first day of its month (no charging ahead).
-- A payment covers open charges of months that began on or before the payment date,
-  oldest month first (then by subject id); paying more than is open is refused.
-- Accounts: a run debits `contribution:receivable` and credits `gem:contribution` with the
-  run's total; a payment debits `gem:contribution:cash` and credits `contribution:receivable`.
-  The per-subject detail lives in the entry's lines and the `contribution` namespace, so a
-  run of 25,000 homes posts two legs, not 25,000.
-"""
+# Decisions (sources of "in use", idempotency, payment allocation, accounts):
+# docs/decisions/0007-levy-contributions-gem.md.
 
 from __future__ import annotations
 

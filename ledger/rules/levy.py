@@ -1,25 +1,7 @@
-"""Levy-bound property and the surplus-value levy: registration, sales, payments and waivers.
+"""Levy-bound property and the surplus-value levy: registration, sales, payments and waivers."""
 
-Decisions (recorded in docs/decisions/0005-levy-contributions-gem.md):
-
-- A property keeps the levy terms it was registered under: rate, term, baseline policy and
-  rounding are copied from the charter in force into the registration entry (with the seq
-  of that charter), so a later amendment never changes its levy.
-- A sale records every input of the computation (baseline, both index values, prices,
-  improvements, rate, term, rounding) and its results (E, X, L rounded, in_term). The
-  applier computes the levy again with ledger.rules.levy_calc and refuses any other body.
-- A sale on or after the end of the term is recorded with no levy and needs no index value.
-- Baseline policy "reset-on-sale": the next baseline is the value this sale was levied on,
-  max(price, appraisal), at the sale month. Using the appraisal when it is higher keeps the
-  guard's increase from being levied a second time. "keep": the baseline stays.
-- Sales of one property are in date order; payments and waivers are dated on or after the
-  sale. Outstanding = assessed - paid - waived is never negative: a payment or waiver above
-  it is refused.
-- Accounts: a levy debits `levy:receivable:<property>` and credits `gem:levy` (the GEM's
-  levy income); a payment debits `gem:levy:cash` and credits the receivable; a waiver
-  debits `gem:levy:waived` and credits the receivable. The receivable's balance is what
-  the seller of that property still owes.
-"""
+# Decisions (terms copied into the property, the baseline policy, accounts, dates):
+# docs/decisions/0007-levy-contributions-gem.md.
 
 from __future__ import annotations
 

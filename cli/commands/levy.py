@@ -1,0 +1,477 @@
+"""`coopledger property | levy | contribution | gem`: levy, area contributions, GEM files."""
+
+from __future__ import annotations
+
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+import click
+
+from cli.app import (
+    append,
+    db_option,
+    emit,
+    json_option,
+    load_signer,
+    open_store,
+    parse_date,
+    reading,
+    write_options,
+)
+
+
+def _on(text: str | None, what: str) -> date:
+    if text:
+        return parse_date(text, what)
+    from ledger.service import utcnow
+
+    return utcnow().date()
+
+
+def _cents(text: str, what: str, *, positive: bool = False) -> int:
+    from ledger.errors import InputError
+    from ledger.money import parse_eur
+
+    try:
+        cents = parse_eur(text)
+    except InputError as e:
+        raise InputError(f"{what}: {e}") from e
+    if cents < 0 or (positive and cents == 0):
+        raise InputError(f"{what} {text!r} must be {'more than' if positive else 'at least'} 0")
+    return cents
+
+
+def _eur(cents: int) -> str:
+    from ledger.money import format_eur
+
+    return format_eur(cents)
+
+
+# -- property ----------------------------------------------------------------------------------
+
+
+@click.group("property")
+def property_() -> None:
+    """Register levy-bound properties and record their sales (levy-admin)."""
+
+
+@property_.command("register")
+@click.option("--id", "property_id", required=True, help="Stable property id, e.g. P-1.")
+@click.option(
+    "--kind",
+    "property_kind",
+    required=True,
+    type=click.Choice(["home", "commercial", "plot", "dwelling"]),
+)
+@click.option("--district", required=True, help="One of the charter's districts.")
+@click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD): the term starts.")
+@click.option("--baseline", required=True, help="Baseline value in EUR, e.g. 400000.")
+@click.option("--baseline-month", help="Month of the baseline (YYYY-MM; default: delivery).")
+@click.option("--index", "series", help="Index series of the expected value (default: charter).")
+@click.option("--date", "on", help="Registration date (default: today).")
+@write_options
+def property_register(
+    property_id: str,
+    property_kind: str,
+    district: str,
+    delivered: str,
+    baseline: str,
+    baseline_month: str | None,
+    series: str | None,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Register a property; the levy rate, term and baseline policy of the charter in force
+    are kept with it."""
+    from ledger.rules.levy import register_property
+
+    command = register_property(
+        property_id,
+        property_kind,
+        district,
+        parse_date(delivered, "--delivered"),
+        _cents(baseline, "--baseline"),
+        _on(on, "--date"),
+        baseline_month=baseline_month,
+        index_series=series,
+    )
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@property_.command("sell")
+@click.option("--id", "property_id", required=True, help="The property sold, e.g. P-1.")
+@click.option("--date", "on", required=True, help="Sale (transfer) date, YYYY-MM-DD.")
+@click.option("--price", required=True, help="Sale price in EUR.")
+@click.option("--appraisal", help="Independent appraisal in EUR (used when above the price).")
+@click.option("--improvements", default="0", help="Approved improvements in EUR (credited).")
+@click.option("--deed", required=True, help="Deed (notary) reference.")
+@click.option("--dry-run", is_flag=True, help="Compute and explain the levy; append nothing.")
+@write_options
+def property_sell(
+    property_id: str,
+    on: str,
+    price: str,
+    appraisal: str | None,
+    improvements: str,
+    deed: str,
+    dry_run: bool,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Record a sale with its levy and every input of the computation."""
+    from ledger.rules.levy import explain_lines, sell_property
+
+    command = sell_property(
+        property_id,
+        parse_date(on, "--date"),
+        _cents(price, "--price"),
+        deed,
+        appraisal_cents=None if appraisal is None else _cents(appraisal, "--appraisal"),
+        improvements_cents=_cents(improvements, "--improvements"),
+    )
+    if dry_run:
+        from ledger.service import Ledger
+
+        store = open_store(db)
+        try:
+            facts = Ledger(store).dry_run([command], load_signer(key))
+        finally:
+            store.dispose()
+        body = facts[0].body
+        lines = explain_lines(-1, body)  # type: ignore[arg-type]
+        emit(
+            {"dry_run": True, "body": body.model_dump(mode="json"), "explanation": lines},
+            as_json,
+            "\n".join([*lines, "(dry run: nothing was appended)"]),
+        )
+        return
+
+    def describe(result: Any) -> str:
+        return "\n".join(explain_lines(result.entries[0].seq, result.facts[0].body))
+
+    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+
+
+# -- levy --------------------------------------------------------------------------------------
+
+
+@click.group()
+def levy() -> None:
+    """Explain, pay, waive and list surplus-value levies."""
+
+
+@levy.command("explain")
+@click.argument("seq", type=click.IntRange(min=0))
+@db_option
+@json_option
+def levy_explain(seq: int, db: str, as_json: bool) -> None:
+    """Print the levy computation of the sale at entry SEQ, line by line."""
+    from ledger.errors import NotFound
+    from ledger.model import decode_leaf
+    from ledger.rules.levy import PropertySold, explain_lines
+
+    with reading(db) as tx:
+        data = tx.entry(seq)
+    if data is None:
+        raise NotFound(f"no entry {seq} in this ledger")
+    entry = decode_leaf(data, f"entry {seq}").entry
+    if entry.kind != "property.sold":
+        raise NotFound(f"entry {seq} is a {entry.kind} entry, not a property.sold")
+    body = PropertySold.model_validate(entry.body)
+    lines = explain_lines(seq, body)
+    emit({"seq": seq, "body": entry.body, "explanation": lines}, as_json, "\n".join(lines))
+
+
+@levy.command("pay")
+@click.option("--sale", "sale_seq", required=True, type=click.IntRange(min=0), help="Sale entry.")
+@click.option("--amount", required=True, help="Amount paid in EUR.")
+@click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
+@click.option("--ref", required=True, help="Payment reference (notary, bank).")
+@write_options
+def levy_pay(
+    sale_seq: int,
+    amount: str,
+    on: str,
+    ref: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Record a (partial) levy payment; more than the outstanding levy is refused."""
+    from ledger.rules.levy import pay_levy
+
+    command = pay_levy(
+        sale_seq, _cents(amount, "--amount", positive=True), parse_date(on, "--date"), ref
+    )
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@levy.command("waive")
+@click.option("--sale", "sale_seq", required=True, type=click.IntRange(min=0), help="Sale entry.")
+@click.option("--reason", required=True, help="Why the levy is waived (signed, public).")
+@click.option("--amount", help="Amount waived in EUR (default: all that is outstanding).")
+@click.option("--date", "on", help="Date of the decision (default: today).")
+@write_options
+def levy_waive(
+    sale_seq: int,
+    reason: str,
+    amount: str | None,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Waive a sale's outstanding levy (governor), with a reason."""
+    from ledger.rules.levy import waive_levy
+
+    cents = None if amount is None else _cents(amount, "--amount", positive=True)
+    command = waive_levy(sale_seq, reason, _on(on, "--date"), cents)
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@levy.command("register")
+@click.option("--outstanding", is_flag=True, help="Only sales with levy outstanding.")
+@db_option
+@json_option
+def levy_register_cmd(outstanding: bool, db: str, as_json: bool) -> None:
+    """List every sale's levy: assessed, paid, waived, outstanding."""
+    from ledger.rules.levy import levy_register
+
+    with reading(db) as tx:
+        rows = list(levy_register(tx.state, outstanding))
+
+    def text() -> None:
+        click.echo(
+            f"{'sale':>6}  {'property':<10} {'district':<16} {'kind':<10} {'date':<10} "
+            f"{'assessed':>12} {'paid':>12} {'waived':>12} {'outstanding':>12}"
+        )
+        for r in rows:
+            click.echo(
+                f"{r['sale_seq']:>6}  {r['property_id']:<10} {r['district']:<16} "
+                f"{r['property_kind']:<10} {r['sale_date']:<10} {_eur(r['assessed_cents']):>12} "
+                f"{_eur(r['paid_cents']):>12} {_eur(r['waived_cents']):>12} "
+                f"{_eur(r['outstanding_cents']):>12}"
+            )
+        total = sum(r["outstanding_cents"] for r in rows)
+        click.echo(f"{len(rows)} sales, outstanding {_eur(total)}")
+
+    emit(rows, as_json, text)
+
+
+# -- contribution ------------------------------------------------------------------------------
+
+
+@click.group()
+def contribution() -> None:
+    """Monthly area contributions: charge a month, record payments, list arrears."""
+
+
+@contribution.command("run")
+@click.option("--month", required=True, help="The month to charge, YYYY-MM.")
+@click.option("--date", "on", help="Date of the run (default: today; not before the month).")
+@write_options
+def contribution_run(
+    month: str,
+    on: str | None,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Charge every home and workspace in use in MONTH, as one entry; a month is charged once
+    (running it again appends nothing and names the original entry)."""
+    from ledger.rules.contributions import AlreadyCharged, ContributionCharged, charge_month
+
+    def describe(result: Any) -> str:
+        body: ContributionCharged = result.facts[0].body
+        return (
+            f"charged {len(body.lines)} homes and workspaces for {body.month}: "
+            f"{_eur(body.total_cents)}"
+        )
+
+    try:
+        append(
+            db,
+            [charge_month(month, _on(on, "--date"))],
+            key,
+            log_key,
+            request_id,
+            receipt,
+            as_json,
+            describe,
+        )
+    except AlreadyCharged as e:
+        emit(
+            {"month": e.month, "already_charged": True, "seq": e.seq},
+            as_json,
+            f"{e}; nothing was appended",
+        )
+
+
+@contribution.command("pay")
+@click.option("--subject", help="The home, dwelling or workspace paid for.")
+@click.option("--month", help="Only this month of the subject (YYYY-MM).")
+@click.option("--member", help="A member paying everything due in their name, oldest first.")
+@click.option("--amount", required=True, help="Amount paid in EUR.")
+@click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
+@click.option("--ref", required=True, help="Payment reference.")
+@write_options
+def contribution_pay(
+    subject: str | None,
+    month: str | None,
+    member: str | None,
+    amount: str,
+    on: str,
+    ref: str,
+    db: str,
+    as_json: bool,
+    key: Path | None,
+    log_key: Path | None,
+    request_id: str | None,
+    receipt: Path | None,
+) -> None:
+    """Record a contribution payment (partial allowed; more than is due is refused)."""
+    from ledger.rules.contributions import pay_contribution
+
+    command = pay_contribution(
+        _cents(amount, "--amount", positive=True),
+        parse_date(on, "--date"),
+        ref,
+        subject=subject,
+        month=month,
+        member=member,
+    )
+    append(db, [command], key, log_key, request_id, receipt, as_json)
+
+
+@contribution.command("arrears")
+@click.option("--on", "on", help="Only months begun by this date (YYYY-MM-DD).")
+@db_option
+@json_option
+def contribution_arrears(on: str | None, db: str, as_json: bool) -> None:
+    """List every open contribution charge, per subject and month."""
+    from ledger.rules.contributions import arrears
+
+    with reading(db) as tx:
+        rows = list(arrears(tx.state, parse_date(on, "--on") if on else None))
+
+    def text() -> None:
+        for r in rows:
+            click.echo(
+                f"{r['subject']:<12} {r['subject_kind']:<10} {r['district']:<16} {r['month']}  "
+                f"{_eur(r['due_cents']):>10}  {r['member'] or ''}"
+            )
+        click.echo(f"{len(rows)} open charges, {_eur(sum(r['due_cents'] for r in rows))} due")
+
+    emit(rows, as_json, text)
+
+
+# -- gem ---------------------------------------------------------------------------------------
+
+
+@click.group()
+def gem() -> None:
+    """The GEM's files: levy and contribution totals per period, signed; and their check."""
+
+
+@gem.command("export")
+@click.option("--period", required=True, help="2032 (year), 2032-Q1 (quarter) or 2032-01 (month).")
+@click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path))
+@click.option("--format", "formats", default="csv,json", show_default=True, help="csv, json.")
+@click.option(
+    "--log-key",
+    envvar="COOPLEDGER_LOG_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ledger's log key, which signs the manifest (env COOPLEDGER_LOG_KEY).",
+)
+@db_option
+@json_option
+def gem_export(
+    period: str, out: Path, formats: str, log_key: Path | None, db: str, as_json: bool
+) -> None:
+    """Write totals per district and property kind, the detail lines and a signed manifest."""
+    from cli.app import load_log_signer
+    from ledger.export.gem import export_gem, parse_formats, parse_period
+
+    chosen = parse_formats(formats)
+    chosen_period = parse_period(period)
+    signer = load_log_signer(log_key)
+    with reading(db) as tx:
+        result = export_gem(tx, chosen_period, out, signer, chosen)
+    data = {
+        "directory": str(result.directory),
+        "period": result.period,
+        "tree_size": result.tree_size,
+        "files": result.files,
+    }
+    emit(
+        data,
+        as_json,
+        f"exported GEM files for {result.period} at tree size {result.tree_size} to {out}: "
+        + ", ".join(f"{name} ({rows} rows)" for name, rows in result.files.items()),
+    )
+
+
+@gem.command("verify")
+@click.argument("directory", type=click.Path(file_okay=False, path_type=Path))
+@click.option(
+    "--bundle",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Recompute from an auditor bundle instead of the database.",
+)
+@click.option("--trust", help="The log's verifier key (required with --bundle).")
+@db_option
+@json_option
+@click.pass_context
+def gem_verify(
+    ctx: click.Context,
+    directory: Path,
+    bundle: Path | None,
+    trust: str | None,
+    db: str,
+    as_json: bool,
+) -> None:
+    """Recompute the export from the ledger and compare file by file, row by row; check the
+    manifest's signature. Exit 0 when it matches, 1 otherwise."""
+    from ledger.errors import UsageError
+    from ledger.export.gem import verify_from_bundle, verify_from_store
+    from ledger.note import parse_verifier_key
+
+    trusted = parse_verifier_key(trust) if trust else None
+    if bundle is not None:
+        if trusted is None:
+            raise UsageError("--trust VKEY is required with --bundle: the auditor pins the log key")
+        report = verify_from_bundle(directory, bundle, trusted)
+    else:
+        with reading(db) as tx:
+            report = verify_from_store(directory, tx, trusted)
+
+    def text() -> None:
+        for finding in report.findings:
+            click.echo(finding.line())
+        state = "OK" if report.ok else f"FAILED ({len(report.findings)} findings)"
+        click.echo(
+            f"GEM export {directory} ({report.period}, tree size {report.tree_size}): "
+            f"{report.files} files, {report.rows} rows checked: {state}"
+        )
+
+    emit(report.as_json(), as_json, text)
+    ctx.exit(0 if report.ok else 1)
