@@ -17,7 +17,7 @@ from ledger.command import Command, Fact
 from ledger.errors import RuleViolation
 from ledger.money import MAX_CENTS, format_eur
 from ledger.postings import Posting, post, transfer
-from ledger.state import Ctx, Record, State, charter_at, kind
+from ledger.state import Ctx, Record, State, charter_at, kind, load_kinds
 from ledger.types import FROZEN, Ident, Month, validated
 
 SubjectKind = Literal["home", "dwelling", "workspace"]
@@ -138,6 +138,9 @@ def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...]
         "workspace": charter.contribution.workspace_monthly_cents,
     }
     seen: dict[str, ContributionLine] = {}
+    # Every part registers its source when its module is imported; a command-line process
+    # imports only what its command needs, so load them all before the first line is counted.
+    load_kinds()
     for source in CONTRIBUTION_SOURCES:
         for line in source(state, month):
             amount = amounts[line.subject_kind]
