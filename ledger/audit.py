@@ -3,14 +3,31 @@
 from __future__ import annotations
 
 import base64
+import multiprocessing
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Any, cast
 
-from ledger import merkle, note
+from ledger import merkle, note, sigpool
 from ledger.errors import LedgerError
-from ledger.keys import decode_public_key, key_id, verify_signature
-from ledger.model import GENESIS_PREV, SignedEntry, decode_leaf, signing_message
-from ledger.state import MemoryState, State, apply, public_key_of
+from ledger.keys import decode_public_key, key_id
+from ledger.model import (
+    GENESIS_PREV,
+    PlainLeaf,
+    SignedEntry,
+    decode_leaf,
+    plain_leaf,
+    signing_message,
+)
+from ledger.state import MemoryState, State, apply, apply_entry, public_key_of
+
+# Deferred events of a pooled audit, settled in feed order (Auditor._settle_one).
+_FINDING, _SIGNATURE, _CHECKPOINT = 0, 1, 2
+_Event = tuple[int, object]
+# Signatures per task sent to a worker: large enough to amortise the pickling, small enough
+# that the main process never waits long for the first result.
+_CHUNK = 512
 
 
 @dataclass(frozen=True)
@@ -64,11 +81,17 @@ def expected_signers(state: State, signed: SignedEntry) -> list[bytes | None]:
     """The public keys the signatures must come from: the author (and, for entry 0, the log key
     named in its body), looked up in the key registry as it stood before this entry."""
     entry = signed.entry
-    if entry.kind == "ledger.founded":
-        gov = entry.body.get("governor", {}).get("public_key")
-        log = entry.body.get("log_key", {}).get("public_key")
+    return _expected_keys(state, entry.kind, entry.body, entry.key_id)
+
+
+def _expected_keys(
+    state: State, kind: str, body: dict[str, Any], author: str
+) -> list[bytes | None]:
+    if kind == "ledger.founded":
+        gov = body.get("governor", {}).get("public_key")
+        log = body.get("log_key", {}).get("public_key")
         return [_maybe_key(gov), _maybe_key(log)]
-    return [public_key_of(state, entry.key_id)]
+    return [public_key_of(state, author)]
 
 
 def _maybe_key(text: object) -> bytes | None:
@@ -93,6 +116,7 @@ class Auditor:
         start: int = 0,
         prev_hash: bytes | None = None,
         check_signatures: bool = True,
+        workers: int = 1,
     ) -> None:
         self.trusted = trusted
         self.state: State = state if state is not None else MemoryState()
@@ -102,9 +126,27 @@ class Auditor:
         self.prev_hash = prev_hash
         self.check_signatures = check_signatures
         self._checkpoints: dict[int, str] = {}
+        # With workers > 1, signatures are verified in workers - 1 helper processes while this
+        # one decodes, hashes and applies (so `workers` counts every process doing the work). A signature's result arrives later, so until then this
+        # entry's findings, and everything after it, wait in order as events (below) and are
+        # reported exactly as the one-process run reports them.
+        self.workers = max(1, workers)
+        self._pool: Any = None
+        self._jobs: list[sigpool.Job] = []
+        self._events: list[_Event] = []
+        self._inflight: deque[tuple[Any, list[_Event]]] = deque()
+        self._settling = False
 
     def add(self, seq: int | None, code: str, message: str) -> None:
-        self.report.findings.append(Finding(seq, code, message))
+        if self._deferring():
+            self._events.append((_FINDING, Finding(seq, code, message)))
+        else:
+            self.report.findings.append(Finding(seq, code, message))
+
+    def _deferring(self) -> bool:
+        if self._settling:
+            return False  # a settled event's finding goes to the report, in its place
+        return bool(self._events or self._jobs or self._inflight)
 
     def expect_checkpoints(self, checkpoints: Iterable[tuple[int, str]]) -> None:
         for size, text in checkpoints:
@@ -118,11 +160,60 @@ class Auditor:
         self.report.entries += 1
         prev = self.prev_hash
         self.prev_hash = digest
+        leaf = plain_leaf(data)
+        if leaf is None:
+            if not self._feed_model(seq, prev, data):
+                return  # a malformed leaf: its checkpoint is not checked (as always)
+        else:
+            self._feed_plain(seq, prev, leaf)
+        self._maybe_check_root()
+
+    def _feed_plain(self, seq: int, prev: bytes | None, leaf: PlainLeaf) -> None:
+        """feed() for a leaf plain_leaf() decoded: the same checks, on fields, no models."""
+        if leaf.seq != seq:
+            self.add(seq, "sequence", f"expected sequence number {seq}, found {leaf.seq}")
+        expected_prev = GENESIS_PREV if seq == 0 else (prev.hex() if prev is not None else None)
+        if expected_prev is not None and leaf.prev != expected_prev:
+            self.add(
+                seq,
+                "link",
+                f"prev is {leaf.prev[:16]}…, expected the previous leaf hash {expected_prev[:16]}…",
+            )
+        if self.check_signatures:
+            keys = _expected_keys(self.state, leaf.kind, leaf.body, leaf.key_id)
+            self._verify(
+                seq,
+                leaf.kind,
+                [k for k, _ in leaf.signatures],
+                [r for _, r in leaf.signatures],
+                keys,
+                leaf.entry_bytes,
+            )
+        if seq == 0:
+            self._genesis(leaf.body)
+        try:
+            apply_entry(
+                self.state,
+                leaf.kind,
+                leaf.body,
+                leaf.seq,
+                leaf.effective,
+                leaf.recorded_at,
+                leaf.key_id,
+                leaf.request_id,
+                [k for k, _ in leaf.signatures],
+            )
+        except LedgerError as e:
+            self.add(seq, "rule", str(e))
+
+    def _feed_model(self, seq: int, prev: bytes | None, data: bytes) -> bool:
+        """feed() through the pydantic models, for leaves off the fast path; False when the
+        leaf does not decode."""
         try:
             signed = decode_leaf(data, f"entry {seq}")
         except LedgerError as e:
             self.add(seq, "malformed", str(e))
-            return
+            return False
         entry = signed.entry
         if entry.seq != seq:
             self.add(seq, "sequence", f"expected sequence number {seq}, found {entry.seq}")
@@ -141,36 +232,116 @@ class Auditor:
             apply(self.state, signed)
         except LedgerError as e:
             self.add(seq, "rule", str(e))
-        self._maybe_check_root()
+        return True
 
     def _check_signatures(self, seq: int, signed: SignedEntry) -> None:
         keys = expected_signers(self.state, signed)
-        if len(signed.signatures) != len(keys):
+        self._verify(
+            seq,
+            signed.entry.kind,
+            [s.key_id for s in signed.signatures],
+            [s.raw for s in signed.signatures],
+            keys,
+            signed.entry.canonical_bytes(),
+        )
+
+    def _verify(
+        self,
+        seq: int,
+        kind: str,
+        sig_key_ids: list[str],
+        raw_sigs: list[bytes],
+        keys: list[bytes | None],
+        entry_bytes: bytes,
+    ) -> None:
+        if len(sig_key_ids) != len(keys):
             self.add(
                 seq,
                 "signature",
-                f"{len(signed.signatures)} signatures, expected {len(keys)} for {signed.entry.kind}",
+                f"{len(sig_key_ids)} signatures, expected {len(keys)} for {kind}",
             )
             return
-        message = signing_message(signed.entry.canonical_bytes())
-        for sig, key in zip(signed.signatures, keys, strict=True):
+        message = signing_message(entry_bytes)
+        for sig_key, raw, key in zip(sig_key_ids, raw_sigs, keys, strict=True):
             if key is None:
-                self.add(seq, "signature", f"signed by unknown key {sig.key_id[:16]}")
+                self.add(seq, "signature", f"signed by unknown key {sig_key[:16]}")
                 continue
-            if key_id(key) != sig.key_id:
+            if key_id(key) != sig_key:
                 self.add(
                     seq,
                     "signature",
-                    f"signature names key {sig.key_id[:16]}, expected {key_id(key)[:16]}",
+                    f"signature names key {sig_key[:16]}, expected {key_id(key)[:16]}",
                 )
                 continue
-            try:
-                verify_signature(key, sig.raw, message)
-            except LedgerError:
-                self.add(seq, "signature", f"signature by key {sig.key_id[:16]} does not verify")
+            if self.workers == 1:
+                if not sigpool.verifies(key, raw, message):
+                    self.add(seq, "signature", f"signature by key {sig_key[:16]} does not verify")
+            else:
+                self._events.append((_SIGNATURE, (len(self._jobs), seq, sig_key)))
+                self._jobs.append((key, raw, message))
+                if len(self._jobs) >= _CHUNK:
+                    self._submit()
+
+    # -- the pool ---------------------------------------------------------------------------
+
+    def _submit(self) -> None:
+        if self._pool is None:
+            # fork: the workers need no imports and never re-run the caller's main module
+            # (spawn would, and a script without a __main__ guard would start again).
+            method = "fork" if "fork" in multiprocessing.get_all_start_methods() else "spawn"
+            ctx = multiprocessing.get_context(method)
+            self._pool = ctx.Pool(self.workers - 1)
+        pending = self._pool.apply_async(sigpool.failing, (self._jobs,))
+        self._inflight.append((pending, self._events))
+        self._jobs, self._events = [], []
+        while len(self._inflight) > 2 * self.workers + 2:
+            self._settle_one()
+
+    def _settle_one(self) -> None:
+        pending, events = self._inflight.popleft()
+        bad = set(pending.get())
+        self._settling = True
+        try:
+            self._settle(events, bad)
+        finally:
+            self._settling = False
+
+    def _settle(self, events: list[_Event], bad: set[int]) -> None:
+        for kind, item in events:
+            if kind == _FINDING:
+                assert isinstance(item, Finding)
+                self.report.findings.append(item)
+            elif kind == _SIGNATURE:
+                index, seq, sig_key = cast(tuple[int, int, str], item)
+                if index in bad:
+                    self.report.findings.append(
+                        Finding(
+                            seq, "signature", f"signature by key {sig_key[:16]} does not verify"
+                        )
+                    )
+            else:
+                size, text, root, verifier = cast(
+                    tuple[int, str, bytes, "note.Verifier | None"], item
+                )
+                self._check_checkpoint_now(size, text, root, verifier)
+
+    def _drain(self) -> None:
+        """Settle every event: after it, findings are complete and in feed order."""
+        if self._jobs or self._events:
+            self._submit()
+        while self._inflight:
+            self._settle_one()
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.terminate()
+            self._pool.join()
+            self._pool = None
 
     def _check_genesis(self, signed: SignedEntry) -> None:
-        body = signed.entry.body
+        self._genesis(signed.entry.body)
+
+    def _genesis(self, body: dict[str, Any]) -> None:
         origin = body.get("origin")
         self.report.origin = origin if isinstance(origin, str) else None
         if self.trusted is None:
@@ -197,6 +368,15 @@ class Auditor:
 
     def check_checkpoint(self, size: int, text: str, root: bytes) -> None:
         verifier = self._log_verifier()
+        if self._deferring():
+            # Its finding names the first bad entry so far: wait for the signatures before it.
+            self._events.append((_CHECKPOINT, (size, text, root, verifier)))
+            return
+        self._check_checkpoint_now(size, text, root, verifier)
+
+    def _check_checkpoint_now(
+        self, size: int, text: str, root: bytes, verifier: note.Verifier | None
+    ) -> None:
         where = size - 1 if size > 0 else None
         if verifier is None:
             self.add(where, "checkpoint", f"checkpoint {size}: no log key to check it against")
@@ -225,6 +405,8 @@ class Auditor:
         return self.report.first_bad_seq if self.report.first_bad_seq is not None else size - 1
 
     def finish(self) -> Report:
+        self._drain()
+        self.close()
         size = self.tree.tree_size
         beyond = sorted(s for s in self._checkpoints if s > size)
         if beyond:
@@ -244,9 +426,10 @@ def verify_leaves(
     checkpoints: Iterable[tuple[int, str]],
     trusted: note.Verifier | None,
     progress: Callable[[int], None] | None = None,
+    workers: int = 1,
 ) -> tuple[Report, State]:
     """Verify a whole log from its leaf bytes and its signed checkpoints."""
-    auditor = Auditor(trusted)
+    auditor = Auditor(trusted, workers=workers)
     auditor.expect_checkpoints(checkpoints)
     for count, data in enumerate(leaves, 1):
         auditor.feed(data)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 from ledger.charter import TEMPLATE, parse_charter
@@ -413,7 +413,7 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
 
     store = Store(db, create=True)
     store.create_schema()
-    ledger = Ledger(store, clock=_Clock(datetime(2031, 1, 5, 9, 0, tzinfo=timezone.utc)))
+    ledger = Ledger(store, clock=_Clock(datetime(2031, 1, 5, 9, 0, tzinfo=UTC)))
     gov, log = signers["governor"], signers["log"]
     charter = parse_charter(TEMPLATE)
     ledger.found(genesis(ORIGIN, charter, gov, log, date(2031, 1, 5)), gov, log)

@@ -21,7 +21,12 @@ def canonical(obj: Any) -> bytes:
     `rfc8785` package, which stays the reference (docs/decisions/0002-canonical-json.md and
     tests/property/test_encoding_properties.py keep the two equal).
     """
-    _check(obj)
+    try:
+        plain = _plain(obj)
+    except RecursionError:
+        plain = False
+    if not plain:
+        _check(obj)
     return orjson.dumps(obj, option=orjson.OPT_SORT_KEYS)
 
 
@@ -45,6 +50,43 @@ def is_canonical(data: bytes) -> bool:
         return canonical(loads(data)) == data
     except InputError:
         return False
+
+
+def _plain(obj: Any) -> bool:
+    """True when obj is made only of exact dict, list, tuple, str, bool, None and in-range int
+    (ASCII keys): the common case, decided some three times faster than by _check's general
+    walk. Anything else (a subclass, a float, a bad key or integer) answers False, and _check
+    then accepts it or raises exactly as it always did."""
+    t = type(obj)
+    if t is dict:
+        for key, value in obj.items():
+            if type(key) is not str or not key.isascii():
+                return False
+            tv = type(value)
+            if tv is str or value is None or tv is bool:
+                continue
+            if tv is int:
+                if not -_MAX_INT <= value <= _MAX_INT:
+                    return False
+            elif not _plain(value):
+                return False
+        return True
+    if t is list or t is tuple:
+        for value in obj:
+            tv = type(value)
+            if tv is str or value is None or tv is bool:
+                continue
+            if tv is int:
+                if not -_MAX_INT <= value <= _MAX_INT:
+                    return False
+            elif not _plain(value):
+                return False
+        return True
+    if t is str or obj is None or t is bool:
+        return True
+    if t is int:
+        return bool(-_MAX_INT <= obj <= _MAX_INT)
+    return False
 
 
 def _check(obj: Any) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 import re
+from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import date
 from typing import Annotated, Any, Literal
 
@@ -100,8 +102,98 @@ def assemble_leaf(entry_bytes: bytes, signatures: list[Signature]) -> bytes:
     """Leaf bytes from already-canonical entry bytes, without encoding the entry twice.
 
     "entry" sorts before "signatures", and a canonical object nested in a canonical object
-    is unchanged, so this equals leaf_bytes() (tests/unit/test_model.py checks it)."""
-    sigs = canonical([s.model_dump(mode="json") for s in signatures])
+    is unchanged, so this equals leaf_bytes() (tests/unit/test_model.py checks it). A
+    Signature's JSON form is its two string fields, written here without model_dump."""
+    sigs = canonical([{"key_id": s.key_id, "sig": s.sig} for s in signatures])
+    return b'{"entry":' + entry_bytes + b',"signatures":' + sigs + b"}"
+
+
+_KIND_RE = re.compile(r"[a-z]+(\.[a-z-]+)+")
+_HEX32_FULL = re.compile(r"[0-9a-f]{64}")
+_TIME_FULL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}")
+
+
+def _plain_envelope(
+    seq: object,
+    kind: object,
+    body: object,
+    prev: object,
+    recorded_at: object,
+    effective: object,
+    key_id: object,
+    request_id: object,
+) -> bool:
+    """True when Entry's validation would accept these values unchanged (each test here is
+    as strict as the field's, or stricter): the envelope needs no pydantic run."""
+    return (
+        type(seq) is int
+        and 0 <= seq <= 2**53 - 1
+        and type(kind) is str
+        and _KIND_RE.fullmatch(kind) is not None
+        and type(body) is dict
+        and all(type(k) is str for k in body)
+        and type(prev) is str
+        and _HEX32_FULL.fullmatch(prev) is not None
+        and type(recorded_at) is str
+        and len(recorded_at) == 27
+        and recorded_at[26] == "Z"
+        and _TIME_FULL.fullmatch(recorded_at, 0, 26) is not None
+        and type(effective) is date
+        and type(key_id) is str
+        and _HEX32_FULL.fullmatch(key_id) is not None
+        and (request_id is None or (type(request_id) is str and 1 <= len(request_id) <= 128))
+    )
+
+
+def make_entry(
+    seq: int,
+    kind: str,
+    body: dict[str, Any],
+    prev: str,
+    recorded_at: str,
+    effective: date,
+    key_id: str,
+    request_id: str | None,
+) -> tuple[Entry | None, bytes]:
+    """The entry's canonical bytes, validated and encoded once; the Entry model only when the
+    values needed pydantic.
+
+    The envelope the service builds from values it made itself passes plain tests as strict
+    as the fields' validators, and is encoded straight from a dict: (None, bytes). Anything
+    unusual goes through Entry(), with its exact validation and error: (entry, bytes).
+    tests/unit/test_fast_paths.py checks that both give Entry(...).canonical_bytes()."""
+    if _plain_envelope(seq, kind, body, prev, recorded_at, effective, key_id, request_id):
+        data = {
+            "v": 1,
+            "seq": seq,
+            "kind": kind,
+            "body": body,
+            "prev": prev,
+            "recorded_at": recorded_at,
+            "effective": effective.isoformat(),
+            "key_id": key_id,
+            "request_id": request_id,
+        }
+        try:
+            return None, canonical(data)
+        except InputError:
+            pass  # a body value that JSON mode would convert: let the model do it
+    entry = Entry(
+        seq=seq,
+        kind=kind,
+        body=body,
+        prev=prev,
+        recorded_at=recorded_at,
+        effective=effective,
+        key_id=key_id,
+        request_id=request_id,
+    )
+    return entry, entry.canonical_bytes()
+
+
+def assemble_leaf_texts(entry_bytes: bytes, signatures: Sequence[tuple[str, str]]) -> bytes:
+    """assemble_leaf() from (key id, base64 signature) pairs, for signatures we just made."""
+    sigs = canonical([{"key_id": k, "sig": v} for k, v in signatures])
     return b'{"entry":' + entry_bytes + b',"signatures":' + sigs + b"}"
 
 
@@ -116,3 +208,99 @@ def decode_leaf(data: bytes, where: str = "entry") -> SignedEntry:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"])
         raise InputError(f"{where}: {loc}: {first['msg']}") from e
+
+
+_DATE_FULL = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_ENTRY_KEYS = frozenset(
+    ("v", "seq", "kind", "body", "prev", "recorded_at", "effective", "key_id", "request_id")
+)
+_LEAF_HEAD = b'{"entry":'
+
+
+@dataclass(frozen=True, slots=True)
+class PlainLeaf:
+    """A leaf decoded without pydantic: what SignedEntry.model_validate would give, field by
+    field, plus the exact entry bytes the signatures cover."""
+
+    seq: int
+    kind: str
+    body: dict[str, Any]
+    prev: str
+    recorded_at: str
+    effective: date
+    key_id: str
+    request_id: str | None
+    signatures: tuple[tuple[str, bytes], ...]  # (key id, raw 64-byte signature)
+    entry_bytes: bytes
+
+
+def plain_leaf(data: bytes) -> PlainLeaf | None:
+    """Decode leaf bytes on the fast path, or None to send the leaf to decode_leaf().
+
+    Only a leaf that is canonical JSON holding exactly the fields of SignedEntry, each of
+    them a value its validator accepts unchanged, is decoded here; for such a leaf the
+    entry's canonical bytes are the slice of the leaf between '{"entry":' and
+    ',"signatures":', so they are not encoded again. Everything else (a malformed, unusual
+    or tampered leaf) returns None and gets decode_leaf's exact findings. The equivalence is
+    tested in tests/unit/test_fast_paths.py (docs/decisions/0010-perf-verification.md)."""
+    try:
+        value = loads(data)
+        if type(value) is not dict or len(value) != 2:
+            return None
+        entry = value.get("entry")
+        sigs = value.get("signatures")
+        if type(entry) is not dict or type(sigs) is not list or not 1 <= len(sigs) <= 4:
+            return None
+        if canonical(value) != data:
+            return None
+    except (InputError, RecursionError):
+        return None
+    if entry.keys() != _ENTRY_KEYS:
+        return None
+    seq, kind, body = entry["seq"], entry["kind"], entry["body"]
+    prev, recorded_at, effective = entry["prev"], entry["recorded_at"], entry["effective"]
+    key_id, request_id, v = entry["key_id"], entry["request_id"], entry["v"]
+    if not (
+        type(v) is int
+        and v == 1
+        and type(effective) is str
+        and _DATE_FULL.fullmatch(effective) is not None
+    ):
+        return None
+    try:
+        day = date.fromisoformat(effective)
+    except ValueError:
+        return None
+    if not _plain_envelope(seq, kind, body, prev, recorded_at, day, key_id, request_id):
+        return None
+    raw_sigs: list[tuple[str, bytes]] = []
+    for sig in sigs:
+        if type(sig) is not dict or sig.keys() != {"key_id", "sig"}:
+            return None
+        sig_key, text = sig["key_id"], sig["sig"]
+        if type(sig_key) is not str or _HEX32_FULL.fullmatch(sig_key) is None:
+            return None
+        if type(text) is not str or len(text) != 88:
+            return None
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except binascii.Error:
+            return None
+        if len(raw) != 64:
+            return None
+        raw_sigs.append((sig_key, raw))
+    tail = b',"signatures":' + canonical(sigs) + b"}"
+    if not (data.startswith(_LEAF_HEAD) and data.endswith(tail)):
+        return None  # cannot happen for a canonical leaf; kept as the slice's guard
+    return PlainLeaf(
+        seq,
+        kind,
+        body,
+        prev,
+        recorded_at,
+        day,
+        key_id,
+        request_id,
+        tuple(raw_sigs),
+        data[len(_LEAF_HEAD) : len(data) - len(tail)],
+    )

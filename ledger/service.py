@@ -21,10 +21,12 @@ from ledger.model import (
     Signature,
     SignedEntry,
     assemble_leaf,
+    assemble_leaf_texts,
+    make_entry,
     signing_message,
 )
 from ledger.rules.governance import KeyGrant, LedgerFounded, LogKey
-from ledger.state import Ctx, State, apply
+from ledger.state import Ctx, State, apply, apply_entry
 from ledger.storage.store import Store, WriteTx
 from ledger.types import utc_text, validated
 
@@ -163,24 +165,53 @@ class Ledger:
         appended: list[Appended] = []
         leaves: list[bytes] = []
         facts: list[Fact] = []
+        author_id = author.key_id  # a property that hashes the public key: read it once
+        signer_ids = [s.key_id for s in signers]
+        today = moment.date()
         for command in commands:
-            ctx = Ctx(size, moment.date(), now, author.key_id, request_id)
+            ctx = Ctx(size, today, now, author_id, request_id)
             fact = command.decide(state, ctx)
-            entry = self._entry(size, prev, fact, now, author.key_id, request_id)
-            entry_bytes = entry.canonical_bytes()
+            body = fact.body.model_dump(mode="json")
+            entry, entry_bytes = make_entry(
+                size,
+                fact.kind,
+                body,
+                GENESIS_PREV if size == 0 else prev.hex(),
+                now,
+                fact.effective,
+                author_id,
+                request_id,
+            )
             message = signing_message(entry_bytes)
-            signatures = [
-                Signature(key_id=s.key_id, sig=base64.b64encode(s.sign(message)).decode("ascii"))
-                for s in signers
-            ]
-            apply(state, SignedEntry(entry=entry, signatures=tuple(signatures)))
-            data = assemble_leaf(entry_bytes, signatures)
+            sig_texts = [base64.b64encode(s.sign(message)).decode("ascii") for s in signers]
+            if entry is None:
+                # Validated by make_entry's plain checks: no models to build (decision 0008).
+                apply_entry(
+                    state,
+                    fact.kind,
+                    body,
+                    size,
+                    fact.effective,
+                    now,
+                    author_id,
+                    request_id,
+                    signer_ids,
+                )
+                data = assemble_leaf_texts(
+                    entry_bytes, list(zip(signer_ids, sig_texts, strict=True))
+                )
+            else:
+                signatures = [
+                    Signature(key_id=k, sig=v) for k, v in zip(signer_ids, sig_texts, strict=True)
+                ]
+                apply(state, SignedEntry(entry=entry, signatures=tuple(signatures)))
+                data = assemble_leaf(entry_bytes, signatures)
             digest = merkle.leaf_hash(data)
             tx.add_entry(
                 {
                     "seq": size,
                     "kind": fact.kind,
-                    "key_id": author.key_id,
+                    "key_id": author_id,
                     "effective": fact.effective.isoformat(),
                     "recorded_at": now,
                     "request_id": request_id,

@@ -64,6 +64,14 @@ def _render(report: Any, as_json: bool, what: str) -> None:
     type=click.Path(dir_okay=False, path_type=Path),
     help="Saved checkpoint from the last audit: verify only what is new, then save the new one.",
 )
+@click.option(
+    "--workers",
+    type=click.IntRange(1, 64),
+    default=1,
+    show_default=True,
+    help="Processes to verify a bundle with: this one, plus workers - 1 that check signatures "
+    "(the findings are the same).",
+)
 @db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -72,6 +80,7 @@ def verify(
     bundle: Path | None,
     trust: str | None,
     since: Path | None,
+    workers: int,
     db: str,
     as_json: bool,
 ) -> None:
@@ -90,7 +99,7 @@ def verify(
             if since is not None:
                 report = verify_bundle_since(bundle, trusted, since, progress)
             else:
-                report = verify_bundle(bundle, trusted, progress)
+                report = verify_bundle(bundle, trusted, progress, workers=workers)
         _render(report, as_json, f"bundle {bundle}")
         if since is not None and report.ok and not as_json:
             click.echo(f"saved the new checkpoint (tree size {report.tree_size}) to {since}")

@@ -12,12 +12,16 @@ import sqlalchemy as sa
 from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
-from sqlmodel import SQLModel
 
 from ledger.encoding import canonical, loads
 from ledger.errors import ConflictError, StorageError
 from ledger.state import Record
-from ledger.storage import tables
+
+# The schema version every transaction checks. It is tables.SCHEMA_VERSION, repeated here so
+# that a command does not import SQLModel (and the SQLAlchemy ORM under it, some 200 ms)
+# just to compare it: the tables are needed only to create the schema
+# (docs/decisions/0011-perf-cli-start-up.md; tests/unit/test_fast_paths.py keeps the two equal).
+SCHEMA_VERSION = "1"
 
 DEFAULT_DB = "coopledger.db"
 _CHUNK = 5000
@@ -95,10 +99,12 @@ class Store:
 
     def create_schema(self) -> None:
         """Create the tables, the append-only triggers and the head row (idempotent)."""
+        from sqlmodel import SQLModel
+
         with self._connect() as conn:
             conn.exec_driver_sql("BEGIN")
             try:
-                SQLModel.metadata.create_all(conn, tables=_TABLES)
+                SQLModel.metadata.create_all(conn, tables=_tables())
                 for statement in _trigger_sql(self.dialect):
                     conn.exec_driver_sql(statement)
                 exists = conn.execute(text("SELECT 1 FROM head WHERE id = 1")).first()
@@ -109,7 +115,7 @@ class Store:
                     )
                     conn.execute(
                         text("INSERT INTO ledger_meta (key, value) VALUES ('schema_version', :v)"),
-                        {"v": tables.SCHEMA_VERSION},
+                        {"v": SCHEMA_VERSION},
                     )
                 conn.exec_driver_sql("COMMIT")
             except BaseException:
@@ -162,22 +168,29 @@ class Store:
             conn.close()
 
 
-_TABLES = [
-    SQLModel.metadata.tables[name]
-    for name in (
-        "ledger_meta",
-        "head",
-        "entries",
-        "merkle_nodes",
-        "checkpoints",
-        "requests",
-        "projection",
-        "member_data",
-    )
-]
+def _tables() -> list[Any]:
+    from sqlmodel import SQLModel
+
+    from ledger.storage import tables  # noqa: F401 - declares the tables on SQLModel.metadata
+
+    return [
+        SQLModel.metadata.tables[name]
+        for name in (
+            "ledger_meta",
+            "head",
+            "entries",
+            "merkle_nodes",
+            "checkpoints",
+            "requests",
+            "projection",
+            "member_data",
+        )
+    ]
 
 
 def _trigger_sql(dialect: str) -> list[str]:
+    from ledger.storage import tables
+
     if dialect == "sqlite":
         out = []
         for table in tables.APPEND_ONLY_TABLES:
@@ -205,19 +218,82 @@ def _trigger_sql(dialect: str) -> list[str]:
     return out
 
 
+class Raw:
+    """The DBAPI connection under a SQLAlchemy one, for the statements every transaction runs.
+
+    SQLAlchemy's `text()` costs some 30-60 microseconds a statement in compiling, result
+    wrapping and type processing; the hot paths here (the head row, projection records,
+    Merkle nodes, the batched inserts) need none of it, so they go to the driver's cursor
+    on the same connection, inside the same transaction. Statements are written with `?`
+    placeholders (sqlite3's qmark style) and turned into `%s` for psycopg. Driver errors
+    are wrapped exactly as SQLAlchemy wraps them (docs/decisions/0009-perf-raw-dbapi.md).
+    """
+
+    def __init__(self, conn: Connection, dialect: str) -> None:
+        self.conn = conn
+        self.dbapi = conn.connection.dbapi_connection
+        self.pg = dialect == "postgresql"
+        self._sql: dict[str, str] = {}
+
+    def _prepare(self, sql: str) -> str:
+        out = self._sql.get(sql)
+        if out is None:
+            out = sql.replace("?", "%s") if self.pg else sql
+            self._sql[sql] = out
+        return out
+
+    def _wrap(self, sql: str, params: Any, e: Exception) -> Exception:
+        dbapi = self.conn.dialect.loaded_dbapi
+        return DBAPIError.instance(sql, params, e, dbapi.Error)
+
+    def rows(self, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, ...]]:
+        assert self.dbapi is not None
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(self._prepare(sql), params)
+            return list(cur.fetchall())
+        except self.conn.dialect.loaded_dbapi.Error as e:
+            raise self._wrap(sql, params, e) from e
+        finally:
+            cur.close()
+
+    def first(self, sql: str, params: Sequence[Any] = ()) -> tuple[Any, ...] | None:
+        found = self.rows(sql, params)
+        return found[0] if found else None
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> None:
+        assert self.dbapi is not None
+        cur = self.dbapi.cursor()
+        try:
+            cur.execute(self._prepare(sql), params)
+        except self.conn.dialect.loaded_dbapi.Error as e:
+            raise self._wrap(sql, params, e) from e
+        finally:
+            cur.close()
+
+    def many(self, sql: str, rows: Sequence[Sequence[Any]]) -> None:
+        assert self.dbapi is not None
+        cur = self.dbapi.cursor()
+        try:
+            cur.executemany(self._prepare(sql), rows)
+        except self.conn.dialect.loaded_dbapi.Error as e:
+            raise self._wrap(sql, rows, e) from e
+        finally:
+            cur.close()
+
+
 class ReadTx:
     """Queries inside one transaction; a WriteTx adds the writes."""
 
     def __init__(self, conn: Connection, dialect: str) -> None:
         self.conn = conn
         self.dialect = dialect
-        self.state = DbState(conn)
+        self.raw = Raw(conn, dialect)
+        self.state = DbState(conn, self.raw)
 
     def check_schema(self, target: str) -> None:
         try:
-            row = self.conn.execute(
-                text("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
-            ).first()
+            row = self.raw.first("SELECT value FROM ledger_meta WHERE key = 'schema_version'")
         except (OperationalError, DBAPIError):
             row = None
             self.conn.exec_driver_sql("ROLLBACK")
@@ -226,17 +302,19 @@ class ReadTx:
             raise StorageError(
                 f"{display_target(target)} is not a coop-ledger database: run coopledger init"
             )
-        if row[0] != tables.SCHEMA_VERSION:
+        if row[0] != SCHEMA_VERSION:
             raise StorageError(
-                f"{display_target(target)} has schema version {row[0]}, this program reads {tables.SCHEMA_VERSION}"
+                f"{display_target(target)} has schema version {row[0]}, this program reads {SCHEMA_VERSION}"
             )
 
     def head(self) -> tuple[int, bytes]:
-        row = self.conn.execute(text("SELECT size, last_leaf_hash FROM head WHERE id = 1")).one()
+        row = self.raw.first("SELECT size, last_leaf_hash FROM head WHERE id = 1")
+        if row is None:
+            raise sa.exc.NoResultFound("No row was found when one was required")
         return int(row[0]), bytes(row[1])
 
     def entry(self, seq: int) -> bytes | None:
-        row = self.conn.execute(text("SELECT data FROM entries WHERE seq = :s"), {"s": seq}).first()
+        row = self.raw.first("SELECT data FROM entries WHERE seq = ?", (seq,))
         return None if row is None else bytes(row[0])
 
     def entries(
@@ -249,15 +327,15 @@ class ReadTx:
         params: dict[str, Any] = {}
         if kinds:
             names = [f"k{i}" for i in range(len(kinds))]
-            kind_filter = f" AND kind IN ({', '.join(':' + n for n in names)})"
+            kind_filter = f" AND kind IN ({', '.join('?' for _ in names)})"
             params.update(dict(zip(names, kinds, strict=True)))
-        query = text(
-            f"SELECT seq, data FROM entries WHERE seq >= :a AND seq < :b{kind_filter} ORDER BY seq"
+        query = (
+            f"SELECT seq, data FROM entries WHERE seq >= ? AND seq < ?{kind_filter} ORDER BY seq"
         )
         low = start
         while low < stop:
             high = min(stop, low + _CHUNK)
-            for seq, data in self.conn.execute(query, {"a": low, "b": high, **params}):
+            for seq, data in self.raw.rows(query, (low, high, *params.values())):
                 yield int(seq), bytes(data)
             low = high
 
@@ -273,13 +351,10 @@ class ReadTx:
         wanted = list(dict.fromkeys(coords))
         for i in range(0, len(wanted), 200):
             part = wanted[i : i + 200]
-            clauses = " OR ".join(f"(level = :l{j} AND idx = :i{j})" for j in range(len(part)))
-            params: dict[str, int] = {}
-            for j, (level, idx) in enumerate(part):
-                params[f"l{j}"] = level
-                params[f"i{j}"] = idx
-            rows = self.conn.execute(
-                text(f"SELECT level, idx, hash FROM merkle_nodes WHERE {clauses}"), params
+            clauses = " OR ".join(["(level = ? AND idx = ?)"] * len(part))
+            params = [v for coord in part for v in coord]
+            rows = self.raw.rows(
+                f"SELECT level, idx, hash FROM merkle_nodes WHERE {clauses}", params
             )
             for level, idx, digest in rows:
                 out[(int(level), int(idx))] = bytes(digest)
@@ -287,13 +362,13 @@ class ReadTx:
 
     def checkpoint(self, size: int | None = None) -> tuple[int, bytes, str] | None:
         if size is None:
-            row = self.conn.execute(
-                text("SELECT size, root_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1")
-            ).first()
+            row = self.raw.first(
+                "SELECT size, root_hash, note FROM checkpoints ORDER BY size DESC LIMIT 1"
+            )
         else:
-            row = self.conn.execute(
-                text("SELECT size, root_hash, note FROM checkpoints WHERE size = :s"), {"s": size}
-            ).first()
+            row = self.raw.first(
+                "SELECT size, root_hash, note FROM checkpoints WHERE size = ?", (size,)
+            )
         return None if row is None else (int(row[0]), bytes(row[1]), str(row[2]))
 
     def checkpoints(self) -> Iterator[tuple[int, bytes, str]]:
@@ -314,14 +389,15 @@ class ReadTx:
         return (None if below is None else int(below), None if above is None else int(above))
 
     def request(self, request_id: str) -> Mapping[str, Any] | None:
-        row = self.conn.execute(
-            text(
-                "SELECT request_id, content_hash, first_seq, last_seq, checkpoint_size "
-                "FROM requests WHERE request_id = :r"
-            ),
-            {"r": request_id},
-        ).first()
-        return None if row is None else dict(row._mapping)
+        row = self.raw.first(
+            "SELECT request_id, content_hash, first_seq, last_seq, checkpoint_size "
+            "FROM requests WHERE request_id = ?",
+            (request_id,),
+        )
+        if row is None:
+            return None
+        names = ("request_id", "content_hash", "first_seq", "last_seq", "checkpoint_size")
+        return dict(zip(names, row, strict=True))
 
     def member_data(self, member_id: str) -> tuple[bytes | None, str | None, int | None] | None:
         row = self.conn.execute(
@@ -362,15 +438,14 @@ class WriteTx(ReadTx):
         return {(n["l"], n["i"]): n["h"] for n in self._nodes}
 
     def set_head(self, size: int, last_leaf_hash: bytes) -> None:
-        self.conn.execute(
-            text("UPDATE head SET size = :s, last_leaf_hash = :h WHERE id = 1"),
-            {"s": size, "h": last_leaf_hash},
+        self.raw.run(
+            "UPDATE head SET size = ?, last_leaf_hash = ? WHERE id = 1", (size, last_leaf_hash)
         )
 
     def add_checkpoint(self, size: int, root_hash: bytes, note: str) -> None:
-        self.conn.execute(
-            text("INSERT INTO checkpoints (size, root_hash, note) VALUES (:s, :r, :n)"),
-            {"s": size, "r": root_hash, "n": note},
+        self.raw.run(
+            "INSERT INTO checkpoints (size, root_hash, note) VALUES (?, ?, ?)",
+            (size, root_hash, note),
         )
 
     def add_request(
@@ -385,11 +460,9 @@ class WriteTx(ReadTx):
         )
 
     def put_member_data(self, member_id: str, salt: bytes, data: str) -> None:
-        self.conn.execute(
-            text(
-                "INSERT INTO member_data (member_id, salt, data, erased_seq) VALUES (:m, :s, :d, NULL)"
-            ),
-            {"m": member_id, "s": salt, "d": data},
+        self.raw.run(
+            "INSERT INTO member_data (member_id, salt, data, erased_seq) VALUES (?, ?, ?, NULL)",
+            (member_id, salt, data),
         )
 
     def erase_member_data(self, member_id: str, seq: int) -> None:
@@ -411,18 +484,28 @@ class WriteTx(ReadTx):
 
     def flush(self) -> None:
         if self._entries:
-            self.conn.execute(
-                text(
-                    "INSERT INTO entries (seq, kind, key_id, effective, recorded_at, request_id, "
-                    "leaf_hash, data) VALUES (:seq, :kind, :key_id, :effective, :recorded_at, "
-                    ":request_id, :leaf_hash, :data)"
-                ),
-                self._entries,
+            self.raw.many(
+                "INSERT INTO entries (seq, kind, key_id, effective, recorded_at, request_id, "
+                "leaf_hash, data) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                [
+                    (
+                        r["seq"],
+                        r["kind"],
+                        r["key_id"],
+                        r["effective"],
+                        r["recorded_at"],
+                        r["request_id"],
+                        r["leaf_hash"],
+                        r["data"],
+                    )
+                    for r in self._entries
+                ],
             )
             self._entries = []
         if self._nodes:
-            self.conn.execute(
-                text("INSERT INTO merkle_nodes (level, idx, hash) VALUES (:l, :i, :h)"), self._nodes
+            self.raw.many(
+                "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                [(n["l"], n["i"], n["h"]) for n in self._nodes],
             )
             self._nodes = []
         self.state.flush()
@@ -432,8 +515,9 @@ class DbState:
     """The projection table seen through a write-back cache: rules read and put records, and
     the changed ones are written in one statement when the transaction commits."""
 
-    def __init__(self, conn: Connection) -> None:
+    def __init__(self, conn: Connection, raw: Raw | None = None) -> None:
         self.conn = conn
+        self.raw = raw if raw is not None else Raw(conn, conn.dialect.name)
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._dirty: set[tuple[str, str]] = set()
 
@@ -442,12 +526,17 @@ class DbState:
         if k in self._cache:
             raw = self._cache[k]
         else:
-            row = self.conn.execute(
-                text("SELECT value FROM projection WHERE ns = :n AND key = :k"), {"n": ns, "k": key}
-            ).first()
+            row = self.raw.first("SELECT value FROM projection WHERE ns = ? AND key = ?", (ns, key))
             raw = None if row is None else bytes(row[0])
             self._cache[k] = raw
         return None if raw is None else dict(loads(raw))
+
+    def get_raw(self, ns: str, key: str) -> bytes | None:
+        """The record's canonical bytes, unparsed (a cache key for derived objects)."""
+        k = (ns, key)
+        if k not in self._cache:
+            self.get(ns, key)
+        return self._cache[k]
 
     def put(self, ns: str, key: str, value: Record) -> None:
         self._cache[(ns, key)] = canonical(value)
@@ -482,15 +571,16 @@ class DbState:
             else:
                 upserts.append({"n": ns, "k": key, "v": raw})
         if upserts:
-            self.conn.execute(
-                text(
-                    "INSERT INTO projection (ns, key, value) VALUES (:n, :k, :v) "
-                    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
-                ),
-                upserts,
+            self.raw.many(
+                "INSERT INTO projection (ns, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+                [(u["n"], u["k"], u["v"]) for u in upserts],
             )
         if deletes:
-            self.conn.execute(text("DELETE FROM projection WHERE ns = :n AND key = :k"), deletes)
+            self.raw.many(
+                "DELETE FROM projection WHERE ns = ? AND key = ?",
+                [(d["n"], d["k"]) for d in deletes],
+            )
         self._dirty.clear()
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:

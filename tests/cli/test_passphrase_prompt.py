@@ -10,7 +10,6 @@ import time
 from pathlib import Path
 
 
-
 def _run_on_pty(args: list[str], answers: list[bytes], cwd: Path) -> tuple[int, bytes]:
     master, slave = pty.openpty()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPLEDGER_")}

@@ -18,7 +18,6 @@ from ledger.keys import generate
 from ledger.model import Entry, Signature, SignedEntry, assemble_leaf, signing_message
 from ledger.rules import members
 from ledger.rules.members import PersonalData
-
 from tests.support import found_ledger
 
 

@@ -1,0 +1,121 @@
+"""Replay state for large audits: the records in a temporary SQLite file, recent ones in memory.
+
+An auditor replaying a national ledger holds every projection record (members, dwellings,
+balances, the effect of every correctable entry): hundreds of megabytes at a million
+entries. SpillState keeps the records an entry touches in a bounded in-memory cache and the
+rest in a throw-away SQLite file (no journal, no fsync: it is rebuilt by the next replay),
+so verifying a bundle streams in bounded memory (docs/decisions/0010-perf-verification.md).
+It behaves exactly as MemoryState: canonical bytes in, fresh dicts out, scans in key order.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sqlite3
+import tempfile
+from collections.abc import Iterator
+
+from ledger.encoding import canonical, loads
+from ledger.state import Record
+
+_MISSING = object()
+
+
+class SpillState:
+    """A State whose records live in a temporary SQLite file, with a bounded cache."""
+
+    def __init__(
+        self,
+        cache_records: int = 20_000,
+        pending_records: int = 10_000,
+        directory: str | None = None,
+    ) -> None:
+        fd, self.path = tempfile.mkstemp(prefix="coopledger-audit-", suffix=".db", dir=directory)
+        os.close(fd)
+        self._db = sqlite3.connect(self.path, isolation_level=None)
+        self._db.execute("PRAGMA journal_mode=OFF")
+        self._db.execute("PRAGMA synchronous=OFF")
+        self._db.execute(
+            "CREATE TABLE rec (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+            "PRIMARY KEY (ns, key)) WITHOUT ROWID"
+        )
+        self._cache: dict[tuple[str, str], bytes | None] = {}
+        self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._cache_records = cache_records
+        self._pending_records = pending_records
+
+    # -- the State protocol ---------------------------------------------------------------------
+
+    def get_raw(self, ns: str, key: str) -> bytes | None:
+        k = (ns, key)
+        raw = self._pending.get(k, _MISSING)
+        if raw is _MISSING:
+            raw = self._cache.get(k, _MISSING)
+        if raw is _MISSING:
+            row = self._db.execute(
+                "SELECT value FROM rec WHERE ns = ? AND key = ?", (ns, key)
+            ).fetchone()
+            raw = None if row is None else bytes(row[0])
+            if len(self._cache) >= self._cache_records:
+                self._cache.clear()
+            self._cache[k] = raw
+        return raw  # type: ignore[return-value]
+
+    def get(self, ns: str, key: str) -> Record | None:
+        raw = self.get_raw(ns, key)
+        return None if raw is None else dict(loads(raw))
+
+    def put(self, ns: str, key: str, value: Record) -> None:
+        self._pending[(ns, key)] = canonical(value)
+        if len(self._pending) >= self._pending_records:
+            self.flush()
+
+    def delete(self, ns: str, key: str) -> None:
+        self._pending[(ns, key)] = None
+        if len(self._pending) >= self._pending_records:
+            self.flush()
+
+    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+        self.flush()
+        rows = self._db.execute(
+            "SELECT key, value FROM rec WHERE ns = ? ORDER BY key", (ns,)
+        ).fetchall()
+        # SQLite orders TEXT by its UTF-8 bytes, which is code point order: sorted() order.
+        for key, raw in rows:
+            yield str(key), dict(loads(bytes(raw)))
+
+    # -- the rest -------------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        if not self._pending:
+            return
+        upserts = [(ns, key, raw) for (ns, key), raw in self._pending.items() if raw is not None]
+        deletes = [(ns, key) for (ns, key), raw in self._pending.items() if raw is None]
+        self._db.execute("BEGIN")
+        if upserts:
+            self._db.executemany(
+                "INSERT INTO rec (ns, key, value) VALUES (?, ?, ?) "
+                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
+                upserts,
+            )
+        if deletes:
+            self._db.executemany("DELETE FROM rec WHERE ns = ? AND key = ?", deletes)
+        self._db.execute("COMMIT")
+        if len(self._cache) + len(self._pending) > self._cache_records:
+            self._cache.clear()
+        self._cache.update(self._pending)
+        self._pending = {}
+
+    def snapshot(self) -> dict[tuple[str, str], bytes]:
+        self.flush()
+        return {
+            (str(ns), str(key)): bytes(raw)
+            for ns, key, raw in self._db.execute("SELECT ns, key, value FROM rec")
+        }
+
+    def close(self) -> None:
+        with contextlib.suppress(sqlite3.Error):
+            self._db.close()
+        with contextlib.suppress(OSError):
+            os.remove(self.path)

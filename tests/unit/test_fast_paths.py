@@ -1,0 +1,309 @@
+"""The fast paths of issue 7 against the slow paths they replace: same bytes, same findings.
+
+docs/decisions/0008 (append), 0009 (raw DBAPI), 0010 (verification) and 0011 (start-up) name
+these tests as what keeps them honest. No timing is asserted here.
+"""
+
+from __future__ import annotations
+
+import base64
+import string
+from datetime import date
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
+
+from ledger import audit, note
+from ledger.audit import Auditor, verify_leaves
+from ledger.encoding import _check, _plain, canonical
+from ledger.errors import InputError
+from ledger.model import (
+    Entry,
+    Signature,
+    SignedEntry,
+    assemble_leaf,
+    assemble_leaf_texts,
+    decode_leaf,
+    leaf_bytes,
+    make_entry,
+    plain_leaf,
+)
+from ledger.rules import members
+from ledger.rules.members import PersonalData
+from tests.support import found_ledger
+
+HEX = "0123456789abcdef"
+
+# -- canonical encoding: _plain never accepts what _check refuses ---------------------------
+
+json_leaves = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**60), max_value=2**60),
+    st.floats(allow_nan=False),
+    st.text(max_size=8),
+)
+values = st.recursive(
+    json_leaves,
+    lambda children: st.one_of(
+        st.lists(children, max_size=4),
+        st.tuples(children, children),
+        st.dictionaries(st.text(max_size=4), children, max_size=4),
+    ),
+    max_leaves=20,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(values)
+def test_plain_walk_agrees_with_the_general_walk(value: Any) -> None:
+    try:
+        _check(value)
+        refused = None
+    except InputError as e:
+        refused = str(e)
+    if _plain(value):
+        assert refused is None
+    if refused is None:
+        assert canonical(value) == canonical(value)
+    else:
+        with pytest.raises(InputError) as caught:
+            canonical(value)
+        assert str(caught.value) == refused  # the same message as before the fast path
+
+
+# -- the service's entry encoding -------------------------------------------------------------
+
+hex64 = st.text(HEX, min_size=64, max_size=64)
+bodies = st.dictionaries(
+    st.text(string.ascii_lowercase + "_", min_size=1, max_size=8),
+    st.one_of(st.none(), st.booleans(), st.integers(-(2**53) + 1, 2**53 - 1), st.text(max_size=10)),
+    max_size=5,
+)
+times = st.datetimes().map(lambda d: d.strftime("%Y-%m-%dT%H:%M:%S.%fZ"))
+kinds = st.sampled_from(
+    ["member.admitted", "share.sold", "lease.exception-granted", "Bad.kind", "x"]
+)
+request_ids = st.one_of(st.none(), st.text(max_size=3), st.text(min_size=127, max_size=130))
+
+
+@settings(max_examples=300, deadline=None)
+@given(
+    seq=st.one_of(st.integers(0, 2**53 - 1), st.integers(-5, -1), st.just(2**53)),
+    kind=kinds,
+    body=bodies,
+    prev=st.one_of(hex64, st.just("0" * 63), st.just(("a" * 64) + "\n")),
+    recorded_at=st.one_of(times, st.just("2031-01-01T00:00:00Z")),
+    effective=st.dates(),
+    key_id=hex64,
+    request_id=request_ids,
+)
+def test_make_entry_equals_the_model(
+    seq: int,
+    kind: str,
+    body: dict[str, Any],
+    prev: str,
+    recorded_at: str,
+    effective: date,
+    key_id: str,
+    request_id: str | None,
+) -> None:
+    args = (seq, kind, body, prev, recorded_at, effective, key_id, request_id)
+    fields = dict(
+        seq=seq,
+        kind=kind,
+        body=body,
+        prev=prev,
+        recorded_at=recorded_at,
+        effective=effective,
+        key_id=key_id,
+        request_id=request_id,
+    )
+    try:
+        model = Entry(**fields)  # type: ignore[arg-type]
+    except ValidationError as e:
+        with pytest.raises(ValidationError) as caught:
+            make_entry(*args)
+        assert caught.value.json() == e.json()
+        return
+    entry, encoded = make_entry(*args)
+    assert encoded == model.canonical_bytes()
+    if entry is not None:
+        assert entry == model
+
+
+def test_leaf_from_texts_equals_leaf_bytes() -> None:
+    entry = Entry(
+        seq=3,
+        kind="member.admitted",
+        body={"member_id": "M-1"},
+        prev="a" * 64,
+        recorded_at="2031-01-01T00:00:00.000000Z",
+        effective=date(2031, 1, 1),
+        key_id="b" * 64,
+    )
+    sigs = [
+        ("b" * 64, base64.b64encode(bytes(range(64))).decode()),
+        ("c" * 64, base64.b64encode(bytes(64)).decode()),
+    ]
+    models = [Signature(key_id=k, sig=v) for k, v in sigs]
+    expected = leaf_bytes(SignedEntry(entry=entry, signatures=tuple(models)))
+    assert assemble_leaf_texts(entry.canonical_bytes(), sigs) == expected
+    assert assemble_leaf(entry.canonical_bytes(), models) == expected
+
+
+# -- the auditor's leaf decoding -------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def log_data(tmp_path_factory: pytest.TempPathFactory, signers):  # type: ignore[no-untyped-def]
+    f = found_ledger(str(tmp_path_factory.mktemp("fast") / "l.db"), signers)
+    for batch in (["M-1"], ["M-2", "M-3", "M-4"], ["M-5"], ["M-6", "M-7", "M-8", "M-9"]):
+        f.append(
+            "coop-admin",
+            [members.admit(m, "person", PersonalData(name=m), date(2031, 2, 1)) for m in batch],
+        )
+    f.append("coop-admin", [members.forget("M-3", date(2031, 3, 1))])
+    with f.store.reading() as tx:
+        leaves = [d for _, d in tx.entries()]
+        checkpoints = [(s, text) for s, _, text in tx.checkpoints()]
+    f.store.dispose()
+    log = signers["log"]
+    return leaves, checkpoints, note.Verifier.from_public_key(log.name, log.public_key)
+
+
+def _agrees(data: bytes) -> None:
+    leaf = plain_leaf(data)
+    if leaf is None:
+        return
+    signed = decode_leaf(data)  # whatever the fast path accepts, the models accept
+    entry = signed.entry
+    assert (leaf.seq, leaf.kind, leaf.body, leaf.prev) == (
+        entry.seq,
+        entry.kind,
+        entry.body,
+        entry.prev,
+    )
+    assert (leaf.recorded_at, leaf.effective, leaf.key_id, leaf.request_id) == (
+        entry.recorded_at,
+        entry.effective,
+        entry.key_id,
+        entry.request_id,
+    )
+    assert leaf.signatures == tuple((s.key_id, s.raw) for s in signed.signatures)
+    assert leaf.entry_bytes == entry.canonical_bytes()
+
+
+def test_every_real_leaf_takes_the_fast_path(log_data) -> None:  # type: ignore[no-untyped-def]
+    for data in log_data[0]:
+        assert plain_leaf(data) is not None
+        _agrees(data)
+
+
+settings_ = settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+
+
+@settings_
+@given(data=st.data())
+def test_fast_decoding_of_altered_leaves_agrees(log_data, data: st.DataObject) -> None:  # type: ignore[no-untyped-def]
+    leaves = log_data[0]
+    raw = bytearray(leaves[data.draw(st.integers(0, len(leaves) - 1))])
+    for _ in range(data.draw(st.integers(1, 3))):
+        pos = data.draw(st.integers(0, len(raw) - 1))
+        raw[pos] = data.draw(st.sampled_from(b'0123456789abcdef"{}[],:.-eZ \\n'))
+    _agrees(bytes(raw))
+
+
+def _report(leaves: list[bytes], checkpoints, trusted, workers: int) -> list[str]:  # type: ignore[no-untyped-def]
+    report, _ = verify_leaves(leaves, checkpoints, trusted, workers=workers)
+    return [f.line() for f in report.findings] + [str(report.checkpoints), report.root_hash.hex()]
+
+
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(data=st.data())
+def test_worker_processes_report_the_same_findings(
+    log_data,
+    data: st.DataObject,
+    monkeypatch: pytest.MonkeyPatch,  # type: ignore[no-untyped-def]
+) -> None:
+    monkeypatch.setattr(audit, "_CHUNK", 2)  # many chunks, so findings wait on results
+    leaves, checkpoints, trusted = list(log_data[0]), log_data[1], log_data[2]
+    for _ in range(data.draw(st.integers(0, 3))):
+        i = data.draw(st.integers(0, len(leaves) - 1))
+        raw = bytearray(leaves[i])
+        raw[data.draw(st.integers(0, len(raw) - 1))] ^= 1 << data.draw(st.integers(0, 7))
+        leaves[i] = bytes(raw)
+    assert _report(leaves, checkpoints, trusted, 2) == _report(leaves, checkpoints, trusted, 1)
+
+
+def test_a_bad_signature_found_by_a_worker_is_reported_in_order(log_data) -> None:  # type: ignore[no-untyped-def]
+    leaves, checkpoints, trusted = list(log_data[0]), log_data[1], log_data[2]
+    signed = SignedEntry.model_validate_json(leaves[5])
+    sig = bytearray(signed.signatures[0].raw)
+    sig[0] ^= 1
+    bad = Signature(key_id=signed.signatures[0].key_id, sig=base64.b64encode(bytes(sig)).decode())
+    leaves[5] = assemble_leaf(signed.entry.canonical_bytes(), [bad])
+    one = _report(leaves, checkpoints, trusted, 1)
+    assert any("does not verify" in line for line in one)
+    assert _report(leaves, checkpoints, trusted, 2) == one
+
+
+def test_auditor_without_workers_starts_no_pool(log_data) -> None:  # type: ignore[no-untyped-def]
+    auditor = Auditor(log_data[2])
+    for data in log_data[0]:
+        auditor.feed(data)
+    auditor.finish()
+    assert auditor._pool is None
+
+
+def test_store_schema_version_matches_the_tables() -> None:
+    from ledger.storage import store, tables
+
+    assert store.SCHEMA_VERSION == tables.SCHEMA_VERSION
+
+
+# -- the spilling replay state -------------------------------------------------------------------
+
+ops = st.lists(
+    st.tuples(
+        st.sampled_from(["get", "put", "delete", "scan"]),
+        st.sampled_from(["member", "effect", "meta"]),
+        st.sampled_from(["a", "b", "M-1", "M-10", "é", "z"]),
+        st.dictionaries(st.sampled_from(["x", "y"]), st.integers(-5, 5), max_size=2),
+    ),
+    max_size=60,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(ops)
+def test_spill_state_behaves_as_memory_state(
+    operations: list[tuple[str, str, str, dict[str, int]]],
+) -> None:
+    from ledger.spill import SpillState
+    from ledger.state import MemoryState
+
+    memory = MemoryState()
+    spill = SpillState(cache_records=3, pending_records=2)
+    try:
+        for op, ns, key, value in operations:
+            if op == "get":
+                assert spill.get(ns, key) == memory.get(ns, key)
+            elif op == "put":
+                memory.put(ns, key, value)
+                spill.put(ns, key, value)
+            elif op == "delete":
+                memory.delete(ns, key)
+                spill.delete(ns, key)
+            else:
+                assert list(spill.scan(ns)) == list(memory.scan(ns))
+        assert spill.snapshot() == memory.snapshot()
+    finally:
+        spill.close()
