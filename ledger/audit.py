@@ -150,6 +150,16 @@ class Auditor:
 
     def expect_checkpoints(self, checkpoints: Iterable[tuple[int, str]]) -> None:
         for size, text in checkpoints:
+            earlier = self._checkpoints.get(size)
+            if earlier is not None and earlier != text:
+                # Two different signed notes for one tree size: evidence of a fork (or of a
+                # replaced checkpoint), never something a single honest log produces.
+                self.add(
+                    size - 1 if size > 0 else None,
+                    "checkpoint",
+                    f"two different checkpoints are filed for tree size {size}",
+                )
+                continue
             self._checkpoints[size] = text
 
     def feed(self, data: bytes) -> None:

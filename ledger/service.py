@@ -26,7 +26,7 @@ from ledger.model import (
     signing_message,
 )
 from ledger.rules.governance import KeyGrant, LedgerFounded, LogKey
-from ledger.state import Ctx, State, apply, apply_entry
+from ledger.state import Ctx, State, apply, apply_entry, load_kinds
 from ledger.storage.store import Store, WriteTx
 from ledger.types import utc_text, validated
 
@@ -68,6 +68,9 @@ class Ledger:
     def __init__(self, store: Store, clock: Callable[[], datetime] = utcnow) -> None:
         self.store = store
         self.clock = clock
+        # Rules may read registries that every part fills when imported (contribution
+        # sources, reversers): load every part before the first command is decided.
+        load_kinds()
 
     # -- genesis --------------------------------------------------------------------------------
 

@@ -190,3 +190,17 @@ def test_a_truncated_database_is_caught(tmp_path: Path, signers) -> None:  # typ
         _tampered_db(tmp_path, signers, lambda c: c.execute("DELETE FROM entries WHERE seq >= 5"))
         == 5
     )
+
+
+def test_two_checkpoints_for_one_size_are_reported_as_a_fork(log_data, signers) -> None:  # type: ignore[no-untyped-def]
+    leaves, checkpoints, trusted = log_data
+    size, _ = checkpoints[-1]
+    forged = note.sign_checkpoint(
+        note.Checkpoint(trusted.name, size, bytes(32)), signers["log"].private_key
+    )
+    report, _ = verify_leaves(leaves, [*checkpoints, (size, forged)], trusted)
+    assert not report.ok
+    assert any(
+        f"two different checkpoints are filed for tree size {size}" in f.message
+        for f in report.findings
+    )
