@@ -144,7 +144,14 @@ def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...]
     for source in CONTRIBUTION_SOURCES:
         for line in source(state, month):
             amount = amounts[line.subject_kind]
-            if line.subject in seen or amount == 0:
+            earlier = seen.get(line.subject)
+            if earlier is not None and earlier.subject_kind != line.subject_kind:
+                # One id for two different things would leave one of them uncharged.
+                raise RuleViolation(
+                    f"contribution for {month}: id {line.subject} is both a "
+                    f"{earlier.subject_kind} and a {line.subject_kind}; give them distinct ids"
+                )
+            if earlier is not None or amount == 0:
                 continue
             seen[line.subject] = validated(
                 ContributionLine,

@@ -1,0 +1,51 @@
+"""Area contributions: a dwelling and a workspace that share an id are refused, not half-charged."""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from ledger.errors import RuleViolation
+from ledger.rules import contributions, members, shares, werk
+from ledger.rules.members import PersonalData
+
+
+def test_one_id_for_a_dwelling_and_a_workspace_is_refused(founded) -> None:  # type: ignore[no-untyped-def]
+    founded.append(
+        "coop-admin",
+        [
+            members.admit("M-1", "household", PersonalData(name="A"), date(2031, 2, 1)),
+            members.admit(
+                "B-1",
+                "business",
+                PersonalData(name="B"),
+                date(2031, 2, 1),
+                founded=date(2030, 1, 1),
+                district="Pampus-Haven",
+            ),
+            shares.register_dwelling(
+                "X-1",
+                "Pampus-Haven",
+                date(2031, 1, 1),
+                20_000_000,
+                date(2031, 1, 1),
+                rule="nominal",
+            ),
+            shares.sell_share("X-1", "M-1", date(2031, 3, 1)),
+        ],
+    )
+    founded.append(
+        "werk-admin",
+        [
+            werk.register_workspace("X-1", "Pampus-Haven", 50, 24_000, date(2031, 2, 1)),
+            werk.apply("B-1", 40, 60, date(2031, 2, 2)),
+            werk.grant("X-1", "B-1", date(2031, 3, 1), date(2033, 3, 1), 50_000, date(2031, 2, 3)),
+        ],
+    )
+    with founded.store.reading() as tx:
+        before = tx.head()
+    with pytest.raises(RuleViolation, match="id X-1 is both a dwelling and a workspace"):
+        founded.append("levy-admin", [contributions.charge_month("2031-04", date(2031, 4, 1))])
+    with founded.store.reading() as tx:
+        assert tx.head() == before
