@@ -16,7 +16,7 @@ import sqlite3
 import tempfile
 from collections.abc import Iterator
 
-from ledger.encoding import canonical, loads
+from ledger.encoding import loads, record_bytes
 from ledger.state import Record
 
 _MISSING = object()
@@ -67,7 +67,7 @@ class SpillState:
         return None if raw is None else dict(loads(raw))
 
     def put(self, ns: str, key: str, value: Record) -> None:
-        self._pending[(ns, key)] = canonical(value)
+        self._pending[(ns, key)] = record_bytes(value)
         if len(self._pending) >= self._pending_records:
             self.flush()
 

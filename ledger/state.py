@@ -12,7 +12,7 @@ from typing import Any, Protocol, TypeVar
 from pydantic import BaseModel, ValidationError
 
 from ledger.charter import Charter, Role, charter_from_dict
-from ledger.encoding import canonical, loads
+from ledger.encoding import canonical, loads, record_bytes
 from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
 from ledger.model import SignedEntry
 
@@ -43,7 +43,7 @@ class MemoryState:
         return self.data.get(ns, {}).get(key)
 
     def put(self, ns: str, key: str, value: Record) -> None:
-        self.data.setdefault(ns, {})[key] = canonical(value)
+        self.data.setdefault(ns, {})[key] = record_bytes(value)
 
     def delete(self, ns: str, key: str) -> None:
         self.data.get(ns, {}).pop(key, None)

@@ -13,7 +13,7 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ledger.encoding import canonical, loads
+from ledger.encoding import loads, record_bytes
 from ledger.errors import ConflictError, StorageError
 from ledger.state import Record
 
@@ -539,7 +539,7 @@ class DbState:
         return self._cache[k]
 
     def put(self, ns: str, key: str, value: Record) -> None:
-        self._cache[(ns, key)] = canonical(value)
+        self._cache[(ns, key)] = record_bytes(value)
         self._dirty.add((ns, key))
 
     def delete(self, ns: str, key: str) -> None:
