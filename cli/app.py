@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
@@ -35,8 +37,31 @@ def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
 
 
-def write_options(f: F) -> F:
-    """The options every writing command takes: who signs, the log key, idempotency, receipt."""
+@dataclass(frozen=True)
+class WriteRequest:
+    """What every writing command is given besides its own options: where, who signs, the
+    log key, idempotency, receipt and output form."""
+
+    db: str
+    as_json: bool
+    key: Path | None
+    log_key: Path | None
+    request_id: str | None
+    receipt: Path | None
+
+
+_WRITE_FIELDS = ("db", "as_json", "key", "log_key", "request_id", "receipt")
+
+
+def write_options(command: F) -> F:
+    """The options every writing command takes, handed to it as one `w: WriteRequest`."""
+
+    @functools.wraps(command)
+    def with_request(*args: Any, **kwargs: Any) -> Any:
+        w = WriteRequest(**{name: kwargs.pop(name) for name in _WRITE_FIELDS})
+        return command(*args, w=w, **kwargs)
+
+    f: Any = with_request
     f = click.option(
         "--receipt",
         type=click.Path(dir_okay=False, path_type=Path),
@@ -124,28 +149,21 @@ def emit(data: Any, as_json: bool, text: Callable[[], None] | str | None = None)
 
 
 def append(
-    db: str,
-    commands: Sequence[Any],
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
-    as_json: bool,
-    describe: Callable[[Any], str] | None = None,
+    w: WriteRequest, commands: Sequence[Any], describe: Callable[[Any], str] | None = None
 ) -> Any:
     """Sign and append the commands as one transaction, then print the receipt reference."""
     from ledger.service import Ledger
 
-    signer = load_signer(key)
-    log_signer = load_log_signer(log_key)
-    store = open_store(db)
+    signer = load_signer(w.key)
+    log_signer = load_log_signer(w.log_key)
+    store = open_store(w.db)
     try:
-        result = Ledger(store).append(commands, signer, log_signer, request_id)
-        if receipt is not None:
-            write_receipt(store, result.entries[-1].seq, result.checkpoint_size, receipt)
+        result = Ledger(store).append(commands, signer, log_signer, w.request_id)
+        if w.receipt is not None:
+            write_receipt(store, result.entries[-1].seq, result.checkpoint_size, w.receipt)
     finally:
         store.dispose()
-    print_receipt(result, as_json, describe)
+    print_receipt(result, w.as_json, describe)
     return result
 
 

@@ -117,7 +117,9 @@ def main(argv: list[str] | None = None) -> Any:
         click.echo(f"coopledger: error: {where}: {first['msg']}", err=True)
         sys.exit(1)
     except OSError as e:
-        click.echo(f"coopledger: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True)
+        click.echo(
+            f"coopledger: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True
+        )
         sys.exit(1)
     except Exception as e:  # a bug, not a user mistake: still one line unless debugging
         if os.environ.get("COOPLEDGER_DEBUG"):

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import click
 
-from cli.app import append, db_option, emit, json_option, reading, write_options
+from cli.app import WriteRequest, append, db_option, emit, json_option, reading, write_options
 
 
 @click.group()
@@ -51,17 +51,10 @@ def charter_show(at_seq: int | None, db: str, as_json: bool) -> None:
 def charter_amend(
     file: Path,
     reason: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Adopt an amended charter (governor); contracts made before keep their version."""
     from ledger.charter import load_charter
     from ledger.rules.governance import amend_charter
 
-    append(
-        db, [amend_charter(load_charter(file), reason)], key, log_key, request_id, receipt, as_json
-    )
+    append(w, [amend_charter(load_charter(file), reason)])

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.app import PASSPHRASE_ENV, append, emit, passphrase, write_options
+from cli.app import PASSPHRASE_ENV, WriteRequest, append, emit, passphrase, write_options
 
 
 @click.group()
@@ -64,12 +64,7 @@ def key_show(file: Path, vkey_only: bool, as_json: bool) -> None:
 def key_authorize(
     vkey: str,
     roles: tuple[str, ...],
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Authorise the key VKEY (its C2SP verifier key string) for roles (governor signs)."""
     from ledger.note import parse_verifier_key
@@ -77,7 +72,7 @@ def key_authorize(
 
     verifier = parse_verifier_key(vkey)
     command = authorize_key(verifier.name, verifier.public_key, roles)  # type: ignore[arg-type]
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @key.command("revoke")
@@ -87,17 +82,12 @@ def key_authorize(
 def key_revoke(
     keyid: str,
     reason: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Revoke a key (by key id or an 8+ digit prefix); its earlier entries stay valid."""
     from ledger.rules.governance import revoke_key
 
-    append(db, [revoke_key(keyid, reason)], key, log_key, request_id, receipt, as_json)
+    append(w, [revoke_key(keyid, reason)])
 
 
 @key.command("list")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli.app import (
+    WriteRequest,
     append,
     db_option,
     emit,
@@ -80,12 +81,7 @@ def property_register(
     baseline_month: str | None,
     series: str | None,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Register a property; the levy rate, term and baseline policy of the charter in force
     are kept with it."""
@@ -101,7 +97,7 @@ def property_register(
         baseline_month=baseline_month,
         index_series=series,
     )
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @property_.command("sell")
@@ -121,12 +117,7 @@ def property_sell(
     improvements: str,
     deed: str,
     dry_run: bool,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Record a sale with its levy and every input of the computation."""
     from ledger.rules.levy import explain_lines, sell_property
@@ -142,16 +133,16 @@ def property_sell(
     if dry_run:
         from ledger.service import Ledger
 
-        store = open_store(db)
+        store = open_store(w.db)
         try:
-            facts = Ledger(store).dry_run([command], load_signer(key))
+            facts = Ledger(store).dry_run([command], load_signer(w.key))
         finally:
             store.dispose()
         body = facts[0].body
         lines = explain_lines(-1, body)  # type: ignore[arg-type]
         emit(
             {"dry_run": True, "body": body.model_dump(mode="json"), "explanation": lines},
-            as_json,
+            w.as_json,
             "\n".join([*lines, "(dry run: nothing was appended)"]),
         )
         return
@@ -159,7 +150,7 @@ def property_sell(
     def describe(result: Any) -> str:
         return "\n".join(explain_lines(result.entries[0].seq, result.facts[0].body))
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 # -- levy --------------------------------------------------------------------------------------
@@ -203,12 +194,7 @@ def levy_pay(
     amount: str,
     on: str,
     ref: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Record a (partial) levy payment; more than the outstanding levy is refused."""
     from ledger.rules.levy import pay_levy
@@ -216,7 +202,7 @@ def levy_pay(
     command = pay_levy(
         sale_seq, _cents(amount, "--amount", positive=True), parse_date(on, "--date"), ref
     )
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @levy.command("waive")
@@ -230,19 +216,14 @@ def levy_waive(
     reason: str,
     amount: str | None,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Waive a sale's outstanding levy (governor), with a reason."""
     from ledger.rules.levy import waive_levy
 
     cents = None if amount is None else _cents(amount, "--amount", positive=True)
     command = waive_levy(sale_seq, reason, _on(on, "--date"), cents)
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @levy.command("register")
@@ -289,12 +270,7 @@ def contribution() -> None:
 def contribution_run(
     month: str,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Charge every home and workspace in use in MONTH, as one entry; a month is charged once
     (running it again appends nothing and names the original entry)."""
@@ -309,19 +285,14 @@ def contribution_run(
 
     try:
         append(
-            db,
+            w,
             [charge_month(month, _on(on, "--date"))],
-            key,
-            log_key,
-            request_id,
-            receipt,
-            as_json,
             describe,
         )
     except AlreadyCharged as e:
         emit(
             {"month": e.month, "already_charged": True, "seq": e.seq},
-            as_json,
+            w.as_json,
             f"{e}; nothing was appended",
         )
 
@@ -341,12 +312,7 @@ def contribution_pay(
     amount: str,
     on: str,
     ref: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Record a contribution payment (partial allowed; more than is due is refused)."""
     from ledger.rules.contributions import pay_contribution
@@ -359,7 +325,7 @@ def contribution_pay(
         month=month,
         member=member,
     )
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @contribution.command("arrears")

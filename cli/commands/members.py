@@ -2,11 +2,18 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
 
-from cli.app import append, db_option, emit, json_option, parse_date, reading, write_options
+from cli.app import (
+    WriteRequest,
+    append,
+    db_option,
+    emit,
+    json_option,
+    parse_date,
+    reading,
+    write_options,
+)
 
 
 @click.group()
@@ -37,12 +44,7 @@ def member_admit(
     founded: str | None,
     district: str | None,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Admit a member; the entry holds the id and a salted commitment to the personal data."""
     from ledger.rules.members import PersonalData, admit
@@ -58,7 +60,7 @@ def member_admit(
         founded=parse_date(founded, "--founded") if founded else None,
         district=district,
     )
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @member.command("forget")
@@ -68,19 +70,14 @@ def member_admit(
 def member_forget(
     member_id: str,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Erase a member's personal data (GDPR); the ledger still verifies."""
     from ledger.rules.members import forget
     from ledger.service import utcnow
 
     command = forget(member_id, parse_date(on) if on else utcnow().date())
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @member.command("show")

@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli.app import (
+    WriteRequest,
     append,
     db_option,
     emit,
@@ -88,12 +89,7 @@ def dwelling_register(
     series: str | None,
     owner_share: str | None,
     base_appraisal: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Register a dwelling and fix its share's price rule (before any sale: for good)."""
     from ledger.rules.shares import register_dwelling
@@ -115,7 +111,7 @@ def dwelling_register(
         owner_share=owner_share,
         base_appraisal_cents=_cents(base_appraisal, "--base-appraisal"),
     )
-    append(db, [command], key, log_key, request_id, receipt, as_json, _describe_registration)
+    append(w, [command], _describe_registration)
 
 
 def _describe_registration(result: Any) -> str:
@@ -226,24 +222,14 @@ def index_publish(
     month: str,
     value: str,
     source: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Publish one month's value of a series (coop-admin); it is never changed afterwards."""
     from ledger.rules.index_series import publish_index
 
     append(
-        db,
+        w,
         [publish_index(series, month, value, source)],
-        key,
-        log_key,
-        request_id,
-        receipt,
-        as_json,
     )
 
 
@@ -260,24 +246,14 @@ def index_correct(
     value: str,
     source: str,
     reason: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Replace a published value (governor); both values stay visible."""
     from ledger.rules.index_series import correct_index
 
     append(
-        db,
+        w,
         [correct_index(series, month, value, source, reason)],
-        key,
-        log_key,
-        request_id,
-        receipt,
-        as_json,
     )
 
 
@@ -333,12 +309,7 @@ def fund_deposit(
     source: str,
     note: str | None,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Record money paid into the fund from outside (coop-admin)."""
     from ledger.rules.fund import deposit
@@ -346,7 +317,7 @@ def fund_deposit(
     cents = _cents(amount, "--amount")
     assert cents is not None
     command = deposit(cents, source, note, parse_date(on) if on else None)
-    append(db, [command], key, log_key, request_id, receipt, as_json)
+    append(w, [command])
 
 
 @fund.command("show")
@@ -404,12 +375,7 @@ def share_sell(
     appraisal: str | None,
     improvements: str | None,
     dry_run: bool,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """The cooperative sells the dwelling's share to a member at the preset price."""
     from ledger.rules.shares import sell_share
@@ -418,9 +384,9 @@ def share_sell(
     extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
     command = sell_share(dwelling_id, member_id, sale_date, *extra)
     if dry_run:
-        _dry(db, command, key, as_json, dwelling_id, sale_date, extra)
+        _dry(w.db, command, w.key, w.as_json, dwelling_id, sale_date, extra)
     else:
-        append(db, [command], key, log_key, request_id, receipt, as_json, _describe_transfer)
+        append(w, [command], _describe_transfer)
 
 
 @share.command("buy-back")
@@ -436,12 +402,7 @@ def share_buy_back(
     appraisal: str | None,
     improvements: str | None,
     dry_run: bool,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """The member sells the share back to the cooperative at the preset price; the fund pays."""
     from ledger.rules.shares import buy_back_share
@@ -450,9 +411,9 @@ def share_buy_back(
     extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
     command = buy_back_share(dwelling_id, buy_date, *extra)
     if dry_run:
-        _dry(db, command, key, as_json, dwelling_id, buy_date, extra)
+        _dry(w.db, command, w.key, w.as_json, dwelling_id, buy_date, extra)
     else:
-        append(db, [command], key, log_key, request_id, receipt, as_json, _describe_transfer)
+        append(w, [command], _describe_transfer)
 
 
 def _describe_transfer(result: Any) -> str:
@@ -584,23 +545,13 @@ def correct(
     seq: int,
     reason: str,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Reverse entry SEQ (governor) if its effect can still be undone; both stay in the log."""
     from ledger.rules.corrections import correct as correct_entry
 
     append(
-        db,
+        w,
         [correct_entry(seq, reason, parse_date(on) if on else None)],
-        key,
-        log_key,
-        request_id,
-        receipt,
-        as_json,
         lambda r: f"corrected entry {seq} ({r.facts[0].body.kind}): {reason}",
     )

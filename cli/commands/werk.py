@@ -3,12 +3,20 @@
 from __future__ import annotations
 
 from datetime import date
-from pathlib import Path
 from typing import Any
 
 import click
 
-from cli.app import append, db_option, emit, json_option, parse_date, reading, write_options
+from cli.app import (
+    WriteRequest,
+    append,
+    db_option,
+    emit,
+    json_option,
+    parse_date,
+    reading,
+    write_options,
+)
 
 
 def _today() -> date:
@@ -66,12 +74,7 @@ def workspace_register(
     area_m2: int,
     market_rent: str,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Register a workspace (werk-admin)."""
     from ledger.rules.werk import register_workspace
@@ -87,7 +90,7 @@ def workspace_register(
             f"market rent {_eur(body.market_rent_cents_per_m2_year)} per m2 per year"
         )
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 @workspace.command("list")
@@ -176,12 +179,7 @@ def lease_apply(
     min_m2: int,
     max_m2: int,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Put a business member on the waiting list (werk-admin)."""
     from ledger.rules.werk import apply
@@ -194,7 +192,7 @@ def lease_apply(
             f"({min_m2} to {max_m2} m2)"
         )
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 @lease.command("withdraw")
@@ -206,12 +204,7 @@ def lease_withdraw(
     member_id: str,
     on: str | None,
     reason: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Take a member's open application off the waiting list (werk-admin)."""
     from ledger.rules.werk import withdraw
@@ -221,7 +214,7 @@ def lease_withdraw(
     def describe(result: Any) -> str:
         return f"withdrew application {_fact_body(result).application_seq} of {member_id}"
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 @lease.command("queue")
@@ -270,12 +263,7 @@ def lease_grant(
     rent: str,
     exception_reason: str | None,
     on: str | None,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Grant a lease to the first fitting eligible applicant, or record an exception."""
     from ledger.rules.werk import grant
@@ -303,7 +291,7 @@ def lease_grant(
             )
         return line
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 @lease.command("index")
@@ -315,12 +303,7 @@ def lease_index(
     lease_id: str,
     on: str,
     rent: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """Change a lease's rent: increases at most the charter's yearly cap, never above the cap."""
     from ledger.rules.werk import index
@@ -334,7 +317,7 @@ def lease_index(
             f"{_eur(body.rent_cents_per_month)} a month from {on}"
         )
 
-    append(db, [command], key, log_key, request_id, receipt, as_json, describe)
+    append(w, [command], describe)
 
 
 @lease.command("end")
@@ -346,25 +329,15 @@ def lease_end(
     lease_id: str,
     on: str,
     reason: str,
-    db: str,
-    as_json: bool,
-    key: Path | None,
-    log_key: Path | None,
-    request_id: str | None,
-    receipt: Path | None,
+    w: WriteRequest,
 ) -> None:
     """End a lease (werk-admin); the date is the first day no longer leased."""
     from ledger.rules.werk import end
 
     command = end(lease_id, parse_date(on, "--date"), reason)
     append(
-        db,
+        w,
         [command],
-        key,
-        log_key,
-        request_id,
-        receipt,
-        as_json,
         lambda _result: f"lease {lease_id} ends on {on} (first free day): {reason.strip()}",
     )
 
