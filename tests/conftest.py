@@ -5,14 +5,18 @@ from __future__ import annotations
 import os
 import secrets
 from collections.abc import Callable, Iterator
+from datetime import date
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
 
 import pytest
 
+from ledger import note
 from ledger.charter import TEMPLATE
 from ledger.keys import Signer, generate
+from ledger.rules import members
+from ledger.rules.members import PersonalData
 from tests.support import ORIGIN, PG_ENV, CliRunner, Founded, found_ledger
 
 
@@ -135,3 +139,21 @@ def cli_ledger(tmp_path: Path, cli: CliRunner) -> Callable[..., Any]:
         cli.ok("key", "authorize", vkey, "--role", role, "--key", str(keys["governor"]))
     cli.keys = keys  # type: ignore[attr-defined]
     return cli  # type: ignore[return-value]
+
+
+@pytest.fixture(scope="module")
+def log_data(tmp_path_factory: pytest.TempPathFactory, signers):  # type: ignore[no-untyped-def]
+    """A ledger of 14 entries over 6 transactions: its leaves, checkpoints and trusted key."""
+    f = found_ledger(str(tmp_path_factory.mktemp("small-log") / "l.db"), signers)
+    for batch in (["M-1"], ["M-2", "M-3", "M-4"], ["M-5"], ["M-6", "M-7", "M-8", "M-9"]):
+        f.append(
+            "coop-admin",
+            [members.admit(m, "person", PersonalData(name=m), date(2031, 2, 1)) for m in batch],
+        )
+    f.append("coop-admin", [members.forget("M-3", date(2031, 3, 1))])
+    with f.store.reading() as tx:
+        leaves = [d for _, d in tx.entries()]
+        checkpoints = [(s, text) for s, _, text in tx.checkpoints()]
+    f.store.dispose()
+    log = signers["log"]
+    return leaves, checkpoints, note.Verifier.from_public_key(log.name, log.public_key)

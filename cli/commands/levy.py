@@ -20,6 +20,7 @@ from cli.app import (
     reading,
     write_options,
 )
+from ledger.money import format_eur as _eur
 
 
 def _on(text: str | None, what: str) -> date:
@@ -41,12 +42,6 @@ def _cents(text: str, what: str, *, positive: bool = False) -> int:
     if cents < 0 or (positive and cents == 0):
         raise InputError(f"{what} {text!r} must be {'more than' if positive else 'at least'} 0")
     return cents
-
-
-def _eur(cents: int) -> str:
-    from ledger.money import format_eur
-
-    return format_eur(cents)
 
 
 # -- property ----------------------------------------------------------------------------------

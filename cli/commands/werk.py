@@ -17,6 +17,7 @@ from cli.app import (
     reading,
     write_options,
 )
+from ledger.money import format_eur as _eur
 
 
 def _today() -> date:
@@ -27,12 +28,6 @@ def _today() -> date:
 
 def _on(text: str | None, what: str) -> date:
     return parse_date(text, what) if text else _today()
-
-
-def _eur(cents: int) -> str:
-    from ledger.money import format_eur
-
-    return format_eur(cents)
 
 
 def _cents(text: str, what: str) -> int:

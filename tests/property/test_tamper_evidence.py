@@ -7,7 +7,6 @@ import sqlite3
 from datetime import date
 from pathlib import Path
 
-import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -19,24 +18,6 @@ from ledger.model import Entry, Signature, SignedEntry, assemble_leaf, signing_m
 from ledger.rules import members
 from ledger.rules.members import PersonalData
 from tests.support import found_ledger
-
-
-@pytest.fixture(scope="module")
-def log_data(tmp_path_factory: pytest.TempPathFactory, signers):  # type: ignore[no-untyped-def]
-    """A ledger of 14 entries over 6 transactions: its leaves, checkpoints and trusted key."""
-    f = found_ledger(str(tmp_path_factory.mktemp("tamper") / "l.db"), signers)
-    for batch in (["M-1"], ["M-2", "M-3", "M-4"], ["M-5"], ["M-6", "M-7", "M-8", "M-9"]):
-        f.append(
-            "coop-admin",
-            [members.admit(m, "person", PersonalData(name=m), date(2031, 2, 1)) for m in batch],
-        )
-    f.append("coop-admin", [members.forget("M-3", date(2031, 3, 1))])
-    with f.store.reading() as tx:
-        leaves = [d for _, d in tx.entries()]
-        checkpoints = [(s, text) for s, _, text in tx.checkpoints()]
-    f.store.dispose()
-    log = signers["log"]
-    return leaves, checkpoints, note.Verifier.from_public_key(log.name, log.public_key)
 
 
 def _first_bad(leaves: list[bytes], log_data) -> int | None:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ledger import audit, note
+from ledger import audit
 from ledger.audit import Auditor, verify_leaves
 from ledger.encoding import _check, _plain, canonical
 from ledger.errors import InputError
@@ -31,9 +31,6 @@ from ledger.model import (
     make_entry,
     plain_leaf,
 )
-from ledger.rules import members
-from ledger.rules.members import PersonalData
-from tests.support import found_ledger
 
 HEX = "0123456789abcdef"
 
@@ -156,23 +153,6 @@ def test_leaf_from_texts_equals_leaf_bytes() -> None:
 
 
 # -- the auditor's leaf decoding -------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def log_data(tmp_path_factory: pytest.TempPathFactory, signers):  # type: ignore[no-untyped-def]
-    f = found_ledger(str(tmp_path_factory.mktemp("fast") / "l.db"), signers)
-    for batch in (["M-1"], ["M-2", "M-3", "M-4"], ["M-5"], ["M-6", "M-7", "M-8", "M-9"]):
-        f.append(
-            "coop-admin",
-            [members.admit(m, "person", PersonalData(name=m), date(2031, 2, 1)) for m in batch],
-        )
-    f.append("coop-admin", [members.forget("M-3", date(2031, 3, 1))])
-    with f.store.reading() as tx:
-        leaves = [d for _, d in tx.entries()]
-        checkpoints = [(s, text) for s, _, text in tx.checkpoints()]
-    f.store.dispose()
-    log = signers["log"]
-    return leaves, checkpoints, note.Verifier.from_public_key(log.name, log.public_key)
 
 
 def _agrees(data: bytes) -> None:
