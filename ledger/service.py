@@ -199,6 +199,7 @@ class Ledger:
                     author_id,
                     request_id,
                     signer_ids,
+                    decided=fact.body,
                 )
                 data = assemble_leaf_texts(
                     entry_bytes, list(zip(signer_ids, sig_texts, strict=True))

@@ -42,6 +42,7 @@ class SpillState:
         )
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._pending: dict[tuple[str, str], bytes | None] = {}
+        self._pending_keys: dict[str, set[str]] = {}  # the pending keys, by namespace
         self._cache_records = cache_records
         self._pending_records = pending_records
 
@@ -64,26 +65,33 @@ class SpillState:
 
     def get(self, ns: str, key: str) -> Record | None:
         raw = self.get_raw(ns, key)
-        return None if raw is None else dict(loads(raw))
+        return None if raw is None else loads(raw)
 
     def put(self, ns: str, key: str, value: Record) -> None:
         self._pending[(ns, key)] = record_bytes(value)
+        self._pending_keys.setdefault(ns, set()).add(key)
         if len(self._pending) >= self._pending_records:
             self.flush()
 
     def delete(self, ns: str, key: str) -> None:
         self._pending[(ns, key)] = None
+        self._pending_keys.setdefault(ns, set()).add(key)
         if len(self._pending) >= self._pending_records:
             self.flush()
 
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
-        self.flush()
-        rows = self._db.execute(
-            "SELECT key, value FROM rec WHERE ns = ? ORDER BY key", (ns,)
-        ).fetchall()
-        # SQLite orders TEXT by its UTF-8 bytes, which is code point order: sorted() order.
-        for key, raw in rows:
-            yield str(key), dict(loads(bytes(raw)))
+        # The file's rows with the pending changes laid over them: a scan does not force the
+        # pending batch to disk (a lease grant scans the waiting list at every grant).
+        merged: dict[str, bytes | None] = {
+            str(key): bytes(raw)
+            for key, raw in self._db.execute("SELECT key, value FROM rec WHERE ns = ?", (ns,))
+        }
+        for key in self._pending_keys.get(ns, ()):
+            merged[key] = self._pending[(ns, key)]
+        for key in sorted(merged):
+            raw = merged[key]
+            if raw is not None:
+                yield key, loads(raw)
 
     # -- the rest -------------------------------------------------------------------------------
 
@@ -106,6 +114,7 @@ class SpillState:
             self._cache.clear()
         self._cache.update(self._pending)
         self._pending = {}
+        self._pending_keys = {}
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:
         self.flush()

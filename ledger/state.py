@@ -36,7 +36,7 @@ class MemoryState:
 
     def get(self, ns: str, key: str) -> Record | None:
         raw = self.data.get(ns, {}).get(key)
-        return None if raw is None else dict(loads(raw))
+        return None if raw is None else loads(raw)
 
     def get_raw(self, ns: str, key: str) -> bytes | None:
         """The record's canonical bytes, unparsed (a cache key for derived objects)."""
@@ -51,7 +51,7 @@ class MemoryState:
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
         items = self.data.get(ns, {})
         for key in sorted(items):
-            yield key, dict(loads(items[key]))
+            yield key, loads(items[key])
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:
         return {(ns, k): v for ns, recs in self.data.items() for k, v in recs.items()}
@@ -173,30 +173,47 @@ def apply_entry(
     key_id: str,
     request_id: str | None,
     signature_key_ids: Sequence[str],
+    decided: BaseModel | None = None,
 ) -> None:
     """apply() on the fields of an already validated entry: the service and the auditor's fast
-    path call it without building the Entry and SignedEntry models (same checks, same order)."""
+    path call it without building the Entry and SignedEntry models (same checks, same order).
+
+    `decided` is the body model the writer's own rule just built, of which `entry_body` is the
+    JSON dump: it is not parsed and dumped again (docs/decisions/0013-perf-rules-replay.md).
+    An auditor never passes it: every body it reads is validated and checked for normal form."""
     spec = load_kinds().get(kind_name)
     if spec is None:
         raise RuleViolation(f"unknown entry kind {kind_name!r}")
-    try:
-        body = spec.body.model_validate(entry_body)
-    except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"])
-        raise InputError(f"{kind_name} body: {loc}: {first['msg']}") from e
-    if body.model_dump(mode="json") != entry_body:
-        raise RuleViolation(f"{kind_name} body is not in its normal form")
+    if decided is not None and type(decided) is spec.body:
+        body = decided
+    else:
+        body = validate_body(spec, entry_body)
     if signature_key_ids[0] != key_id:
         raise AuthorizationError("the first signature is not by the entry's key_id")
     if spec.role is not None:
         authorize(state, key_id, spec.role, kind_name)
         if len(signature_key_ids) != 1:
-            raise AuthorizationError(f"{kind_name} carries {len(signature_key_ids)} signatures, expected 1")
+            raise AuthorizationError(
+                f"{kind_name} carries {len(signature_key_ids)} signatures, expected 1"
+            )
     ctx = Ctx(seq, effective, recorded_at, key_id, request_id)
     spec.apply(state, body, ctx)
     meta = state.get("meta", "head") or {}
     state.put("meta", "head", {**meta, "size": seq + 1})
+
+
+def validate_body(spec: KindSpec, entry_body: dict[str, Any]) -> BaseModel:
+    """The body model of an entry read from outside, which must be in its normal form: the
+    dump of the model it validates to (so one body has one signed spelling)."""
+    try:
+        body = spec.body.model_validate(entry_body)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"])
+        raise InputError(f"{spec.kind} body: {loc}: {first['msg']}") from e
+    if body.model_dump(mode="json") != entry_body:
+        raise RuleViolation(f"{spec.kind} body is not in its normal form")
+    return body
 
 
 def authorize(state: State, key_id: str, role: Role, what: str) -> Record:

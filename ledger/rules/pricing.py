@@ -157,6 +157,13 @@ class PriceComputation:
     inputs: dict[str, str] = field(default_factory=dict)
 
 
+# The last computations, by everything a price depends on. A writer computes each price twice
+# (its rule decides, the applier checks); the second is a lookup. Bounded, so a replay of
+# millions of sales keeps a constant size (docs/decisions/0013-perf-rules-replay.md).
+_MEMO: dict[tuple[object, ...], PriceComputation] = {}
+_MEMO_MAX = 4096
+
+
 def compute_price(
     rule: PriceRule,
     on: date,
@@ -166,6 +173,32 @@ def compute_price(
     improvements_cents: int | None = None,
 ) -> PriceComputation:
     """The preset price of a share on a date, by its rule, rounded once at the end."""
+    if isinstance(rule, IndexedRule):
+        # The two index values are part of what the price depends on; a missing or bad one
+        # is left to the computation below, which names it.
+        i0 = index(rule.series, rule.base_month)
+        it = index(rule.series, _month(on))
+        key: tuple[object, ...] = (rule, on, rounding, appraisal_cents, improvements_cents, i0, it)
+    else:
+        key = (rule, on, rounding, appraisal_cents, improvements_cents)
+    found = _MEMO.get(key)
+    if found is None:
+        found = _compute_price(rule, on, rounding, index, appraisal_cents, improvements_cents)
+        if len(_MEMO) >= _MEMO_MAX:
+            _MEMO.clear()
+        _MEMO[key] = found
+    # The caller gets its own inputs dict: a cached computation is never changed through it.
+    return PriceComputation(found.price_cents, found.steps, dict(found.inputs))
+
+
+def _compute_price(
+    rule: PriceRule,
+    on: date,
+    rounding: Rounding,
+    index: IndexLookup,
+    appraisal_cents: int | None = None,
+    improvements_cents: int | None = None,
+) -> PriceComputation:
     if on < rule.base_date:
         raise RuleViolation(
             f"date {on} is before the base date {rule.base_date} of the {rule.rule} price rule"

@@ -126,6 +126,22 @@ def holder_name(holder: str | None) -> str:
     return COOPERATIVE if holder is None else holder
 
 
+_RULES: dict[tuple[tuple[str, object], ...], PriceRule] = {}
+
+
+def price_rule(record: Record) -> PriceRule:
+    """A dwelling's recorded price rule as its (frozen) model, validated once per distinct rule:
+    a district has a few rules shared by many dwellings, read at every sale and buy-back."""
+    key = tuple(sorted(record.items()))  # flat: every value is a str or an int
+    rule = _RULES.get(key)
+    if rule is None:
+        rule = _RULE.validate_python(record)
+        if len(_RULES) >= 1024:
+            _RULES.clear()
+        _RULES[key] = rule
+    return rule
+
+
 def share_price(
     state: State,
     dwelling_id: str,
@@ -136,7 +152,7 @@ def share_price(
     """The preset price of a dwelling's share on a date: its rule, the index values in the
     ledger now, and the rounding of the charter version its contract was made under."""
     dwelling = get_dwelling(state, dwelling_id)
-    rule = _RULE.validate_python(dwelling["price_rule"])
+    rule = price_rule(dwelling["price_rule"])
     _, contract = charter_at(state, dwelling["charter_seq"])
     try:
         return compute_price(

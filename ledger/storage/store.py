@@ -68,9 +68,14 @@ class Store:
             path = Path(self.url[len("sqlite:///") :])
             if not path.exists():
                 raise StorageError(f"no ledger at {target}: run coopledger init first")
+        # SQLite keeps its connection between transactions: closing the last connection to a
+        # WAL database checkpoints it, a cost each transaction would otherwise pay
+        # (docs/decisions/0013-perf-rules-replay.md). PostgreSQL connects per transaction,
+        # so a ledger's database can always be dropped once its commands are done.
+        pool = sa.pool.QueuePool if self.url.startswith("sqlite") else sa.pool.NullPool
         try:
             self.engine: Engine = sa.create_engine(
-                self.url, isolation_level="AUTOCOMMIT", poolclass=sa.pool.NullPool
+                self.url, isolation_level="AUTOCOMMIT", poolclass=pool
             )
         except (sa.exc.ArgumentError, ImportError) as e:
             raise StorageError(f"cannot use database {display_target(target)}: {e}") from e
@@ -529,7 +534,7 @@ class DbState:
             row = self.raw.first("SELECT value FROM projection WHERE ns = ? AND key = ?", (ns, key))
             raw = None if row is None else bytes(row[0])
             self._cache[k] = raw
-        return None if raw is None else dict(loads(raw))
+        return None if raw is None else loads(raw)
 
     def get_raw(self, ns: str, key: str) -> bytes | None:
         """The record's canonical bytes, unparsed (a cache key for derived objects)."""
@@ -559,7 +564,7 @@ class DbState:
         for key in sorted(merged):
             raw = merged[key]
             if raw is not None:
-                yield key, dict(loads(raw))
+                yield key, loads(raw)
 
     def flush(self) -> None:
         upserts = []

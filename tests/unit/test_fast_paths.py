@@ -287,3 +287,72 @@ def test_spill_state_behaves_as_memory_state(
         assert spill.snapshot() == memory.snapshot()
     finally:
         spill.close()
+
+
+# -- the price memo (decision 0013) --------------------------------------------------------------
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    cents=st.integers(0, 10**9),
+    rate=st.sampled_from(["0", "0.02", "0.035", "0.1", "1.25"]),
+    compounding=st.sampled_from(["simple", "compound"]),
+    days=st.integers(0, 40 * 366),
+    rounding=st.sampled_from(["half-up", "truncate"]),
+)
+def test_memoised_price_equals_a_fresh_computation(
+    cents: int, rate: str, compounding: str, days: int, rounding: str
+) -> None:
+    from datetime import timedelta
+
+    from ledger.rules.pricing import FixedRateRule, _compute_price, compute_price
+
+    rule = FixedRateRule(
+        base_price_cents=cents, base_date=date(2031, 1, 1), rate=rate, compounding=compounding
+    )
+    on = date(2031, 1, 1) + timedelta(days=days)
+    fresh = _compute_price(rule, on, rounding, lambda _s, _m: None)  # type: ignore[arg-type]
+    for _ in range(2):  # the second call is answered from the memo
+        got = compute_price(rule, on, rounding, lambda _s, _m: None)  # type: ignore[arg-type]
+        assert got == fresh
+        got.inputs["rule"] = "changed by a caller"  # must not reach the memo
+
+
+def test_memoised_indexed_price_follows_the_index_values() -> None:
+    from decimal import Decimal
+
+    from ledger.errors import RuleViolation
+    from ledger.rules.pricing import IndexedRule, compute_price
+
+    rule = IndexedRule(base_price_cents=100_000_00, base_date=date(2031, 1, 1), series="CPI")
+    values = {"2031-01": Decimal("100"), "2032-06": Decimal("110")}
+
+    def lookup(_series: str, month: str) -> Decimal | None:
+        return values.get(month)
+
+    assert compute_price(rule, date(2032, 6, 15), "half-up", lookup).price_cents == 110_000_00
+    values["2032-06"] = Decimal("120")  # a governor's correction of the published value
+    assert compute_price(rule, date(2032, 6, 15), "half-up", lookup).price_cents == 120_000_00
+    del values["2032-06"]
+    with pytest.raises(RuleViolation, match="no value for 2032-06"):
+        compute_price(rule, date(2032, 6, 15), "half-up", lookup)
+
+
+def test_the_writer_records_bodies_in_their_normal_form(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The service applies the body model its rule built without parsing it back (decision
+    0013); every body it wrote must still be the normal form an auditor demands."""
+    from pathlib import Path
+
+    from ledger.demo import build_demo
+    from ledger.state import load_kinds, validate_body
+
+    bundle = Path(tmp_path) / "bundle"
+    build_demo(str(Path(tmp_path) / "demo.db"), Path(tmp_path) / "keys", bundle, lambda _l: None)
+    kinds = load_kinds()
+    seen = set()
+    for line in (bundle / "entries.jsonl").read_bytes().splitlines():
+        leaf = plain_leaf(line)
+        assert leaf is not None
+        validate_body(kinds[leaf.kind], leaf.body)  # raises if not in normal form
+        seen.add(leaf.kind)
+    assert len(seen) >= 20
