@@ -5,7 +5,7 @@ from __future__ import annotations
 import base64
 import importlib
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, Protocol, TypeVar
 
@@ -66,6 +66,9 @@ class Ctx:
     recorded_at: str
     key_id: str
     request_id: str | None = None
+    # The entry's body as signed (JSON values), when the applier has it at hand: a rule that
+    # keeps the body (corrections' `remember`) takes it instead of dumping the model again.
+    body_json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
 B = TypeVar("B", bound=BaseModel)
@@ -196,10 +199,9 @@ def apply_entry(
             raise AuthorizationError(
                 f"{kind_name} carries {len(signature_key_ids)} signatures, expected 1"
             )
-    ctx = Ctx(seq, effective, recorded_at, key_id, request_id)
+    ctx = Ctx(seq, effective, recorded_at, key_id, request_id, entry_body)
     spec.apply(state, body, ctx)
-    meta = state.get("meta", "head") or {}
-    state.put("meta", "head", {**meta, "size": seq + 1})
+    state.put("meta", "head", {"size": seq + 1})  # the record's one field: nothing to read
 
 
 def validate_body(spec: KindSpec, entry_body: dict[str, Any]) -> BaseModel:

@@ -43,7 +43,7 @@ def remember(state: State, kind_name: str, body: BaseModel, ctx: Ctx) -> None:
         _key(ctx.seq),
         {
             "kind": kind_name,
-            "body": body.model_dump(mode="json"),
+            "body": ctx.body_json if ctx.body_json is not None else body.model_dump(mode="json"),
             "effective": ctx.effective.isoformat(),
             "recorded_at": ctx.recorded_at,
             "key_id": ctx.key_id,
