@@ -150,11 +150,18 @@ PriceRule = Annotated[
 
 @dataclass(frozen=True)
 class PriceComputation:
-    """A preset price and how it was found: lines for the member, inputs for the entry."""
+    """A preset price and how it was found: lines for the member, inputs for the entry.
+
+    The lines are written when asked for (`steps`): the rules only compare the price and the
+    inputs, and formatting the lines cost a third of a computation."""
 
     price_cents: int
-    steps: tuple[str, ...]
-    inputs: dict[str, str] = field(default_factory=dict)
+    inputs: dict[str, str]
+    explain: Callable[[], tuple[str, ...]] = field(repr=False, compare=False)
+
+    @property
+    def steps(self) -> tuple[str, ...]:
+        return self.explain()
 
 
 # The last computations, by everything a price depends on. A writer computes each price twice
@@ -183,12 +190,31 @@ def compute_price(
         key = (rule, on, rounding, appraisal_cents, improvements_cents)
     found = _MEMO.get(key)
     if found is None:
-        found = _compute_price(rule, on, rounding, index, appraisal_cents, improvements_cents)
+        price_cents, inputs = _compute_price(
+            rule, on, rounding, index, appraisal_cents, improvements_cents, None
+        )
+        # Explain with the index values this price used, whatever the index holds by then.
+        lookup = (
+            _frozen_lookup({(rule.series, rule.base_month): i0, (rule.series, _month(on)): it})
+            if isinstance(rule, IndexedRule)
+            else index
+        )
+
+        def explain() -> tuple[str, ...]:
+            steps: list[str] = []
+            _compute_price(rule, on, rounding, lookup, appraisal_cents, improvements_cents, steps)
+            return tuple(steps)
+
+        found = PriceComputation(price_cents, inputs, explain)
         if len(_MEMO) >= _MEMO_MAX:
             _MEMO.clear()
         _MEMO[key] = found
     # The caller gets its own inputs dict: a cached computation is never changed through it.
-    return PriceComputation(found.price_cents, found.steps, dict(found.inputs))
+    return PriceComputation(found.price_cents, dict(found.inputs), found.explain)
+
+
+def _frozen_lookup(values: dict[tuple[str, str], Decimal | None]) -> IndexLookup:
+    return lambda series, month: values.get((series, month))
 
 
 def _compute_price(
@@ -196,9 +222,11 @@ def _compute_price(
     on: date,
     rounding: Rounding,
     index: IndexLookup,
-    appraisal_cents: int | None = None,
-    improvements_cents: int | None = None,
-) -> PriceComputation:
+    appraisal_cents: int | None,
+    improvements_cents: int | None,
+    steps: list[str] | None,
+) -> tuple[int, dict[str, str]]:
+    """The price and its recorded inputs; the explanation lines go to `steps` when given."""
     if on < rule.base_date:
         raise RuleViolation(
             f"date {on} is before the base date {rule.base_date} of the {rule.rule} price rule"
@@ -211,7 +239,7 @@ def _compute_price(
                     f"the {rule.rule} price rule takes no {name}: expected none, "
                     f"found {format_eur(given)}"
                 )
-    trail = _Trail()
+    trail = _Trail(steps)
     trail.record(
         rule=rule.rule,
         date=on.isoformat(),
@@ -249,15 +277,17 @@ def _compute_price(
             f"the {rule.rule} price on {on} is out of range: expected at most "
             f"{format_eur(MAX_CENTS)}"
         ) from None
-    trail.step(f"rounded {rounding} to the cent: {format_eur(price_cents)}")
-    return PriceComputation(price_cents=price_cents, steps=trail.steps(), inputs=trail.inputs)
+    if trail.explaining:
+        trail.step(f"rounded {rounding} to the cent: {format_eur(price_cents)}")
+    return price_cents, trail.inputs
 
 
 def _nominal(rule: NominalRule, trail: _Trail) -> Decimal:
     p0 = cents_to_eur(rule.base_price_cents)
-    trail.step("rule nominal: the base price, unchanged")
-    trail.step(f"P0 = {p0} (base price on {rule.base_date})")
-    trail.step(f"price = P0 = {p0}")
+    if trail.explaining:
+        trail.step("rule nominal: the base price, unchanged")
+        trail.step(f"P0 = {p0} (base price on {rule.base_date})")
+        trail.step(f"price = P0 = {p0}")
     return p0
 
 
@@ -267,23 +297,26 @@ def _fixed_rate(rule: FixedRateRule, on: date, trail: _Trail) -> Decimal:
     n = whole_years(rule.base_date, on)
     trail.record(rate=rule.rate, compounding=rule.compounding, years=str(n))
     if rule.compounding == "simple":
-        trail.step("rule fixed-rate simple: P0 × (1 + r·n)")
-    else:
-        trail.step("rule fixed-rate compound: P0 × (1 + r)^n")
-    trail.step(f"P0 = {p0} (base price on {rule.base_date}), r = {rule.rate}")
-    counted = f" (anniversary {n} was {anniversary(rule.base_date, n)})" if n else ""
-    trail.step(f"n = {n} whole years from {rule.base_date} to {on}{counted}")
-    if rule.compounding == "simple":
         factor = 1 + r * n
-        trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {plain_decimal(factor)}")
         price = p0 * factor
     else:
         # A long term or a long rate outgrows 50 digits: the power, and then the product, round.
         with _may_round():
             factor = (1 + r) ** n
             price = p0 * factor
-        trail.step(f"(1 + r)^n = {plain_decimal(1 + r)}^{n} = {plain_decimal(factor)}")
-    trail.step(f"price = {p0} × {plain_decimal(factor)} = {plain_decimal(price)}")
+    if trail.explaining:
+        if rule.compounding == "simple":
+            trail.step("rule fixed-rate simple: P0 × (1 + r·n)")
+        else:
+            trail.step("rule fixed-rate compound: P0 × (1 + r)^n")
+        trail.step(f"P0 = {p0} (base price on {rule.base_date}), r = {rule.rate}")
+        counted = f" (anniversary {n} was {anniversary(rule.base_date, n)})" if n else ""
+        trail.step(f"n = {n} whole years from {rule.base_date} to {on}{counted}")
+        if rule.compounding == "simple":
+            trail.step(f"1 + r·n = 1 + {rule.rate} × {n} = {plain_decimal(factor)}")
+        else:
+            trail.step(f"(1 + r)^n = {plain_decimal(1 + r)}^{n} = {plain_decimal(factor)}")
+        trail.step(f"price = {p0} × {plain_decimal(factor)} = {plain_decimal(price)}")
     return price
 
 
@@ -299,15 +332,20 @@ def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> 
         index_base=rate_str(i0),
         index_now=rate_str(it),
     )
-    trail.step(f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month")
-    trail.step(f"P0 = {p0} (base price on {rule.base_date})")
-    trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {plain_decimal(i0)}")
-    trail.step(f"I(t) = I({rule.series}, {month}) = {plain_decimal(it)}")
     # Multiply before dividing: the product is exact, so only the division can round.
     scaled = p0 * it
     with _may_round():
         price = scaled / i0
-    trail.step(f"price = {p0} × {plain_decimal(it)} / {plain_decimal(i0)} = {plain_decimal(price)}")
+    if trail.explaining:
+        trail.step(
+            f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month"
+        )
+        trail.step(f"P0 = {p0} (base price on {rule.base_date})")
+        trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {plain_decimal(i0)}")
+        trail.step(f"I(t) = I({rule.series}, {month}) = {plain_decimal(it)}")
+        trail.step(
+            f"price = {p0} × {plain_decimal(it)} / {plain_decimal(i0)} = {plain_decimal(price)}"
+        )
     return price
 
 
@@ -340,22 +378,28 @@ def _shared_appreciation(
         appraisal_cents=str(appraisal_cents),
         improvements_cents=str(improvements_cents),
     )
-    trail.step(
-        "rule shared-appreciation: paid + improvements + owner share × (appraisal now − "
-        "appraisal then), never below 0"
-    )
-    trail.step(f"paid = {paid} (on {rule.base_date}), improvements = {improvements}")
-    trail.step(f"appraisal then = {then}, appraisal now = {now}, owner share = {rule.owner_share}")
-    change = now - then
-    part = share * change
-    trail.step(f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}")
+    part = share * (now - then)
     price = paid + improvements + part
-    trail.step(f"price = {paid} + {improvements} + {plain_decimal(part)} = {plain_decimal(price)}")
-    if price < 0:
-        # A fall in value is shared too, but the cooperative never charges to take a share back.
-        trail.step("price is below 0: floored at 0")
-        price = Decimal(0)
-    return price
+    # A fall in value is shared too, but the cooperative never charges to take a share back.
+    floored = price < 0
+    if trail.explaining:
+        trail.step(
+            "rule shared-appreciation: paid + improvements + owner share × (appraisal now − "
+            "appraisal then), never below 0"
+        )
+        trail.step(f"paid = {paid} (on {rule.base_date}), improvements = {improvements}")
+        trail.step(
+            f"appraisal then = {then}, appraisal now = {now}, owner share = {rule.owner_share}"
+        )
+        trail.step(
+            f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}"
+        )
+        trail.step(
+            f"price = {paid} + {improvements} + {plain_decimal(part)} = {plain_decimal(price)}"
+        )
+        if floored:
+            trail.step("price is below 0: floored at 0")
+    return Decimal(0) if floored else price
 
 
 def _may_round() -> AbstractContextManager[decimal.Context]:
@@ -381,17 +425,18 @@ def _month(day: date) -> str:
 
 
 class _Trail:
-    """Collects the explanation lines and the recorded inputs of one computation."""
+    """Collects the recorded inputs of one computation, and its explanation lines when they
+    are asked for (`explaining`: every line is written under that test, so a price that is
+    only compared formats none)."""
 
-    def __init__(self) -> None:
-        self._steps: list[str] = []
+    def __init__(self, steps: list[str] | None) -> None:
+        self._steps = steps
+        self.explaining = steps is not None
         self.inputs: dict[str, str] = {}
 
     def step(self, line: str) -> None:
+        assert self._steps is not None, "a line written without explaining"
         self._steps.append(line)
 
     def record(self, **inputs: str) -> None:
         self.inputs.update(inputs)
-
-    def steps(self) -> tuple[str, ...]:
-        return tuple(self._steps)

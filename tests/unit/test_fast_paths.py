@@ -7,6 +7,7 @@ these tests as what keeps them honest. No timing is asserted here.
 from __future__ import annotations
 
 import base64
+import re
 import string
 from datetime import date
 from typing import Any
@@ -267,26 +268,35 @@ ops = st.lists(
 def test_spill_state_behaves_as_memory_state(
     operations: list[tuple[str, str, str, dict[str, int]]],
 ) -> None:
-    from ledger.spill import SpillState
+    from ledger.spill import BLOOM_BITS, SpillState
     from ledger.state import MemoryState
 
     memory = MemoryState()
-    spill = SpillState(cache_records=3, pending_records=2)
+    # A cache of 3, so most reads go to the file; a Bloom filter of 8 bits, which soon gives
+    # false positives, and the full-size one, which answers "never written" itself.
+    spills = [
+        SpillState(cache_records=3, pending_records=2, bloom_bits=bits) for bits in (8, BLOOM_BITS)
+    ]
     try:
         for op, ns, key, value in operations:
-            if op == "get":
-                assert spill.get(ns, key) == memory.get(ns, key)
-            elif op == "put":
+            if op == "put":
                 memory.put(ns, key, value)
-                spill.put(ns, key, value)
             elif op == "delete":
                 memory.delete(ns, key)
-                spill.delete(ns, key)
-            else:
-                assert list(spill.scan(ns)) == list(memory.scan(ns))
-        assert spill.snapshot() == memory.snapshot()
+            for spill in spills:
+                if op == "get":
+                    assert spill.get(ns, key) == memory.get(ns, key)
+                elif op == "put":
+                    spill.put(ns, key, value)
+                elif op == "delete":
+                    spill.delete(ns, key)
+                else:
+                    assert list(spill.scan(ns)) == list(memory.scan(ns))
+        for spill in spills:
+            assert spill.snapshot() == memory.snapshot()
     finally:
-        spill.close()
+        for spill in spills:
+            spill.close()
 
 
 # -- the price memo (decision 0013) --------------------------------------------------------------
@@ -311,10 +321,20 @@ def test_memoised_price_equals_a_fresh_computation(
         base_price_cents=cents, base_date=date(2031, 1, 1), rate=rate, compounding=compounding
     )
     on = date(2031, 1, 1) + timedelta(days=days)
-    fresh = _compute_price(rule, on, rounding, lambda _s, _m: None)  # type: ignore[arg-type]
+    steps: list[str] = []
+    try:
+        fresh = _compute_price(rule, on, rounding, lambda _s, _m: None, None, None, steps)  # type: ignore[arg-type]
+    except InputError as e:  # out of range: the memoised path refuses alike, and keeps nothing
+        for _ in range(2):
+            with pytest.raises(InputError, match=re.escape(str(e))):
+                compute_price(rule, on, rounding, lambda _s, _m: None)  # type: ignore[arg-type]
+        return
+    # Without the explanation lines, the same price and inputs.
+    assert _compute_price(rule, on, rounding, lambda _s, _m: None, None, None, None) == fresh  # type: ignore[arg-type]
     for _ in range(2):  # the second call is answered from the memo
         got = compute_price(rule, on, rounding, lambda _s, _m: None)  # type: ignore[arg-type]
-        assert got == fresh
+        assert (got.price_cents, got.inputs) == fresh
+        assert got.steps == tuple(steps)
         got.inputs["rule"] = "changed by a caller"  # must not reach the memo
 
 
@@ -330,9 +350,12 @@ def test_memoised_indexed_price_follows_the_index_values() -> None:
     def lookup(_series: str, month: str) -> Decimal | None:
         return values.get(month)
 
-    assert compute_price(rule, date(2032, 6, 15), "half-up", lookup).price_cents == 110_000_00
+    first = compute_price(rule, date(2032, 6, 15), "half-up", lookup)
+    assert first.price_cents == 110_000_00
     values["2032-06"] = Decimal("120")  # a governor's correction of the published value
     assert compute_price(rule, date(2032, 6, 15), "half-up", lookup).price_cents == 120_000_00
+    # The first price's explanation still shows the values that price used.
+    assert "I(t) = I(CPI, 2032-06) = 110" in first.steps
     del values["2032-06"]
     with pytest.raises(RuleViolation, match="no value for 2032-06"):
         compute_price(rule, date(2032, 6, 15), "half-up", lookup)
