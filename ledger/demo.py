@@ -242,7 +242,7 @@ def levy_step(demo: DemoLedger) -> None:
     a waiver, monthly contribution runs, and the GEM's signed files for both quarters, verified."""
     from ledger.errors import VerificationError
     from ledger.export.gem import export_gem, parse_period, verify_from_store
-    from ledger.rules import contributions, levy
+    from ledger.rules import contributions, corrections, levy
     from ledger.rules.index_series import publish_index
     from ledger.storage.store import sqlite_path
 
@@ -331,6 +331,16 @@ def levy_step(demo: DemoLedger) -> None:
         f"expected value, no levy) and P-2 (entry {p2}: the appraisal above the price counts)"
     )
     demo.append("levy-admin", [levy.pay_levy(p1, 5_000_00, date(2032, 2, 28), "notaris-2032-0214")])
+    # A payment recorded with a mistyped amount: the board corrects it, the right one follows.
+    typo = sale_seq([levy.pay_levy(p1, 3_070_00, date(2032, 4, 15), "bank-77812")])
+    demo.append(
+        "governor",
+        [
+            corrections.correct(
+                typo, "amount mistyped: the bank statement says 3,700.00", date(2032, 4, 16)
+            )
+        ],
+    )
     demo.append("levy-admin", [levy.pay_levy(p1, 3_700_00, date(2032, 4, 15), "bank-77812")])
     demo.append(
         "levy-admin", [levy.pay_levy(p2, 10_000_00, date(2032, 5, 31), "notaris-2032-0510")]
@@ -338,7 +348,10 @@ def levy_step(demo: DemoLedger) -> None:
     demo.append(
         "governor", [levy.waive_levy(p2, "hardship: board decision 2032-06-20", date(2032, 6, 20))]
     )
-    demo.say("P-1's levy paid in two parts; P-2's levy partly paid, the rest waived by the board")
+    demo.say(
+        f"P-1's levy paid in two parts (a mistyped payment, entry {typo}, corrected by the "
+        "board); P-2's levy partly paid, the rest waived by the board"
+    )
     for month, on in (("2032-01", date(2032, 1, 5)), ("2032-04", date(2032, 4, 5))):
         demo.append("levy-admin", [contributions.charge_month(month, on)])
     try:

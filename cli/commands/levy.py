@@ -243,6 +243,7 @@ def levy_register_cmd(outstanding: bool, db: str, as_json: bool) -> None:
                 f"{r['property_kind']:<10} {r['sale_date']:<10} {_eur(r['assessed_cents']):>12} "
                 f"{_eur(r['paid_cents']):>12} {_eur(r['waived_cents']):>12} "
                 f"{_eur(r['outstanding_cents']):>12}"
+                + ("" if r["corrected_seq"] is None else f"  corrected at {r['corrected_seq']}")
             )
         total = sum(r["outstanding_cents"] for r in rows)
         click.echo(f"{len(rows)} sales, outstanding {_eur(total)}")

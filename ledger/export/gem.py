@@ -27,7 +27,7 @@ from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
 from ledger.storage.store import ReadTx
 
-GEM_FORMAT = "coop-ledger-gem/v1"
+GEM_FORMAT = "coop-ledger-gem/v2"
 MANIFEST = "manifest.json"
 MANIFEST_CONTEXT = b"coop-ledger/gem-manifest/v1\n"
 FORMATS = ("csv", "json")
@@ -38,7 +38,10 @@ GEM_KINDS = (
     "levy.waived",
     "contribution.charged",
     "contribution.paid",
+    "correction.applied",  # of a sale, a payment or a waiver: a reversal row
 )
+# A correction of one of these kinds reverses its levy movement (the others are not GEM's).
+LEVY_MOVEMENTS = {"property.sold": "assessed", "levy.paid": "paid", "levy.waived": "waived"}
 PROPERTY_KINDS = ("home", "commercial", "plot", "dwelling", "workspace")
 
 _PERIOD_RE = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
@@ -112,9 +115,17 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("district", "text"),
         Column("property_kind", "enum", PROPERTY_KINDS),
         Column("sales", "int", description="property sales dated in the period"),
+        Column("sales_reversed", "int", description="corrections in the period of sales"),
         Column("levy_assessed", "money"),
         Column("levy_paid", "money"),
         Column("levy_waived", "money"),
+        Column(
+            "levy_assessed_reversed", "money", description="corrections in the period of sales"
+        ),
+        Column("levy_paid_reversed", "money", description="corrections in the period of payments"),
+        Column(
+            "levy_waived_reversed", "money", description="corrections in the period of waivers"
+        ),
         Column("levy_outstanding_at_start", "money"),
         Column("levy_outstanding", "money", description="at the end of the period"),
         Column("contributions_charged", "money", description="for the months of the period"),
@@ -125,14 +136,20 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
     "levy": (
         Column("row_id", "id", description="levy-<seq>"),
         Column("seq", "int"),
-        Column("movement", "enum", ("assessed", "paid", "waived")),
+        Column(
+            "movement",
+            "enum",
+            ("assessed", "paid", "waived", "assessed-reversed", "paid-reversed", "waived-reversed"),
+        ),
         Column("date", "date"),
         Column("sale_seq", "int"),
         Column("property_id", "text"),
         Column("district", "text"),
         Column("property_kind", "enum", PROPERTY_KINDS[:4]),
         Column("amount", "money"),
-        Column("ref", "text", description="deed, payment reference or waiver reason"),
+        Column(
+            "ref", "text", description="deed, payment reference, waiver or correction reason"
+        ),
     ),
     "contributions": (
         Column("row_id", "id", description="contrib-<seq>-<subject>[-<month>]"),
@@ -174,6 +191,8 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
     skipped, so the caller may pass the whole log or only GEM_KINDS)."""
     data = GemData(period)
     sales: dict[int, tuple[str, str, str]] = {}  # seq -> property id, district, kind
+    # seq of a sale, payment or waiver -> its movement, sale seq and amount (for a correction)
+    movements: dict[int, tuple[str, int, int]] = {}
     charged: dict[tuple[str, str], tuple[str, str]] = {}  # (subject, month) -> kind, district
     sums: dict[tuple[str, str], dict[str, int]] = {}
 
@@ -190,6 +209,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             sale = (body["property_id"], body["district"], body["property_kind"])
             sales[seq] = sale
             amount = int(body["levy"]["levy_cents"])
+            movements[seq] = ("assessed", seq, amount)
             sums_at = bucket(sale[1], sale[2])
             place = when(entry.effective)
             if place < 0:
@@ -202,6 +222,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             sale = sales[int(body["sale_seq"])]
             amount = int(body["amount_cents"])
             movement = "paid" if entry.kind == "levy.paid" else "waived"
+            movements[seq] = (movement, int(body["sale_seq"]), amount)
             sums_at = bucket(sale[1], sale[2])
             place = when(entry.effective)
             if place < 0:
@@ -211,6 +232,22 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
                 ref = body["ref"] if movement == "paid" else body["reason"]
                 data.levy.append(
                     _levy_row(entry, movement, int(body["sale_seq"]), sale, amount, ref)
+                )
+        elif entry.kind == "correction.applied" and body["kind"] in LEVY_MOVEMENTS:
+            # The original's movement, undone on the correction's date: an assessment reversed
+            # lowers what is outstanding, a payment or waiver reversed raises it again.
+            movement, sale_seq, amount = movements[int(body["seq"])]
+            sale = sales[sale_seq]
+            sums_at = bucket(sale[1], sale[2])
+            place = when(entry.effective)
+            if place < 0:
+                sign = -1 if movement == "assessed" else 1
+                sums_at["levy_outstanding_at_start"] += sign * amount
+            elif place == 0:
+                sums_at[f"levy_{movement}_reversed"] += amount
+                sums_at["sales_reversed"] += movement == "assessed"
+                data.levy.append(
+                    _levy_row(entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"])
                 )
         elif entry.kind == "contribution.charged":
             month = body["month"]
@@ -265,7 +302,13 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
                     )
     for (district, kind), s in sorted(sums.items()):
         s["levy_outstanding"] = (
-            s["levy_outstanding_at_start"] + s["levy_assessed"] - s["levy_paid"] - s["levy_waived"]
+            s["levy_outstanding_at_start"]
+            + s["levy_assessed"]
+            - s["levy_assessed_reversed"]
+            - s["levy_paid"]
+            + s["levy_paid_reversed"]
+            - s["levy_waived"]
+            + s["levy_waived_reversed"]
         )
         s["contributions_in_arrears"] = (
             s["contributions_in_arrears_at_start"]

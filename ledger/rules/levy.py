@@ -17,9 +17,10 @@ from ledger.errors import NotFound, RuleViolation
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end
+from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.index_series import index_lookup
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
-from ledger.state import Ctx, Record, State, charter_at, kind
+from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import FROZEN, DecimalStr, Ident, Month, NonNegCents, month_of, validated
 
 PropertyKind = Literal["home", "commercial", "plot", "dwelling"]
@@ -375,6 +376,13 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
         "levy",
         sale_key(ctx.seq),
         {
+            # What the sale changed on the property, for a correction to put back.
+            "before": {
+                "baseline_cents": prop["baseline_cents"],
+                "baseline_month": prop["baseline_month"],
+                "last_sale_date": prop["last_sale_date"],
+            },
+            "corrected_seq": None,
             "property_id": body.property_id,
             "district": body.district,
             "property_kind": body.property_kind,
@@ -389,6 +397,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
             "waivers": [],
         },
     )
+    remember(state, "property.sold", body, ctx)
 
 
 def _levy_postings(property_id: str, levy_cents: int) -> tuple[Posting, ...]:
@@ -411,6 +420,10 @@ def _settle(
     what = f"levy of sale {sale_seq} ({sale['property_id']})"
     if property_id != sale["property_id"]:
         raise RuleViolation(f"{what}: the entry names property {property_id}")
+    if sale["corrected_seq"] is not None:
+        raise RuleViolation(
+            f"{what}: the sale was corrected at entry {sale['corrected_seq']}; no levy is owed on it"
+        )
     if ctx.effective < date.fromisoformat(sale["sale_date"]):
         raise RuleViolation(
             f"{what}: {'payment' if field == 'paid' else 'waiver'} dated {ctx.effective} is "
@@ -452,6 +465,7 @@ def _levy_paid(state: State, body: LevyPaid, ctx: Ctx) -> None:
         "paid",
         ctx,
     )
+    remember(state, "levy.paid", body, ctx)
 
 
 @kind("levy.waived", role="governor", body=LevyWaived)
@@ -466,6 +480,80 @@ def _levy_waived(state: State, body: LevyWaived, ctx: Ctx) -> None:
         expected,
         "waived",
         ctx,
+    )
+    remember(state, "levy.waived", body, ctx)
+
+
+# -- corrections -------------------------------------------------------------------------------
+
+
+@reverser("property.sold")
+def _undo_sale(state: State, body: PropertySold, original: Ctx, ctx: Ctx) -> None:
+    """The sale never happened: the property's baseline and last sale date are put back and
+    the levy is no longer owed. Only the latest sale of a property, and only while its levy
+    has no payment or waiver in force (correct those first)."""
+    pid = body.property_id
+    sale = get_sale(state, original.seq)
+    prop = get_property(state, pid)
+    later = [seq for seq in prop["sales"] if seq > original.seq]
+    if later:
+        raise cannot_reverse(
+            original,
+            "property.sold",
+            f"property {pid} was sold again at entry {later[-1]}; correct that sale first",
+        )
+    settled = sorted([*sale["payments"], *sale["waivers"]])
+    if settled:
+        raise cannot_reverse(
+            original,
+            "property.sold",
+            f"its levy has payments or waivers in force (entries "
+            f"{', '.join(str(seq) for seq in settled)}); correct those first",
+        )
+    before = sale["before"]
+    state.put(
+        "property",
+        pid,
+        {
+            **prop,
+            **before,
+            "sales": [seq for seq in prop["sales"] if seq != original.seq],
+        },
+    )
+    state.put("levy", sale_key(original.seq), {**sale, "outstanding": 0, "corrected_seq": ctx.seq})
+
+
+@reverser("levy.paid")
+def _undo_payment(state: State, body: LevyPaid, original: Ctx, _ctx: Ctx) -> None:
+    _unsettle(state, body.sale_seq, body.amount_cents, "paid", original)
+
+
+@reverser("levy.waived")
+def _undo_waiver(state: State, body: LevyWaived, original: Ctx, _ctx: Ctx) -> None:
+    _unsettle(state, body.sale_seq, body.amount_cents, "waived", original)
+
+
+def _unsettle(
+    state: State, sale_seq: int, amount_cents: int, field: Literal["paid", "waived"], original: Ctx
+) -> None:
+    """A payment or waiver that never happened: the amount is outstanding again."""
+    sale = get_sale(state, sale_seq)
+    history = "payments" if field == "paid" else "waivers"
+    if original.seq not in sale[history]:
+        raise cannot_reverse(
+            original,
+            f"levy.{field}",
+            f"it is not among the {history} in force of sale {sale_seq}",
+        )
+    state.put(
+        "levy",
+        sale_key(sale_seq),
+        {
+            **sale,
+            field: int(sale[field]) - amount_cents,
+            "outstanding": int(sale["outstanding"]) + amount_cents,
+            history: [seq for seq in sale[history] if seq != original.seq],
+        },
     )
 
 
@@ -662,4 +750,5 @@ def levy_register(state: State, outstanding_only: bool = False) -> Iterator[dict
             "paid_cents": int(record["paid"]),
             "waived_cents": int(record["waived"]),
             "outstanding_cents": int(record["outstanding"]),
+            "corrected_seq": record["corrected_seq"],
         }

@@ -256,6 +256,38 @@ def test_levy_story_end_to_end(levy_ledger: Any, tmp_path: Path) -> None:
     assert "OK" in cli.ok("verify").out
 
 
+def test_a_corrected_payment_and_sale_reach_the_gem_files(levy_ledger: Any) -> None:
+    """A payment that bounced and a sale recorded in error, corrected by the governor in the
+    third quarter: the register follows, and the Q3 files carry the reversals."""
+    cli = levy_ledger
+    governor = ("--key", str(cli.keys["governor"]))
+    sale = cli.sales["P-2"]
+    # P-2's payment is the second levy.paid of the story (P-1's came first).
+    payment = [e["seq"] for e in json.loads(cli.ok("log", "--json").out) if e["kind"] == "levy.paid"][1]
+    refused = cli("correct", str(sale), "--reason", "wrong deed", "--date", "2032-07-01", *governor)
+    assert refused.code == 1
+    assert f"payments or waivers in force (entries {payment}); correct those first" in refused.err
+    cli.ok("correct", str(payment), "--reason", "payment bounced", "--date", "2032-07-01", *governor)
+    cli.ok("correct", str(sale), "--reason", "wrong deed", "--date", "2032-07-02", *governor)
+    rows = {r["property_id"]: r for r in json.loads(cli.ok("levy", "register", "--json").out)}
+    assert (rows["P-2"]["outstanding_cents"], rows["P-2"]["paid_cents"]) == (0, 0)
+    assert rows["P-2"]["corrected_seq"] is not None
+    assert "corrected at" in cli.ok("levy", "register").out
+
+    cli.ok("gem", "export", "--period", "2032-Q3", "--out", "q3")
+    levy_rows = json.loads((cli.cwd / "q3" / "levy.json").read_text())["rows"]
+    assert [(r["movement"], r["sale_seq"], r["amount_cents"], r["ref"]) for r in levy_rows] == [
+        ("paid-reversed", sale, 10_000_00, "payment bounced"),
+        ("assessed-reversed", sale, 12_000_00, "wrong deed"),
+    ]
+    totals = json.loads((cli.cwd / "q3" / "totals.json").read_text())["rows"]
+    p2 = next(r for r in totals if r["levy_assessed_reversed_cents"])
+    assert p2["levy_outstanding_at_start_cents"] == 2_000_00
+    assert (p2["levy_paid_reversed_cents"], p2["levy_outstanding_cents"]) == (10_000_00, 0)
+    assert "OK" in cli.ok("gem", "verify", "q3").out
+    assert "OK" in cli.ok("verify").out
+
+
 @pytest.mark.parametrize(
     ("file", "old", "new", "expected"),
     [

@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import jsonschema
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.charter import TEMPLATE, Charter, parse_charter
@@ -32,7 +32,7 @@ from ledger.export.gem_schemas import schema_for
 from ledger.keys import Signer, generate
 from ledger.model import decode_leaf
 from ledger.postings import balance
-from ledger.rules import contributions, levy
+from ledger.rules import contributions, corrections, levy
 from ledger.rules.index_series import publish_index
 from ledger.rules.pricing import anniversary
 from tests.support import Founded, found_ledger
@@ -87,6 +87,8 @@ actions = st.one_of(
     st.tuples(st.just("run"), st.sampled_from(MONTHS[12:36])),
     st.tuples(st.just("run"), st.sampled_from(MONTHS[12:36])),
     st.tuples(st.just("contrib-pay"), st.integers(0, 3), percent, days),
+    # A governor's correction of one of the levy entries so far (sale, payment or waiver).
+    st.tuples(st.just("correct"), st.integers(0, 30), st.integers(0, 400)),
 )
 # The index as a walk from 100, so sales land on both sides of the expected value.
 index_walks = st.lists(
@@ -123,6 +125,7 @@ def play(f: Founded, story: Any) -> list[int]:
         ],
     )
     sales: list[int] = []
+    levy_entries: list[tuple[int, date]] = []  # (seq, date) of every sale, payment and waiver
     for step in steps:
         kind = step[0]
         if kind == "sell":
@@ -149,6 +152,7 @@ def play(f: Founded, story: Any) -> list[int]:
                 assert "before its previous sale" in str(e)
                 continue
             sales.append(receipt.entries[0].seq)
+            levy_entries.append((receipt.entries[0].seq, on))
         elif kind in ("pay", "waive") and sales:
             _, which, pct, offset = step
             seq = sales[which % len(sales)]
@@ -163,10 +167,32 @@ def play(f: Founded, story: Any) -> list[int]:
                 else levy.waive_levy(seq, "reason", on, amount)
             )
             try:
-                f.append("levy-admin" if kind == "pay" else "governor", [command])
+                receipt = f.append("levy-admin" if kind == "pay" else "governor", [command])
             except RuleViolation as e:
+                if sale["corrected_seq"] is not None:
+                    assert "no levy is owed on it" in str(e), e
+                    continue
                 assert amount > sale["outstanding"], e
                 assert "more than the outstanding" in str(e)
+            else:
+                levy_entries.append((receipt.entries[0].seq, on))
+        elif kind == "correct" and levy_entries:
+            _, which, offset = step
+            seq, on = levy_entries[which % len(levy_entries)]
+            try:
+                f.append(
+                    "governor",
+                    [corrections.correct(seq, "recorded in error", on + timedelta(days=offset))],
+                )
+                event("a levy entry corrected")
+            except RuleViolation as e:
+                event("a levy correction refused")
+                # Refused only for the reasons the rules give: already corrected, a later sale
+                # of the property, payments or waivers still in force.
+                assert any(
+                    w in str(e)
+                    for w in ("already corrected", "was sold again", "payments or waivers")
+                ), e
         elif kind == "run":
             month = step[1]
             try:
@@ -240,7 +266,12 @@ def check_ledger(f: Founded, story: Any, sales: list[int]) -> None:
             record = tx.state.get("levy", levy.sale_key(seq))
             assert record is not None
             assert record["outstanding"] >= 0
-            assert record["outstanding"] == record["assessed"] - record["paid"] - record["waived"]
+            if record["corrected_seq"] is None:
+                owed = record["assessed"] - record["paid"] - record["waived"]
+                assert record["outstanding"] == owed
+            else:
+                # A corrected sale had no payment or waiver in force left, and owes nothing.
+                assert (record["outstanding"], record["payments"], record["waivers"]) == (0, [], [])
             assert balance(tx.state, levy.receivable(body.property_id)) >= 0
         for _subject, record in tx.state.scan("contribution"):
             assert all(due["cents"] > 0 for due in record["open"].values())
@@ -291,7 +322,18 @@ def sums_from_entries(entries: list[Any], period: Any) -> dict[str, int]:
     """The period's figures straight from the log, without the export's code."""
     out: dict[str, int] = defaultdict(int)
     in_period = period.start.__le__
+    moved: dict[int, tuple[str, int]] = {}  # seq -> movement, amount
     for e in entries:
+        if e.kind == "property.sold":
+            moved[e.seq] = ("assessed", e.body["levy"]["levy_cents"])
+        if e.kind in ("levy.paid", "levy.waived"):
+            moved[e.seq] = (e.kind[5:], e.body["amount_cents"])
+        if e.kind == "correction.applied" and e.body["seq"] in moved and e.effective <= period.end:
+            movement, amount = moved[e.body["seq"]]
+            out["levy_outstanding"] += -amount if movement == "assessed" else amount
+            if in_period(e.effective):
+                out[f"levy_{movement}_reversed"] += amount
+                out["sales_reversed"] += movement == "assessed"
         if e.kind == "property.sold" and in_period(e.effective) and e.effective <= period.end:
             out["sales"] += 1
             out["levy_assessed"] += e.body["levy"]["levy_cents"]
@@ -323,16 +365,21 @@ def check_totals(directory: Path, data: Any, ledger_sums: dict[str, int]) -> Non
     detail_sums: dict[tuple[str, str], dict[str, int]] = defaultdict(lambda: defaultdict(int))
     for row in details["levy"]:
         sums = detail_sums[(row["district"], row["property_kind"])]
-        sums[f"levy_{row['movement']}_cents"] += row["amount_cents"]
+        sums[f"levy_{row['movement'].replace('-', '_')}_cents"] += row["amount_cents"]
         sums["sales"] += row["movement"] == "assessed"
+        sums["sales_reversed"] += row["movement"] == "assessed-reversed"
     for row in details["contributions"]:
         sums = detail_sums[(row["district"], row["property_kind"])]
         sums[f"contributions_{row['movement']}_cents"] += row["amount_cents"]
     flows = (
         "sales",
+        "sales_reversed",
         "levy_assessed_cents",
         "levy_paid_cents",
         "levy_waived_cents",
+        "levy_assessed_reversed_cents",
+        "levy_paid_reversed_cents",
+        "levy_waived_reversed_cents",
         "contributions_charged_cents",
         "contributions_paid_cents",
     )
@@ -347,8 +394,11 @@ def check_totals(directory: Path, data: Any, ledger_sums: dict[str, int]) -> Non
         assert row["levy_outstanding_cents"] == (
             row["levy_outstanding_at_start_cents"]
             + row["levy_assessed_cents"]
+            - row["levy_assessed_reversed_cents"]
             - row["levy_paid_cents"]
+            + row["levy_paid_reversed_cents"]
             - row["levy_waived_cents"]
+            + row["levy_waived_reversed_cents"]
         )
         assert row["contributions_in_arrears_cents"] == (
             row["contributions_in_arrears_at_start_cents"]
@@ -359,15 +409,19 @@ def check_totals(directory: Path, data: Any, ledger_sums: dict[str, int]) -> Non
     # ...and the ledger's own entries for the period.
     for name in (
         "sales",
+        "sales_reversed",
         "levy_assessed",
         "levy_paid",
         "levy_waived",
+        "levy_assessed_reversed",
+        "levy_paid_reversed",
+        "levy_waived_reversed",
         "levy_outstanding",
         "contributions_charged",
         "contributions_paid",
         "contributions_in_arrears",
     ):
-        column = name if name == "sales" else f"{name}_cents"
+        column = name if name.startswith("sales") else f"{name}_cents"
         assert sum(row[column] for row in totals) == ledger_sums[name], name
     assert [c.json_name() for c in COLUMNS["totals"]] == list(totals[0]) if totals else True
     assert data.totals == [{c.name: r[c.json_name()] for c in COLUMNS["totals"]} for r in totals]

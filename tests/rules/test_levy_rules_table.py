@@ -16,7 +16,7 @@ from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
 from ledger.keys import Signer
 from ledger.postings import balance
-from ledger.rules import contributions, levy
+from ledger.rules import contributions, corrections, levy
 from ledger.rules.governance import amend_charter
 from ledger.rules.index_series import publish_index
 from tests.support import Founded, found_ledger
@@ -369,6 +369,112 @@ def test_payments_waivers_and_the_outstanding_levy(example: Founded) -> None:
         example.append("governor", [levy.waive_levy(seq, "again", date(2040, 9, 3))])
     with pytest.raises(NotFound, match="no property sale at entry 2"):
         example.append("levy-admin", [levy.pay_levy(2, 1_00, date(2040, 9, 1), "n-4")])
+
+
+# -- corrections of sales, payments and waivers ------------------------------------------------
+
+
+def correct(f: Founded, seq: int, reason: str = "recorded in error") -> int:
+    receipt = f.append("governor", [corrections.correct(seq, reason, date(2040, 12, 1))])
+    return receipt.entries[0].seq
+
+
+def sale_record(f: Founded, seq: int) -> dict[str, Any]:
+    with f.store.reading() as tx:
+        record = tx.state.get("levy", levy.sale_key(seq))
+        assert record is not None
+        return record
+
+
+def test_a_corrected_sale_owes_nothing_and_puts_the_baseline_back(example: Founded) -> None:
+    publish(example, {"2045-01": "150.0"})
+    seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)  # 13,500.00
+    fixed = correct(example, seq, "wrong deed")
+    record = sale_record(example, seq)
+    assert (record["corrected_seq"], record["outstanding"], record["assessed"]) == (
+        fixed,
+        0,
+        13_500_00,
+    )
+    with example.store.reading() as tx:
+        prop = tx.state.get("property", "P-1")
+        assert prop is not None
+        assert (prop["baseline_cents"], prop["baseline_month"], prop["sales"]) == (
+            400_000_00,
+            "2031-05",
+            [],
+        )
+        assert prop["last_sale_date"] is None
+        assert balance(tx.state, levy.receivable("P-1")) == 0
+        assert balance(tx.state, levy.GEM_LEVY) == 0
+        [row] = levy.levy_register(tx.state)
+        assert row["corrected_seq"] == fixed
+        assert list(levy.levy_register(tx.state, outstanding_only=True)) == []
+        assert verify_store(tx).ok
+    # The sale that should have been recorded is measured from the first baseline again.
+    _, again = sell(example, date(2045, 1, 10), 700_000)
+    assert (again.levy.baseline_cents, again.levy.baseline_month) == (400_000_00, "2031-05")
+
+
+def test_only_the_latest_sale_of_a_property_can_be_corrected(example: Founded) -> None:
+    publish(example, {"2045-01": "150.0"})
+    first, _ = sell(example, date(2040, 6, 1), 560_000)
+    second, _ = sell(example, date(2045, 1, 10), 700_000)
+    with pytest.raises(
+        RuleViolation,
+        match=rf"entry {first} \(property.sold\) cannot be reversed: property P-1 was sold again "
+        rf"at entry {second}; correct that sale first",
+    ):
+        correct(example, first)
+    correct(example, second)
+    correct(example, first)  # now it is the latest in force
+
+
+def test_a_sale_with_payments_in_force_cannot_be_corrected(example: Founded) -> None:
+    seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)
+    paid = example.append(
+        "levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")]
+    ).entries[0].seq
+    with pytest.raises(
+        RuleViolation,
+        match=rf"its levy has payments or waivers in force \(entries {paid}\); correct those",
+    ):
+        correct(example, seq)
+    correct(example, paid)
+    correct(example, seq)
+
+
+def test_a_corrected_payment_or_waiver_is_outstanding_again(example: Founded) -> None:
+    seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)  # 13,500.00
+    paid = example.append(
+        "levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")]
+    ).entries[0].seq
+    waived = example.append(
+        "governor", [levy.waive_levy(seq, "hardship", date(2040, 8, 1), 500_00)]
+    ).entries[0].seq
+    correct(example, paid, "the notary's payment bounced")
+    record = sale_record(example, seq)
+    assert (record["paid"], record["waived"], record["outstanding"]) == (0, 500_00, 13_000_00)
+    assert (record["payments"], record["waivers"]) == ([], [waived])
+    correct(example, waived)
+    record = sale_record(example, seq)
+    assert (record["waived"], record["outstanding"], record["waivers"]) == (0, 13_500_00, [])
+    with example.store.reading() as tx:
+        assert balance(tx.state, levy.receivable("P-1")) == 13_500_00
+        assert balance(tx.state, levy.GEM_LEVY_CASH) == 0
+        assert balance(tx.state, levy.GEM_LEVY_WAIVED) == 0
+        assert verify_store(tx).ok
+
+
+def test_nothing_is_paid_or_waived_on_a_corrected_sale(example: Founded) -> None:
+    seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)
+    fixed = correct(example, seq)
+    with pytest.raises(
+        RuleViolation, match=rf"the sale was corrected at entry {fixed}; no levy is owed on it"
+    ):
+        example.append("levy-admin", [levy.pay_levy(seq, 1_00, date(2041, 1, 1), "n-2")])
+    with pytest.raises(RuleViolation, match=rf"was already corrected at entry {fixed}"):
+        correct(example, seq)
 
 
 # -- area contributions ------------------------------------------------------------------------
