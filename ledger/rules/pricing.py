@@ -193,11 +193,12 @@ def compute_price(
         price_cents, inputs = _compute_price(
             rule, on, rounding, index, appraisal_cents, improvements_cents, None
         )
-        # Explain with the index values this price used, whatever the index holds by then.
-        lookup = (
-            _frozen_lookup({(rule.series, rule.base_month): i0, (rule.series, _month(on)): it})
+        # Explain with the index values this price used, whatever the index holds by then; the
+        # memo keeps no reference to the caller's lookup (nor so to its state and connection).
+        lookup = _frozen_lookup(
+            {(rule.series, rule.base_month): i0, (rule.series, _month(on)): it}
             if isinstance(rule, IndexedRule)
-            else index
+            else {}
         )
 
         def explain() -> tuple[str, ...]:

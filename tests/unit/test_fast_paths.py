@@ -379,3 +379,35 @@ def test_the_writer_records_bodies_in_their_normal_form(tmp_path) -> None:  # ty
         validate_body(kinds[leaf.kind], leaf.body)  # raises if not in normal form
         seen.add(leaf.kind)
     assert len(seen) >= 20
+
+
+def test_the_price_memo_keeps_no_reference_to_the_callers_state() -> None:
+    """A memoised price is explained from the values it used, so the memo does not hold on to
+    the state (and, for a database, its transaction's records) the lookup reads."""
+    import gc
+    import weakref
+    from decimal import Decimal
+
+    from ledger.rules.pricing import FixedRateRule, IndexedRule, compute_price
+
+    class State:
+        def __init__(self) -> None:
+            self.values = {"2031-01": Decimal("100"), "2033-03": Decimal("104")}
+
+    for rule in (
+        FixedRateRule(
+            base_price_cents=1_000_00, base_date=date(2031, 1, 1), rate="0.02", compounding="simple"
+        ),
+        IndexedRule(base_price_cents=1_000_00, base_date=date(2031, 1, 1), series="CPI"),
+    ):
+        state = State()
+        alive = weakref.ref(state)
+
+        def lookup(_series: str, month: str, state: State = state) -> Decimal | None:
+            return state.values.get(month)
+
+        price = compute_price(rule, date(2033, 3, 2), "half-up", lookup)
+        del state, lookup
+        gc.collect()
+        assert alive() is None
+        assert price.steps  # still explained, from the values it used
