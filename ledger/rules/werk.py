@@ -36,7 +36,8 @@ from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, format_eur
-from ledger.rules.contributions import ChargeLine, contribution_source
+from ledger.rules.contributions import ChargeLine, contribution_source, month_start, run_of
+from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.lease_rules import (
     Applicant,
     LeaseCaps,
@@ -52,7 +53,7 @@ from ledger.rules.lease_rules import (
     rent_cap_cents,
 )
 from ledger.rules.members import add_history, get_member
-from ledger.state import Ctx, Record, State, charter_at, kind
+from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import FROZEN, Ident, validated
 
 NS_WORKSPACE = "workspace"
@@ -66,6 +67,7 @@ GRANT_KINDS: dict[Role, str] = {
 }
 ENDED = "ended"
 GRANTED = "granted"
+CORRECTED = "corrected"  # a grant undone by a correction: the lease never was
 
 # Strict JSON integers in the exact range of RFC 8785 numbers; the domain ranges (a positive
 # area, 0 < min_m2 <= max_m2, a positive rent) are rules, so their refusals name the value.
@@ -170,6 +172,16 @@ def get_lease(state: State, lease_id: str) -> Record:
     record = state.get(NS_LEASE, lease_id)
     if record is None:
         raise NotFound(f"unknown lease {lease_id}")
+    return record
+
+
+def live_lease(state: State, lease_id: str) -> Record:
+    """A lease whose grant stands (was not undone by a correction)."""
+    record = get_lease(state, lease_id)
+    if record["status"] == CORRECTED:
+        raise RuleViolation(
+            f"lease {lease_id}: its grant was corrected at entry {record['corrected_seq']}"
+        )
     return record
 
 
@@ -315,6 +327,7 @@ def _applied(state: State, body: LeaseApplied, ctx: Ctx) -> None:
     )
     state.put(NS_APPLICANT, mid, {"application_seq": ctx.seq})
     add_history(state, mid, ctx.seq)
+    remember(state, "lease.applied", body, ctx)
 
 
 @kind("lease.withdrawn", role=WERK_ADMIN, body=LeaseWithdrawn)
@@ -336,6 +349,7 @@ def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
 @kind("lease.granted", role=WERK_ADMIN, body=LeaseGranted)
 def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
     _grant(state, body, ctx, WERK_ADMIN)
+    remember(state, "lease.granted", body, ctx)
 
 
 @kind("lease.exception-granted", role="governor", body=LeaseGranted)
@@ -346,6 +360,7 @@ def _exception_granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
             "expected an exception with its reason, found none (use lease.granted)"
         )
     _grant(state, body, ctx, "governor")
+    remember(state, "lease.exception-granted", body, ctx)
 
 
 def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> None:
@@ -396,6 +411,9 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             )
     check_no_overlap((body.start, body.end), ((lid, s, e) for lid, _m, s, e in _terms(record)))
     start, end = body.start.isoformat(), body.end.isoformat()
+    # The application the grant closes, kept so that a correction of the grant reopens it in
+    # its place in the queue.
+    application = state.get(NS_APPLICATION, _app_key(body.application_seq))
     state.put(
         NS_LEASE,
         body.lease_id,
@@ -412,8 +430,10 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             "status": GRANTED,
             "exception": None if body.exception is None else body.exception.model_dump(mode="json"),
             "application_seq": body.application_seq,
+            "application": application,
             "granted_seq": ctx.seq,
             "ended": None,
+            "corrected_seq": None,
         },
     )
     state.put(
@@ -431,7 +451,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
 @kind("lease.indexed", role=WERK_ADMIN, body=LeaseIndexed)
 def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
     lid = body.lease_id
-    lease = get_lease(state, lid)
+    lease = live_lease(state, lid)
     if lease["status"] == ENDED:
         raise RuleViolation(
             f"{_describe_lease(lid, lease)} ended at entry {lease['ended']['seq']}; "
@@ -467,12 +487,13 @@ def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
         },
     )
     add_history(state, lease["member_id"], ctx.seq)
+    remember(state, "lease.indexed", body, ctx)
 
 
 @kind("lease.ended", role=WERK_ADMIN, body=LeaseEnded)
 def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
     lid = body.lease_id
-    lease = get_lease(state, lid)
+    lease = live_lease(state, lid)
     if lease["status"] == ENDED:
         raise RuleViolation(
             f"{_describe_lease(lid, lease)} already ended at entry {lease['ended']['seq']}"
@@ -507,6 +528,165 @@ def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
         },
     )
     add_history(state, lease["member_id"], ctx.seq)
+    remember(state, "lease.ended", body, ctx)
+
+
+# -- corrections -------------------------------------------------------------------------------
+
+
+@reverser("lease.applied")
+def _undo_application(state: State, body: LeaseApplied, original: Ctx, ctx: Ctx) -> None:
+    """An application recorded in error leaves the queue, while it is still open."""
+    pointer = state.get(NS_APPLICANT, body.member_id)
+    if pointer is None or int(pointer["application_seq"]) != original.seq:
+        raise cannot_reverse(
+            original,
+            "lease.applied",
+            f"the application of {body.member_id} is no longer open (granted or withdrawn)",
+        )
+    _close_application(state, body.member_id, original.seq)
+    add_history(state, body.member_id, ctx.seq)
+
+
+@reverser("lease.granted")
+def _undo_granted(state: State, body: LeaseGranted, original: Ctx, ctx: Ctx) -> None:
+    _undo_grant(state, body, original, ctx, "lease.granted")
+
+
+@reverser("lease.exception-granted")
+def _undo_exception_granted(state: State, body: LeaseGranted, original: Ctx, ctx: Ctx) -> None:
+    _undo_grant(state, body, original, ctx, "lease.exception-granted")
+
+
+def _undo_grant(
+    state: State, body: LeaseGranted, original: Ctx, ctx: Ctx, kind_name: str
+) -> None:
+    """The lease never was: the workspace is free again and the application back in its place
+    in the queue. Only while nothing was built on the grant: no indexation or end (correct
+    those first), no contribution run for a month of the term (it charged the workspace), and
+    no newer application of the member."""
+    lid, mid, wid = body.lease_id, body.member_id, body.workspace_id
+    lease = get_lease(state, lid)
+    if lease["status"] == ENDED:
+        raise cannot_reverse(
+            original,
+            kind_name,
+            f"lease {lid} ended at entry {lease['ended']['seq']}; correct its end first",
+        )
+    if len(lease["rents"]) > 1:
+        raise cannot_reverse(
+            original,
+            kind_name,
+            f"the rent of lease {lid} was changed on {lease['last_change']}; correct that "
+            "indexation first",
+        )
+    run = _run_in(state, date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"]))
+    if run is not None:
+        raise cannot_reverse(
+            original,
+            kind_name,
+            f"the contribution run for {run[0]} (entry {run[1]}) charged workspace {wid} "
+            f"while lease {lid} was in force",
+        )
+    pointer = state.get(NS_APPLICANT, mid)
+    if pointer is not None:
+        raise cannot_reverse(
+            original,
+            kind_name,
+            f"{mid} has applied again since (entry {pointer['application_seq']}); the grant's "
+            "application cannot be reopened beside it",
+        )
+    application = lease["application"]
+    if application is None:  # a grant always closes an open application; kept as a guard
+        raise cannot_reverse(original, kind_name, f"lease {lid} names no open application")
+    state.put(NS_APPLICATION, _app_key(body.application_seq), application)
+    state.put(NS_APPLICANT, mid, {"application_seq": body.application_seq})
+    record = get_workspace(state, wid)
+    state.put(
+        NS_WORKSPACE,
+        wid,
+        {**record, "leases": [row for row in record["leases"] if row[0] != lid]},
+    )
+    state.put(NS_LEASE, lid, {**lease, "status": CORRECTED, "corrected_seq": ctx.seq})
+    add_history(state, mid, ctx.seq)
+
+
+
+@reverser("lease.indexed")
+def _undo_indexation(state: State, body: LeaseIndexed, original: Ctx, ctx: Ctx) -> None:
+    """The rent goes back to what it was, while this is the lease's latest change and the
+    lease has not ended."""
+    lid = body.lease_id
+    lease = get_lease(state, lid)
+    if lease["status"] == ENDED:
+        raise cannot_reverse(
+            original,
+            "lease.indexed",
+            f"lease {lid} ended at entry {lease['ended']['seq']}; correct its end first",
+        )
+    rents = lease["rents"]
+    if rents[-1] != [original.effective.isoformat(), body.rent_cents_per_month]:
+        raise cannot_reverse(
+            original,
+            "lease.indexed",
+            f"the rent of lease {lid} changed again on {lease['last_change']}; correct that "
+            "indexation first",
+        )
+    kept = rents[:-1]
+    state.put(
+        NS_LEASE,
+        lid,
+        {**lease, "rents": kept, "rent_cents_per_month": kept[-1][1], "last_change": kept[-1][0]},
+    )
+    add_history(state, lease["member_id"], ctx.seq)
+
+
+@reverser("lease.ended")
+def _undo_end(state: State, body: LeaseEnded, original: Ctx, ctx: Ctx) -> None:
+    """The lease runs on to its agreed end again, while the workspace was not let to anyone
+    else for those days and no contribution run covered a month it now adds."""
+    lid = body.lease_id
+    lease = get_lease(state, lid)
+    wid = lease["workspace_id"]
+    ended_on, agreed_end = date.fromisoformat(lease["end"]), date.fromisoformat(lease["agreed_end"])
+    record = get_workspace(state, wid)
+    others = ((other, s, e) for other, _m, s, e in _terms(record) if other != lid)
+    try:
+        check_no_overlap((date.fromisoformat(lease["start"]), agreed_end), others)
+    except RuleViolation as e:
+        raise cannot_reverse(original, "lease.ended", str(e)) from None
+    # A month that began before the end was already charged with the lease in use.
+    run = _run_in(state, ended_on, agreed_end, from_month_start=True)
+    if run is not None:
+        raise cannot_reverse(
+            original,
+            "lease.ended",
+            f"the contribution run for {run[0]} (entry {run[1]}) did not charge workspace "
+            f"{wid}, ended by then",
+        )
+    end = agreed_end.isoformat()
+    state.put(
+        NS_WORKSPACE,
+        wid,
+        {**record, "leases": [[o, m, s, end if o == lid else e] for o, m, s, e in record["leases"]]},
+    )
+    state.put(NS_LEASE, lid, {**lease, "end": end, "status": GRANTED, "ended": None})
+    add_history(state, lease["member_id"], ctx.seq)
+
+
+def _run_in(
+    state: State, first: date, after: date, *, from_month_start: bool = False
+) -> tuple[str, int] | None:
+    """The first contribution run for a calendar month overlapping the days [first, after)
+    (with `from_month_start`, only months beginning on or after `first`): (month, entry)."""
+    month = f"{first.year:04d}-{first.month:02d}"
+    while month_start(month) < after:
+        run = run_of(state, month)
+        if run is not None and (not from_month_start or month_start(month) >= first):
+            return month, int(run["seq"])
+        year, mon = int(month[:4]), int(month[5:7])
+        month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+    return None
 
 
 # -- commands ----------------------------------------------------------------------------------

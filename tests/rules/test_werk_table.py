@@ -794,3 +794,141 @@ def test_forged_previous_rent_is_refused(werk: Founded) -> None:
         werk_rules.index(lid, 900_00, D("2031-06-01")), previous_rent_cents_per_month=1200_00
     )
     refused(werk, "werk-admin", command, "expected previous rent 1000.00", "found 1200.00")
+
+
+# --- corrections (governor) --------------------------------------------------------------
+
+
+def correct(f: Founded, seq: int, reason: str = "recorded in error") -> int:
+    from ledger.rules.corrections import correct as correct_entry
+
+    return f.append("governor", [correct_entry(seq, reason, D("2031-02-20"))]).entries[-1].seq
+
+
+def seq_of(f: Founded, kind: str, nth: int = -1) -> int:
+    with f.store.reading() as tx:
+        return [seq for seq, k, _ in tx.entry_rows(0, tx.head()[0]) if k == kind][nth]
+
+
+def queue(f: Founded) -> list[tuple[str, int]]:
+    with f.store.reading() as tx:
+        return [(a.member_id, a.applied_seq) for a in werk_rules.waiting_list(tx.state)]
+
+
+def test_a_corrected_grant_frees_the_workspace_and_reopens_the_application(
+    werk: Founded,
+) -> None:
+    applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
+    before = queue(werk)
+    lid = grant(werk, "B-1", "2031-03-01", "2033-03-01")
+    fixed = correct(werk, seq_of(werk, "lease.granted"), "granted to the wrong business")
+    assert queue(werk) == before  # B-1 is back in its own place, before B-2
+    record = lease(werk, lid)
+    assert (record["status"], record["corrected_seq"]) == ("corrected", fixed)
+    with werk.store.reading() as tx:
+        assert werk_rules.leases_in_use(tx.state, "2031-04") == []
+        assert verify_store(tx).ok
+    refused(
+        werk,
+        "werk-admin",
+        lambda: werk_rules.index(lid, 1010_00, D("2032-03-01")),
+        f"lease {lid}: its grant was corrected at entry {fixed}",
+    )
+    # The workspace can be let again, to the right applicant.
+    grant(werk, "B-1", "2031-03-01", "2033-03-01")
+
+
+def test_a_grant_with_an_indexation_or_an_end_is_corrected_last(werk: Founded) -> None:
+    applied(werk, ("B-1", 100, 150, "2031-01-05"))
+    lid = grant(werk, "B-1", "2031-03-01", "2036-03-01")
+    granted = seq_of(werk, "lease.granted")
+    werk.append("werk-admin", [werk_rules.index(lid, 1030_00, D("2032-03-01"))])
+    from ledger.rules.corrections import correct as correct_entry
+
+    refused(
+        werk,
+        "governor",
+        correct_entry(granted, "wrong", D("2032-04-01")),
+        f"entry {granted} (lease.granted) cannot be reversed",
+        "was changed on 2032-03-01; correct that indexation first",
+    )
+    correct(werk, seq_of(werk, "lease.indexed"))
+    assert (lease(werk, lid)["rent_cents_per_month"], len(lease(werk, lid)["rents"])) == (
+        1000_00,
+        1,
+    )
+    werk.append("werk-admin", [werk_rules.end(lid, D("2033-01-01"), "moved out")])
+    refused(
+        werk,
+        "governor",
+        correct_entry(granted, "wrong", D("2033-02-01")),
+        "ended at entry",
+        "correct its end first",
+    )
+    correct(werk, seq_of(werk, "lease.ended"))
+    assert (lease(werk, lid)["status"], lease(werk, lid)["end"]) == ("granted", "2036-03-01")
+    correct(werk, granted)
+    with werk.store.reading() as tx:
+        assert verify_store(tx).ok
+
+
+def test_a_grant_charged_by_a_contribution_run_stands(werk: Founded) -> None:
+    from ledger.rules.contributions import charge_month
+    from ledger.rules.corrections import correct as correct_entry
+
+    applied(werk, ("B-1", 100, 150, "2031-01-05"))
+    grant(werk, "B-1", "2031-03-15", "2031-05-01")
+    run = werk.append("levy-admin", [charge_month("2031-04", D("2031-04-01"))]).entries[-1].seq
+    granted = seq_of(werk, "lease.granted")
+    refused(
+        werk,
+        "governor",
+        correct_entry(granted, "wrong", D("2031-04-02")),
+        f"the contribution run for 2031-04 (entry {run}) charged workspace W-1",
+    )
+
+
+def test_an_end_is_undone_only_while_the_days_are_free(werk: Founded) -> None:
+    from ledger.rules.contributions import charge_month
+    from ledger.rules.corrections import correct as correct_entry
+
+    applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
+    first = grant(werk, "B-1", "2031-03-01", "2033-03-01")
+    werk.append("werk-admin", [werk_rules.end(first, D("2031-06-01"), "moved out")])
+    ended = seq_of(werk, "lease.ended")
+    grant(werk, "B-2", "2031-07-01", "2032-07-01")
+    refused(
+        werk,
+        "governor",
+        correct_entry(ended, "wrong", D("2031-07-02")),
+        f"entry {ended} (lease.ended) cannot be reversed",
+        "overlap",
+    )
+    # Without the second tenant, a contribution run after the end still stands in the way
+    # (W-2 is let in June, so the run has something to charge).
+    correct(werk, seq_of(werk, "lease.granted"))
+    applied(werk, ("B-3", 30, 50, "2031-01-07"))
+    grant(werk, "B-3", "2031-06-01", "2032-06-01", rent=400_00, workspace="W-2")
+    run = werk.append("levy-admin", [charge_month("2031-06", D("2031-06-02"))]).entries[-1].seq
+    refused(
+        werk,
+        "governor",
+        correct_entry(ended, "wrong", D("2031-07-02")),
+        f"the contribution run for 2031-06 (entry {run}) did not charge workspace W-1",
+    )
+
+
+def test_an_application_is_corrected_while_it_is_open(werk: Founded) -> None:
+    from ledger.rules.corrections import correct as correct_entry
+
+    applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
+    first, second = seq_of(werk, "lease.applied", 0), seq_of(werk, "lease.applied", 1)
+    correct(werk, second)
+    assert queue(werk) == [("B-1", first)]
+    grant(werk, "B-1", "2031-03-01", "2033-03-01")
+    refused(
+        werk,
+        "governor",
+        correct_entry(first, "wrong", D("2031-03-02")),
+        "the application of B-1 is no longer open",
+    )
