@@ -14,6 +14,8 @@ from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, LedgerError, NotFound, RuleViolation
 from ledger.rules import governance, members
 from ledger.rules import werk as werk_rules
+from ledger.rules.contributions import charge_month
+from ledger.rules.corrections import correct as correct_entry
 from ledger.rules.members import PersonalData
 from ledger.state import Ctx, State, charter_at
 from tests.support import Founded
@@ -686,7 +688,6 @@ def test_leases_in_use(werk: Founded, month: str, expected: list[str]) -> None:
 
 
 def test_leased_workspaces_pay_the_area_contribution(werk: Founded) -> None:
-    from ledger.rules.contributions import charge_month
 
     applied(werk, ("B-1", 100, 150, "2031-01-05"))
     grant(werk, "B-1", "2031-03-15", "2031-05-01")
@@ -800,8 +801,6 @@ def test_forged_previous_rent_is_refused(werk: Founded) -> None:
 
 
 def correct(f: Founded, seq: int, reason: str = "recorded in error") -> int:
-    from ledger.rules.corrections import correct as correct_entry
-
     return f.append("governor", [correct_entry(seq, reason, D("2031-02-20"))]).entries[-1].seq
 
 
@@ -843,8 +842,6 @@ def test_a_grant_with_an_indexation_or_an_end_is_corrected_last(werk: Founded) -
     lid = grant(werk, "B-1", "2031-03-01", "2036-03-01")
     granted = seq_of(werk, "lease.granted")
     werk.append("werk-admin", [werk_rules.index(lid, 1030_00, D("2032-03-01"))])
-    from ledger.rules.corrections import correct as correct_entry
-
     refused(
         werk,
         "governor",
@@ -873,9 +870,6 @@ def test_a_grant_with_an_indexation_or_an_end_is_corrected_last(werk: Founded) -
 
 
 def test_a_grant_charged_by_a_contribution_run_stands(werk: Founded) -> None:
-    from ledger.rules.contributions import charge_month
-    from ledger.rules.corrections import correct as correct_entry
-
     applied(werk, ("B-1", 100, 150, "2031-01-05"))
     grant(werk, "B-1", "2031-03-15", "2031-05-01")
     run = werk.append("levy-admin", [charge_month("2031-04", D("2031-04-01"))]).entries[-1].seq
@@ -889,9 +883,6 @@ def test_a_grant_charged_by_a_contribution_run_stands(werk: Founded) -> None:
 
 
 def test_an_end_is_undone_only_while_the_days_are_free(werk: Founded) -> None:
-    from ledger.rules.contributions import charge_month
-    from ledger.rules.corrections import correct as correct_entry
-
     applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
     first = grant(werk, "B-1", "2031-03-01", "2033-03-01")
     werk.append("werk-admin", [werk_rules.end(first, D("2031-06-01"), "moved out")])
@@ -919,8 +910,6 @@ def test_an_end_is_undone_only_while_the_days_are_free(werk: Founded) -> None:
 
 
 def test_an_application_is_corrected_while_it_is_open(werk: Founded) -> None:
-    from ledger.rules.corrections import correct as correct_entry
-
     applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
     first, second = seq_of(werk, "lease.applied", 0), seq_of(werk, "lease.applied", 1)
     correct(werk, second)
