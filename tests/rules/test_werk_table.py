@@ -688,7 +688,6 @@ def test_leases_in_use(werk: Founded, month: str, expected: list[str]) -> None:
 
 
 def test_leased_workspaces_pay_the_area_contribution(werk: Founded) -> None:
-
     applied(werk, ("B-1", 100, 150, "2031-01-05"))
     grant(werk, "B-1", "2031-03-15", "2031-05-01")
     receipt = werk.append("levy-admin", [charge_month("2031-04", D("2031-04-01"))])
