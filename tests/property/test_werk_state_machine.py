@@ -27,7 +27,7 @@ from ledger.checks import verify_store
 from ledger.command import Command
 from ledger.errors import LedgerError
 from ledger.keys import generate
-from ledger.rules import governance, members
+from ledger.rules import corrections, governance, members
 from ledger.rules import werk as werk_rules
 from ledger.rules.members import PersonalData
 from ledger.state import MemoryState, charter_at
@@ -82,6 +82,14 @@ class Terms:
 
 
 @dataclass
+class Application:
+    seq: int
+    member: str
+    min_m2: int
+    max_m2: int
+
+
+@dataclass
 class Lease:
     workspace: str
     member: str
@@ -90,15 +98,10 @@ class Lease:
     terms: Terms
     rents: list[tuple[date, int]]
     exception_over: str | None
+    application: Application
+    agreed_end: date
     ended: bool = False
-
-
-@dataclass
-class Application:
-    seq: int
-    member: str
-    min_m2: int
-    max_m2: int
+    ended_seq: int | None = None
 
 
 @dataclass
@@ -138,11 +141,11 @@ class Oracle:
     def running(self) -> list[str]:
         return sorted(lid for lid, lease in self.leases.items() if not lease.ended)
 
-    def live_terms(self, workspace: str) -> list[tuple[date, date]]:
+    def live_terms(self, workspace: str, but: str | None = None) -> list[tuple[date, date]]:
         return [
             (lease.start, lease.end)
-            for lease in self.leases.values()
-            if lease.workspace == workspace and lease.start < lease.end
+            for lid, lease in self.leases.items()
+            if lease.workspace == workspace and lease.start < lease.end and lid != but
         ]
 
 
@@ -155,6 +158,10 @@ class WerkMachine(RuleBasedStateMachine):
         self.ledger: Founded | None = None
         self.oracle = Oracle()
         self.verified_size = -1
+        # Every Werkcorporatie entry so far, for the correct rule: seq -> (kind, lease id or
+        # member, the indexation's (date, rent) or None); and the entries corrected.
+        self.entries: dict[int, tuple[str, str, tuple[date, int] | None]] = {}
+        self.corrected: set[int] = set()
 
     @property
     def f(self) -> Founded:
@@ -186,14 +193,16 @@ class WerkMachine(RuleBasedStateMachine):
             ("W-2", "Pampus-Centrum", 120, 100_00),
         ]:
             command = werk_rules.register_workspace(wid, district, area, market, date(2031, 1, 2))
-            self.f.append("werk-admin", [command])
+            receipt = self.f.append("werk-admin", [command])
             self.oracle.workspaces[wid] = (district, area, market)
+            self.entries[receipt.entries[-1].seq] = ("workspace.registered", wid, None)
         # A waiting list to start from: W-1 fits B-1 and B-4, W-2 fits B-2 and B-4.
         for member, low, high in [("B-1", 30, 50), ("B-2", 100, 150), ("B-4", 20, 130)]:
             receipt = self.f.append(
                 "werk-admin", [werk_rules.apply(member, low, high, date(2031, 1, 5))]
             )
             self.oracle.queue.append(Application(receipt.entries[-1].seq, member, low, high))
+            self.entries[receipt.entries[-1].seq] = ("lease.applied", member, None)
 
     def teardown(self) -> None:
         if self.ledger is not None:
@@ -259,6 +268,7 @@ class WerkMachine(RuleBasedStateMachine):
         if receipt:
             app.seq = receipt.entries[-1].seq
             self.oracle.queue.append(app)
+            self.entries[app.seq] = ("lease.applied", member, None)
 
     @rule(
         member=st.sampled_from(["B-1", "B-2", "B-4"]),
@@ -273,9 +283,11 @@ class WerkMachine(RuleBasedStateMachine):
     def withdraw(self, member: str) -> None:
         app = self.oracle.own(member)
         command = werk_rules.withdraw(member, date(2033, 1, 1))
-        if self.run("werk-admin", command, app is not None, f"withdraw {member}"):
+        receipt = self.run("werk-admin", command, app is not None, f"withdraw {member}")
+        if receipt:
             assert app is not None
             self.oracle.queue.remove(app)
+            self.entries[receipt.entries[-1].seq] = ("lease.withdrawn", member, None)
 
     @rule(
         wid=st.sampled_from([*WORKSPACE_IDS, "W-9"]),
@@ -375,8 +387,9 @@ class WerkMachine(RuleBasedStateMachine):
             assert body.exception.passed_over_member_id == first
         o.queue.remove(app)
         o.leases[body.lease_id] = Lease(
-            wid, member, start, end, o.terms, [(start, cents)], None if in_order else first
+            wid, member, start, end, o.terms, [(start, cents)], None if in_order else first, app, end
         )
+        self.entries[receipt.entries[-1].seq] = (receipt.entries[-1].kind, body.lease_id, None)
 
     @rule(
         data=st.data(),
@@ -422,8 +435,10 @@ class WerkMachine(RuleBasedStateMachine):
         raise_ok = new <= old or (elapsed >= 12 and new <= ceiling and new <= cap)
         ok = not lease.ended and lease.start <= on < lease.end and on > last and new > 0
         ok = ok and raise_ok
-        if self.run("werk-admin", werk_rules.index(lid, new, on), ok, f"index {lid} on {on}"):
+        receipt = self.run("werk-admin", werk_rules.index(lid, new, on), ok, f"index {lid} on {on}")
+        if receipt:
             lease.rents.append((on, new))
+            self.entries[receipt.entries[-1].seq] = ("lease.indexed", lid, (on, new))
 
     @rule(data=st.data(), months=st.integers(-1, 62))
     def end(self, data: st.DataObject, months: int) -> None:
@@ -449,8 +464,82 @@ class WerkMachine(RuleBasedStateMachine):
             and lease.start <= on <= lease.end
             and (len(lease.rents) == 1 or on > last)
         )
-        if self.run("werk-admin", werk_rules.end(lid, on, "moved"), ok, f"end {lid} on {on}"):
+        receipt = self.run("werk-admin", werk_rules.end(lid, on, "moved"), ok, f"end {lid} on {on}")
+        if receipt:
             lease.end, lease.ended = on, True
+            lease.ended_seq = receipt.entries[-1].seq
+            self.entries[lease.ended_seq] = ("lease.ended", lid, None)
+
+    def undoable(self, seq: int) -> bool:
+        """Whether a correction of entry `seq` is accepted: exactly when nothing was built on
+        the entry (decision 0006)."""
+        o = self.oracle
+        kind_name, key, indexed = self.entries[seq]
+        lease = o.leases.get(key)
+        if seq in self.corrected:
+            return False
+        if kind_name == "lease.applied":
+            return any(a.seq == seq for a in o.queue)
+        if kind_name in ("lease.granted", "lease.exception-granted"):
+            return (
+                lease is not None
+                and not lease.ended
+                and len(lease.rents) == 1
+                and o.own(lease.member) is None
+            )
+        if kind_name == "lease.indexed":
+            return (
+                lease is not None
+                and not lease.ended
+                and len(lease.rents) > 1
+                and lease.rents[-1] == indexed
+            )
+        if kind_name == "lease.ended":
+            return (
+                lease is not None
+                and lease.ended_seq == seq
+                and not any(
+                    s < lease.agreed_end and lease.start < e
+                    for s, e in o.live_terms(lease.workspace, but=key)
+                )
+            )
+        return False  # withdrawals and registrations are not undone
+
+    @precondition(lambda self: self.entries)
+    @rule(data=st.data())
+    def correct(self, data: st.DataObject) -> None:
+        """A governor's correction of any earlier Werkcorporatie entry."""
+        self.attempt_correct(data.draw(st.sampled_from(sorted(self.entries)), label="entry"))
+
+    @precondition(lambda self: any(self.undoable(seq) for seq in self.entries))
+    @rule(data=st.data())
+    def correct_undoable(self, data: st.DataObject) -> None:
+        """A correction the oracle expects to be accepted."""
+        seqs = [seq for seq in sorted(self.entries) if self.undoable(seq)]
+        self.attempt_correct(data.draw(st.sampled_from(seqs), label="entry"))
+
+    def attempt_correct(self, seq: int) -> None:
+        o = self.oracle
+        kind_name, key, _indexed = self.entries[seq]
+        ok = self.undoable(seq)
+        lease = o.leases.get(key)
+        command = corrections.correct(seq, "recorded in error", date(2036, 1, 1))
+        if not self.run("governor", command, ok, f"correct {kind_name} {seq}"):
+            return
+        event(f"correct {kind_name} accepted")
+        self.corrected.add(seq)
+        if kind_name == "lease.applied":
+            o.queue = [a for a in o.queue if a.seq != seq]
+        elif kind_name in ("lease.granted", "lease.exception-granted"):
+            assert lease is not None
+            del o.leases[key]
+            o.queue = sorted([*o.queue, lease.application], key=lambda a: a.seq)
+        elif kind_name == "lease.indexed":
+            assert lease is not None
+            lease.rents.pop()
+        else:
+            assert lease is not None
+            lease.end, lease.ended, lease.ended_seq = lease.agreed_end, False, None
 
     @rule(
         ratio=st.sampled_from(["0.50", "0.60", "0.70"]),
@@ -476,8 +565,19 @@ class WerkMachine(RuleBasedStateMachine):
     # -- invariants ----------------------------------------------------------------------------
 
     def stored_leases(self) -> dict[str, dict[str, Any]]:
+        """The leases whose grant stands (a corrected grant keeps its record, marked)."""
         with self.f.store.reading() as tx:
-            return dict(tx.state.scan("lease"))
+            return {
+                lid: r for lid, r in tx.state.scan("lease") if r["status"] != werk_rules.CORRECTED
+            }
+
+    @invariant()
+    def the_waiting_list_matches_the_oracle(self) -> None:
+        if self.ledger is None:
+            return
+        with self.f.store.reading() as tx:
+            stored = [(a.member_id, a.applied_seq) for a in werk_rules.waiting_list(tx.state)]
+        assert stored == [(a.member, a.seq) for a in self.oracle.queue]
 
     @invariant()
     def leases_match_the_oracle(self) -> None:
@@ -552,7 +652,7 @@ class WerkMachine(RuleBasedStateMachine):
 
 
 WerkMachine.TestCase.settings = settings(
-    max_examples=30,
+    max_examples=60,
     stateful_step_count=20,
     deadline=None,
     suppress_health_check=[HealthCheck.too_slow],
