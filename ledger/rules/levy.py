@@ -325,6 +325,7 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
             "last_sale_date": None,
         },
     )
+    remember(state, "property.registered", body, ctx)
 
 
 @kind("property.sold", role="levy-admin", body=PropertySold)
@@ -485,6 +486,40 @@ def _levy_waived(state: State, body: LevyWaived, ctx: Ctx) -> None:
 
 
 # -- corrections -------------------------------------------------------------------------------
+
+
+@reverser("property.registered")
+def _undo_registration(
+    state: State, body: PropertyRegistered, original: Ctx, _ctx: Ctx
+) -> None:
+    """A registration in error (a wrong baseline, kind or district) is undone while the
+    property has no sale in force and no contribution run charged it; it may then be
+    registered again, right."""
+    pid = body.property_id
+    prop = get_property(state, pid)
+    if prop["sales"]:
+        raise cannot_reverse(
+            original,
+            "property.registered",
+            f"property {pid} has sales in force (entries "
+            f"{', '.join(str(seq) for seq in prop['sales'])}); correct those first",
+        )
+    if prop["property_kind"] == "home":
+        delivered = date.fromisoformat(prop["delivered"])
+        # A run charges every home registered before it and delivered by the month's end.
+        charged = [
+            (month, int(run["seq"]))
+            for month, run in state.scan("contribution-run")
+            if int(run["seq"]) > original.seq and month_end(month) >= delivered
+        ]
+        if charged:
+            month, seq = charged[0]
+            raise cannot_reverse(
+                original,
+                "property.registered",
+                f"the contribution run for {month} (entry {seq}) charged home {pid}",
+            )
+    state.delete("property", pid)
 
 
 @reverser("property.sold")

@@ -597,3 +597,42 @@ def test_a_member_pays_for_the_workspace_leased_in_their_name(founded: Founded) 
             "levy-admin",
             [contributions.pay_contribution(5_01, date(2032, 2, 10), "bank-9", member="B-1")],
         )
+
+
+def test_a_registration_in_error_is_undone_and_registered_again(example: Founded) -> None:
+    with example.store.reading() as tx:
+        registered = next(
+            seq for seq, kind, _ in tx.entry_rows(0, tx.head()[0]) if kind == "property.registered"
+        )
+    seq, _ = sell(example, date(2040, 6, 1), 560_000)
+    with pytest.raises(
+        RuleViolation,
+        match=rf"entry {registered} \(property.registered\) cannot be reversed: property P-1 has "
+        rf"sales in force \(entries {seq}\); correct those first",
+    ):
+        correct(example, registered)
+    correct(example, seq)
+    correct(example, registered, "baseline typed wrong")
+    with example.store.reading() as tx:
+        assert tx.state.get("property", "P-1") is None
+        assert verify_store(tx).ok
+    register(example, baseline_eur=410_000)  # now right
+    _, again = sell(example, date(2040, 6, 1), 560_000)
+    assert again.levy.baseline_cents == 410_000_00
+
+
+def test_a_home_charged_by_a_contribution_run_stays_registered(founded: Founded) -> None:
+    register(founded, "P-1", "home", delivered=date(2032, 1, 31))
+    register(founded, "P-2", "home", delivered=date(2032, 3, 1))
+    run = founded.append(
+        "levy-admin", [contributions.charge_month("2032-02", date(2032, 2, 3))]
+    ).entries[0].seq
+    with founded.store.reading() as tx:
+        first, second = [
+            seq for seq, kind, _ in tx.entry_rows(0, tx.head()[0]) if kind == "property.registered"
+        ]
+    with pytest.raises(
+        RuleViolation, match=rf"the contribution run for 2032-02 \(entry {run}\) charged home P-1"
+    ):
+        correct(founded, first)
+    correct(founded, second)  # delivered after February: the run did not charge it
