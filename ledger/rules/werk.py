@@ -60,6 +60,7 @@ NS_WORKSPACE = "workspace"
 NS_APPLICATION = "application"
 NS_APPLICANT = "applicant"
 NS_LEASE = "lease"
+NS_WITHDRAWN = "application-withdrawn"  # closed by a withdrawal, kept for its correction
 WERK_ADMIN: Role = "werk-admin"
 GRANT_KINDS: dict[Role, str] = {
     WERK_ADMIN: "lease.granted",
@@ -287,6 +288,7 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
             "leases": [],
         },
     )
+    remember(state, "workspace.registered", body, ctx)
 
 
 @kind("lease.applied", role=WERK_ADMIN, body=LeaseApplied)
@@ -342,8 +344,14 @@ def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
             f"member {mid}: the open application is entry {pointer['application_seq']}, "
             f"found application_seq {body.application_seq}"
         )
+    key = _app_key(body.application_seq)
+    application = state.get(NS_APPLICATION, key)
+    if application is None:  # the pointer names it; kept as a guard
+        raise RuleViolation(f"member {mid}: application {body.application_seq} is not in the state")
+    state.put(NS_WITHDRAWN, key, application)
     _close_application(state, mid, body.application_seq)
     add_history(state, mid, ctx.seq)
+    remember(state, "lease.withdrawn", body, ctx)
 
 
 @kind("lease.granted", role=WERK_ADMIN, body=LeaseGranted)
@@ -532,6 +540,45 @@ def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
 
 
 # -- corrections -------------------------------------------------------------------------------
+
+
+@reverser("workspace.registered")
+def _undo_workspace(state: State, body: WorkspaceRegistered, original: Ctx, _ctx: Ctx) -> None:
+    """A workspace registered in error (a wrong area, rent or district) is undone while it was
+    never let (a corrected grant does not count); it may then be registered again, right."""
+    wid = body.workspace_id
+    record = get_workspace(state, wid)
+    if record["leases"]:
+        raise cannot_reverse(
+            original,
+            "workspace.registered",
+            f"workspace {wid} has leases ({', '.join(row[0] for row in record['leases'])}); "
+            "correct their grants first",
+        )
+    state.delete(NS_WORKSPACE, wid)
+
+
+@reverser("lease.withdrawn")
+def _undo_withdrawal(state: State, body: LeaseWithdrawn, original: Ctx, ctx: Ctx) -> None:
+    """A withdrawal in error puts the application back in its own place in the queue, while
+    the member has not applied again."""
+    mid = body.member_id
+    pointer = state.get(NS_APPLICANT, mid)
+    if pointer is not None:
+        raise cannot_reverse(
+            original,
+            "lease.withdrawn",
+            f"{mid} has applied again since (entry {pointer['application_seq']}); the withdrawn "
+            "application cannot be reopened beside it",
+        )
+    key = _app_key(body.application_seq)
+    application = state.get(NS_WITHDRAWN, key)
+    if application is None:
+        raise cannot_reverse(original, "lease.withdrawn", "the withdrawn application is not kept")
+    state.put(NS_APPLICATION, key, application)
+    state.put(NS_APPLICANT, mid, {"application_seq": body.application_seq})
+    state.delete(NS_WITHDRAWN, key)
+    add_history(state, mid, ctx.seq)
 
 
 @reverser("lease.applied")

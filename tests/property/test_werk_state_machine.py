@@ -158,9 +158,10 @@ class WerkMachine(RuleBasedStateMachine):
         self.ledger: Founded | None = None
         self.oracle = Oracle()
         self.verified_size = -1
-        # Every Werkcorporatie entry so far, for the correct rule: seq -> (kind, lease id or
-        # member, the indexation's (date, rent) or None); and the entries corrected.
-        self.entries: dict[int, tuple[str, str, tuple[date, int] | None]] = {}
+        # Every Werkcorporatie entry so far, for the correct rule: seq -> (kind, lease id,
+        # member or workspace id, and an indexation's (date, rent) or a withdrawal's
+        # application); and the entries corrected.
+        self.entries: dict[int, tuple[str, str, Any]] = {}
         self.corrected: set[int] = set()
 
     @property
@@ -193,9 +194,9 @@ class WerkMachine(RuleBasedStateMachine):
             ("W-2", "Pampus-Centrum", 120, 100_00),
         ]:
             command = werk_rules.register_workspace(wid, district, area, market, date(2031, 1, 2))
-            receipt = self.f.append("werk-admin", [command])
+            # Not offered to the correct rules: the other rules need these two to stay.
+            self.f.append("werk-admin", [command])
             self.oracle.workspaces[wid] = (district, area, market)
-            self.entries[receipt.entries[-1].seq] = ("workspace.registered", wid, None)
         # A waiting list to start from: W-1 fits B-1 and B-4, W-2 fits B-2 and B-4.
         for member, low, high in [("B-1", 30, 50), ("B-2", 100, 150), ("B-4", 20, 130)]:
             receipt = self.f.append(
@@ -245,8 +246,10 @@ class WerkMachine(RuleBasedStateMachine):
             and market >= 1
         )
         command = werk_rules.register_workspace(wid, district, area, market, date(2031, 1, 2))
-        if self.run("werk-admin", command, ok, f"register {wid}"):
+        receipt = self.run("werk-admin", command, ok, f"register {wid}")
+        if receipt:
             self.oracle.workspaces[wid] = (district, area, market)
+            self.entries[receipt.entries[-1].seq] = ("workspace.registered", wid, None)
 
     @rule(
         member=st.sampled_from(MEMBER_IDS),
@@ -287,7 +290,7 @@ class WerkMachine(RuleBasedStateMachine):
         if receipt:
             assert app is not None
             self.oracle.queue.remove(app)
-            self.entries[receipt.entries[-1].seq] = ("lease.withdrawn", member, None)
+            self.entries[receipt.entries[-1].seq] = ("lease.withdrawn", member, app)
 
     @rule(
         wid=st.sampled_from([*WORKSPACE_IDS, "W-9"]),
@@ -503,7 +506,10 @@ class WerkMachine(RuleBasedStateMachine):
                     for s, e in o.live_terms(lease.workspace, but=key)
                 )
             )
-        return False  # withdrawals and registrations are not undone
+        if kind_name == "lease.withdrawn":
+            return o.own(key) is None
+        # workspace.registered: while it was never let (corrected grants do not count)
+        return not any(lease.workspace == key for lease in o.leases.values())
 
     @precondition(lambda self: self.entries)
     @rule(data=st.data())
@@ -520,7 +526,7 @@ class WerkMachine(RuleBasedStateMachine):
 
     def attempt_correct(self, seq: int) -> None:
         o = self.oracle
-        kind_name, key, _indexed = self.entries[seq]
+        kind_name, key, extra = self.entries[seq]
         ok = self.undoable(seq)
         lease = o.leases.get(key)
         command = corrections.correct(seq, "recorded in error", date(2036, 1, 1))
@@ -537,9 +543,13 @@ class WerkMachine(RuleBasedStateMachine):
         elif kind_name == "lease.indexed":
             assert lease is not None
             lease.rents.pop()
-        else:
+        elif kind_name == "lease.ended":
             assert lease is not None
             lease.end, lease.ended, lease.ended_seq = lease.agreed_end, False, None
+        elif kind_name == "lease.withdrawn":
+            o.queue = sorted([*o.queue, extra], key=lambda a: a.seq)
+        else:
+            del o.workspaces[key]
 
     @rule(
         ratio=st.sampled_from(["0.50", "0.60", "0.70"]),

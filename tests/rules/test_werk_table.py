@@ -920,3 +920,46 @@ def test_an_application_is_corrected_while_it_is_open(werk: Founded) -> None:
         correct_entry(first, "wrong", D("2031-03-02")),
         "the application of B-1 is no longer open",
     )
+
+
+def test_a_withdrawal_in_error_puts_the_application_back_in_its_place(werk: Founded) -> None:
+    applied(werk, ("B-1", 100, 150, "2031-01-05"), ("B-2", 100, 150, "2031-01-06"))
+    before = queue(werk)
+    werk.append("werk-admin", [werk_rules.withdraw("B-1", D("2031-02-01"))])
+    withdrawn = seq_of(werk, "lease.withdrawn")
+    assert [m for m, _ in queue(werk)] == ["B-2"]
+    correct(werk, withdrawn)
+    assert queue(werk) == before
+    # Withdrawn again and applied anew: the old place cannot come back beside the new one.
+    werk.append("werk-admin", [werk_rules.withdraw("B-1", D("2031-02-02"))])
+    applied(werk, ("B-1", 100, 150, "2031-02-03"))
+    refused(
+        werk,
+        "governor",
+        correct_entry(seq_of(werk, "lease.withdrawn"), "wrong", D("2031-02-04")),
+        "B-1 has applied again since",
+    )
+
+
+def test_a_workspace_registered_in_error_is_undone_while_never_let(werk: Founded) -> None:
+    with werk.store.reading() as tx:
+        w1, w2 = [
+            seq
+            for seq, kind, _ in tx.entry_rows(0, tx.head()[0])
+            if kind == "workspace.registered"
+        ]
+    applied(werk, ("B-1", 100, 150, "2031-01-05"))
+    lid = grant(werk, "B-1", "2031-03-01", "2033-03-01")
+    refused(
+        werk,
+        "governor",
+        correct_entry(w1, "wrong area", D("2031-02-04")),
+        f"workspace W-1 has leases ({lid}); correct their grants first",
+    )
+    correct(werk, w2, "wrong market rent")
+    with werk.store.reading() as tx:
+        assert tx.state.get("workspace", "W-2") is None
+        assert verify_store(tx).ok
+    werk.append(
+        "werk-admin", [werk_rules.register_workspace("W-2", "Pampus-Oost", 40, 200_00, D("2031-02-05"))]
+    )
