@@ -118,8 +118,14 @@ def read_key_file(path: Path, passphrase: bytes) -> Signer:
     except TypeError as e:
         raise KeyFileError(f"key file {path} is encrypted: a passphrase is needed") from e
     except ValueError as e:
-        if "password" in str(e).lower() or "decrypt" in str(e).lower():
-            raise KeyFileError(f"wrong passphrase for key file {path}") from e
+        # A wrong passphrase usually fails the decryption's padding check, but about one time
+        # in 256 the padding passes and what fails is parsing the garbage it decrypted to: for
+        # an encrypted key, both mean the passphrase (or the file's ciphertext) is wrong.
+        encrypted = b"-----BEGIN ENCRYPTED PRIVATE KEY-----" in data
+        if encrypted or "password" in str(e).lower() or "decrypt" in str(e).lower():
+            raise KeyFileError(
+                f"wrong passphrase for key file {path} (or its encrypted key is damaged)"
+            ) from e
         raise KeyFileError(f"{path} is not a valid PKCS#8 PEM key file") from e
     if not isinstance(key, Ed25519PrivateKey):
         raise KeyFileError(f"{path} holds a {type(key).__name__}, expected an Ed25519 key")

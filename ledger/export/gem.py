@@ -115,16 +115,18 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("district", "text"),
         Column("property_kind", "enum", PROPERTY_KINDS),
         Column("sales", "int", description="property sales dated in the period"),
-        Column("sales_reversed", "int", description="corrections in the period of sales"),
+        Column("sales_reversed", "int", description="sales dated in the period, since corrected"),
         Column("levy_assessed", "money"),
         Column("levy_paid", "money"),
         Column("levy_waived", "money"),
         Column(
-            "levy_assessed_reversed", "money", description="corrections in the period of sales"
+            "levy_assessed_reversed", "money", description="of sales dated in the period, corrected"
         ),
-        Column("levy_paid_reversed", "money", description="corrections in the period of payments"),
         Column(
-            "levy_waived_reversed", "money", description="corrections in the period of waivers"
+            "levy_paid_reversed", "money", description="of payments dated in the period, corrected"
+        ),
+        Column(
+            "levy_waived_reversed", "money", description="of waivers dated in the period, corrected"
         ),
         Column("levy_outstanding_at_start", "money"),
         Column("levy_outstanding", "money", description="at the end of the period"),
@@ -191,8 +193,9 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
     skipped, so the caller may pass the whole log or only GEM_KINDS)."""
     data = GemData(period)
     sales: dict[int, tuple[str, str, str]] = {}  # seq -> property id, district, kind
-    # seq of a sale, payment or waiver -> its movement, sale seq and amount (for a correction)
-    movements: dict[int, tuple[str, int, int]] = {}
+    # seq of a sale, payment or waiver -> its movement, sale seq, amount and date (for a
+    # correction)
+    movements: dict[int, tuple[str, int, int, date]] = {}
     charged: dict[tuple[str, str], tuple[str, str]] = {}  # (subject, month) -> kind, district
     sums: dict[tuple[str, str], dict[str, int]] = {}
 
@@ -209,7 +212,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             sale = (body["property_id"], body["district"], body["property_kind"])
             sales[seq] = sale
             amount = int(body["levy"]["levy_cents"])
-            movements[seq] = ("assessed", seq, amount)
+            movements[seq] = ("assessed", seq, amount, entry.effective)
             sums_at = bucket(sale[1], sale[2])
             place = when(entry.effective)
             if place < 0:
@@ -222,7 +225,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             sale = sales[int(body["sale_seq"])]
             amount = int(body["amount_cents"])
             movement = "paid" if entry.kind == "levy.paid" else "waived"
-            movements[seq] = (movement, int(body["sale_seq"]), amount)
+            movements[seq] = (movement, int(body["sale_seq"]), amount, entry.effective)
             sums_at = bucket(sale[1], sale[2])
             place = when(entry.effective)
             if place < 0:
@@ -234,21 +237,21 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
                     _levy_row(entry, movement, int(body["sale_seq"]), sale, amount, ref)
                 )
         elif entry.kind == "correction.applied" and body["kind"] in LEVY_MOVEMENTS:
-            # The original's movement, undone on the correction's date: an assessment reversed
-            # lowers what is outstanding, a payment or waiver reversed raises it again.
-            movement, sale_seq, amount = movements[int(body["seq"])]
+            # A corrected movement never happened: its reversal counts on the original's date
+            # (so no balance, on any day, holds a movement that was undone). An assessment
+            # reversed lowers what is outstanding, a payment or waiver reversed raises it.
+            movement, sale_seq, amount, on = movements[int(body["seq"])]
             sale = sales[sale_seq]
             sums_at = bucket(sale[1], sale[2])
-            place = when(entry.effective)
+            place = when(on)
             if place < 0:
                 sign = -1 if movement == "assessed" else 1
                 sums_at["levy_outstanding_at_start"] += sign * amount
             elif place == 0:
                 sums_at[f"levy_{movement}_reversed"] += amount
                 sums_at["sales_reversed"] += movement == "assessed"
-                data.levy.append(
-                    _levy_row(entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"])
-                )
+                row = _levy_row(entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"])
+                data.levy.append({**row, "date": on.isoformat()})
         elif entry.kind == "contribution.charged":
             month = body["month"]
             for line in body["lines"]:

@@ -569,7 +569,11 @@ def _undo_waiver(state: State, body: LevyWaived, original: Ctx, _ctx: Ctx) -> No
 
 
 def _unsettle(
-    state: State, sale_seq: int, amount_cents: int, field: Literal["paid", "waived"], original: Ctx
+    state: State,
+    sale_seq: int,
+    amount_cents: int,
+    field: Literal["paid", "waived"],
+    original: Ctx,
 ) -> None:
     """A payment or waiver that never happened: the amount is outstanding again."""
     sale = get_sale(state, sale_seq)

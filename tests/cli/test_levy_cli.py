@@ -274,16 +274,27 @@ def test_a_corrected_payment_and_sale_reach_the_gem_files(levy_ledger: Any) -> N
     assert rows["P-2"]["corrected_seq"] is not None
     assert "corrected at" in cli.ok("levy", "register").out
 
-    cli.ok("gem", "export", "--period", "2032-Q3", "--out", "q3")
-    levy_rows = json.loads((cli.cwd / "q3" / "levy.json").read_text())["rows"]
-    assert [(r["movement"], r["sale_seq"], r["amount_cents"], r["ref"]) for r in levy_rows] == [
-        ("paid-reversed", sale, 10_000_00, "payment bounced"),
-        ("assessed-reversed", sale, 12_000_00, "wrong deed"),
+    # The reversals count on the dates of what they reverse: a re-export of the second
+    # quarter shows them beside the originals, under new row ids.
+    cli.ok("gem", "export", "--period", "2032-Q2", "--out", "q2-again")
+    levy_rows = json.loads((cli.cwd / "q2-again" / "levy.json").read_text())["rows"]
+    assert [
+        (r["movement"], r["date"], r["amount_cents"], r["ref"])
+        for r in levy_rows
+        if r["sale_seq"] == sale
+    ] == [
+        ("assessed", "2032-05-10", 12_000_00, "deed-2"),
+        ("paid", "2032-05-31", 10_000_00, "notary-2"),
+        ("paid-reversed", "2032-05-31", 10_000_00, "payment bounced"),
+        ("assessed-reversed", "2032-05-10", 12_000_00, "wrong deed"),
     ]
-    totals = json.loads((cli.cwd / "q3" / "totals.json").read_text())["rows"]
-    p2 = next(r for r in totals if r["levy_assessed_reversed_cents"])
-    assert p2["levy_outstanding_at_start_cents"] == 2_000_00
-    assert (p2["levy_paid_reversed_cents"], p2["levy_outstanding_cents"]) == (10_000_00, 0)
+    totals = json.loads((cli.cwd / "q2-again" / "totals.json").read_text())["rows"]
+    p2 = next(r for r in totals if r["sales_reversed"])
+    assert (p2["levy_assessed_cents"], p2["levy_assessed_reversed_cents"]) == (12_000_00,) * 2
+    assert (p2["levy_paid_cents"], p2["levy_paid_reversed_cents"]) == (10_000_00,) * 2
+    assert p2["levy_outstanding_cents"] == 0
+    cli.ok("gem", "export", "--period", "2032-Q3", "--out", "q3")
+    assert json.loads((cli.cwd / "q3" / "levy.json").read_text())["rows"] == []
     assert "OK" in cli.ok("gem", "verify", "q3").out
     assert "OK" in cli.ok("verify").out
 

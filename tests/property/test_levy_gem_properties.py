@@ -322,16 +322,18 @@ def sums_from_entries(entries: list[Any], period: Any) -> dict[str, int]:
     """The period's figures straight from the log, without the export's code."""
     out: dict[str, int] = defaultdict(int)
     in_period = period.start.__le__
-    moved: dict[int, tuple[str, int]] = {}  # seq -> movement, amount
+    moved: dict[int, tuple[str, int, date]] = {}  # seq -> movement, amount, date
     for e in entries:
         if e.kind == "property.sold":
-            moved[e.seq] = ("assessed", e.body["levy"]["levy_cents"])
+            moved[e.seq] = ("assessed", e.body["levy"]["levy_cents"], e.effective)
         if e.kind in ("levy.paid", "levy.waived"):
-            moved[e.seq] = (e.kind[5:], e.body["amount_cents"])
-        if e.kind == "correction.applied" and e.body["seq"] in moved and e.effective <= period.end:
-            movement, amount = moved[e.body["seq"]]
+            moved[e.seq] = (e.kind[5:], e.body["amount_cents"], e.effective)
+        if e.kind == "correction.applied" and e.body["seq"] in moved:
+            movement, amount, on = moved[e.body["seq"]]  # counted on the original's date
+            if on > period.end:
+                continue
             out["levy_outstanding"] += -amount if movement == "assessed" else amount
-            if in_period(e.effective):
+            if in_period(on):
                 out[f"levy_{movement}_reversed"] += amount
                 out["sales_reversed"] += movement == "assessed"
         if e.kind == "property.sold" and in_period(e.effective) and e.effective <= period.end:

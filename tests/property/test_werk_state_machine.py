@@ -529,7 +529,7 @@ class WerkMachine(RuleBasedStateMachine):
         kind_name, key, extra = self.entries[seq]
         ok = self.undoable(seq)
         lease = o.leases.get(key)
-        command = corrections.correct(seq, "recorded in error", date(2036, 1, 1))
+        command = corrections.correct(seq, "recorded in error", date(2045, 1, 1))
         if not self.run("governor", command, ok, f"correct {kind_name} {seq}"):
             return
         event(f"correct {kind_name} accepted")

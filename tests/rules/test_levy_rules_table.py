@@ -375,7 +375,7 @@ def test_payments_waivers_and_the_outstanding_levy(example: Founded) -> None:
 
 
 def correct(f: Founded, seq: int, reason: str = "recorded in error") -> int:
-    receipt = f.append("governor", [corrections.correct(seq, reason, date(2040, 12, 1))])
+    receipt = f.append("governor", [corrections.correct(seq, reason, date(2050, 1, 1))])
     return receipt.entries[0].seq
 
 

@@ -30,6 +30,24 @@ def test_wrong_passphrase(tmp_path: Path) -> None:
         read_key_file(path, b"nope")
 
 
+def test_a_wrong_passphrase_that_passes_the_padding_check_is_named_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """About one wrong passphrase in 256 decrypts to garbage with valid padding, and the error
+    comes from parsing that garbage; it is still reported as a wrong passphrase."""
+    from cryptography.hazmat.primitives import serialization
+
+    path = tmp_path / "k.key"
+    write_key_file(path, generate("admin-1"), b"right")
+
+    def garbage(data: bytes, password: bytes | None) -> None:
+        raise ValueError("Could not deserialize key data. The data may be in an incorrect format")
+
+    monkeypatch.setattr(serialization, "load_pem_private_key", garbage)
+    with pytest.raises(KeyFileError, match="wrong passphrase for key file"):
+        read_key_file(path, b"wrong")
+
+
 def test_never_overwrites(tmp_path: Path) -> None:
     path = tmp_path / "k.pem"
     write_key_file(path, generate("a"), b"secret")
