@@ -21,6 +21,10 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from ledger.storage.store import Store
 
 ROOT = Path(__file__).resolve().parent.parent
 OUT = ROOT / "bench" / "out"
@@ -288,32 +292,40 @@ def cli_transaction(size: int, runs: int) -> float:
 # -- 2. batch append --------------------------------------------------------------------------------
 
 
+def append_workload(store: Store, n: int) -> tuple[int, float, float]:
+    """Found a ledger in an empty store and append `n` workload entries to it: (size,
+    entries/s inside Ledger.append, entries/s with the workload's making of commands)."""
+    from bench.workload import build, found, make_signers
+
+    store.create_schema()
+    signers = make_signers()
+    ledger = found(store, signers)
+    with store.reading() as tx:
+        start = tx.head()[0]
+    t = time.perf_counter()
+    inside = [0.0]
+    size = build(
+        ledger,
+        signers,
+        start + n,
+        batch=1000,
+        skipped=dict(SKIPPED),
+        probe=False,
+        in_append=inside,
+    )
+    seconds = time.perf_counter() - t
+    return size, (size - start) / inside[0], (size - start) / seconds
+
+
 def batch_append_sqlite(n: int) -> tuple[float, float]:
     """(entries/s in Ledger.append, entries/s with the workload's making of commands)."""
-    from bench.workload import build, found, make_signers
     from ledger.storage.store import Store
 
     with tempfile.TemporaryDirectory(dir=OUT) as tmp:
         store = Store(str(Path(tmp) / "append.db"), create=True)
-        store.create_schema()
-        signers = make_signers()
-        ledger = found(store, signers)
-        with store.reading() as tx:
-            start = tx.head()[0]
-        t = time.perf_counter()
-        inside = [0.0]
-        size = build(
-            ledger,
-            signers,
-            start + n,
-            batch=1000,
-            skipped=dict(SKIPPED),
-            probe=False,
-            in_append=inside,
-        )
-        seconds = time.perf_counter() - t
+        _, rate, whole = append_workload(store, n)
         store.dispose()
-    return (size - start) / inside[0], (size - start) / seconds
+    return rate, whole
 
 
 def batch_append_pg(n: int) -> tuple[float, float] | None:
@@ -321,7 +333,6 @@ def batch_append_pg(n: int) -> tuple[float, float] | None:
     afterwards."""
     import psycopg
 
-    from bench.workload import build, found, make_signers
     from ledger.storage.store import Store
 
     url = os.environ.get("COOPLEDGER_TEST_PG_URL", DEFAULT_PG)
@@ -337,27 +348,13 @@ def batch_append_pg(n: int) -> tuple[float, float] | None:
         admin.execute(f'CREATE DATABASE "{name}"')
         db_url = url.rsplit("/", 1)[0] + "/" + name
         store = Store(db_url, create=True)
-        store.create_schema()
-        signers = make_signers()
-        ledger = found(store, signers)
-        with store.reading() as tx:
-            start = tx.head()[0]
-        inside = [0.0]
-        size = build(
-            ledger,
-            signers,
-            start + n,
-            batch=1000,
-            skipped=dict(SKIPPED),
-            probe=False,
-            in_append=inside,
-        )
+        size, rate, _ = append_workload(store, n)
         store.dispose()
         with psycopg.connect(db_url) as conn:
             row_ = conn.execute("SELECT pg_database_size(current_database())").fetchone()
             assert row_ is not None
             db_bytes = float(row_[0])
-        return (size - start) / inside[0], db_bytes / size
+        return rate, db_bytes / size
     finally:
         admin.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         admin.close()

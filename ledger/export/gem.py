@@ -250,8 +250,11 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             elif place == 0:
                 sums_at[f"levy_{movement}_reversed"] += amount
                 sums_at["sales_reversed"] += movement == "assessed"
-                row = _levy_row(entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"])
-                data.levy.append({**row, "date": on.isoformat()})
+                data.levy.append(
+                    _levy_row(
+                        entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"], on
+                    )
+                )
         elif entry.kind == "contribution.charged":
             month = body["month"]
             for line in body["lines"]:
@@ -335,13 +338,20 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
 
 
 def _levy_row(
-    entry: Entry, movement: str, sale_seq: int, sale: tuple[str, str, str], amount: int, ref: str
+    entry: Entry,
+    movement: str,
+    sale_seq: int,
+    sale: tuple[str, str, str],
+    amount: int,
+    ref: str,
+    on: date | None = None,
 ) -> dict[str, Any]:
+    """One row of the levy file; `on` is the date it counts on (default: the entry's)."""
     return {
         "row_id": f"levy-{entry.seq}",
         "seq": entry.seq,
         "movement": movement,
-        "date": entry.effective.isoformat(),
+        "date": (on or entry.effective).isoformat(),
         "sale_seq": sale_seq,
         "property_id": sale[0],
         "district": sale[1],

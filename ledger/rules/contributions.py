@@ -168,6 +168,11 @@ def run_of(state: State, month: str) -> Record | None:
     return state.get("contribution-run", month)
 
 
+def runs(state: State) -> Iterator[tuple[str, Record]]:
+    """Every month run so far, by month, with its record (the entry's seq among it)."""
+    return state.scan("contribution-run")
+
+
 def subject_record(state: State, subject: str) -> Record | None:
     return state.get("contribution", subject)
 

@@ -16,7 +16,7 @@ from ledger.command import Command, Fact
 from ledger.errors import NotFound, RuleViolation
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
-from ledger.rules.contributions import ChargeLine, contribution_source, month_end
+from ledger.rules.contributions import ChargeLine, contribution_source, month_end, runs
 from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.index_series import index_lookup
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
@@ -509,7 +509,7 @@ def _undo_registration(
         # A run charges every home registered before it and delivered by the month's end.
         charged = [
             (month, int(run["seq"]))
-            for month, run in state.scan("contribution-run")
+            for month, run in runs(state)
             if int(run["seq"]) > original.seq and month_end(month) >= delivered
         ]
         if charged:

@@ -190,15 +190,16 @@ def compute_price(
         key = (rule, on, rounding, appraisal_cents, improvements_cents)
     found = _MEMO.get(key)
     if found is None:
-        price_cents, inputs = _compute_price(
-            rule, on, rounding, index, appraisal_cents, improvements_cents, None
-        )
-        # Explain with the index values this price used, whatever the index holds by then; the
-        # memo keeps no reference to the caller's lookup (nor so to its state and connection).
+        # The values looked up above serve the computation and, later, its explanation,
+        # whatever the index holds by then; the memo keeps no reference to the caller's lookup
+        # (nor so to its state and connection).
         lookup = _frozen_lookup(
             {(rule.series, rule.base_month): i0, (rule.series, _month(on)): it}
             if isinstance(rule, IndexedRule)
             else {}
+        )
+        price_cents, inputs = _compute_price(
+            rule, on, rounding, lookup, appraisal_cents, improvements_cents, None
         )
 
         def explain() -> tuple[str, ...]:

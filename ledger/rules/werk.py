@@ -36,7 +36,7 @@ from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, format_eur
-from ledger.rules.contributions import ChargeLine, contribution_source, month_start, run_of
+from ledger.rules.contributions import ChargeLine, contribution_source, run_of
 from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.lease_rules import (
     Applicant,
@@ -726,13 +726,13 @@ def _run_in(
 ) -> tuple[str, int] | None:
     """The first contribution run for a calendar month overlapping the days [first, after)
     (with `from_month_start`, only months beginning on or after `first`): (month, entry)."""
-    month = f"{first.year:04d}-{first.month:02d}"
-    while month_start(month) < after:
+    day = first.replace(day=1)
+    while day < after:
+        month = f"{day.year:04d}-{day.month:02d}"
         run = run_of(state, month)
-        if run is not None and (not from_month_start or month_start(month) >= first):
+        if run is not None and (not from_month_start or day >= first):
             return month, int(run["seq"])
-        year, mon = int(month[:4]), int(month[5:7])
-        month = f"{year + mon // 12:04d}-{mon % 12 + 1:02d}"
+        day = month_bounds(month)[1]
     return None
 
 
