@@ -276,7 +276,7 @@ def check_ledger(f: Founded, story: Any, sales: list[int]) -> None:
         for _subject, record in tx.state.scan("contribution"):
             assert all(due["cents"] > 0 for due in record["open"].values())
         # A run is idempotent: the same month again appends nothing and charges nothing more.
-        runs = list(tx.state.scan("contribution-run"))
+        runs = list(contributions.runs(tx.state))
         size = tx.head()[0]
         receivable = balance(tx.state, contributions.RECEIVABLE)
     for month, run in runs:
