@@ -126,6 +126,9 @@ class Auditor:
         self.prev_hash = prev_hash
         self.check_signatures = check_signatures
         self._checkpoints: dict[int, str] = {}
+        # The last leaf's signed index fields (kind, key_id, effective, recorded_at,
+        # request_id), for a store's check of its index columns; None if it did not decode.
+        self.last_index: tuple[str, str, str, str, str | None] | None = None
         # With workers > 1, signatures are verified in workers - 1 helper processes while this
         # one decodes, hashes and applies (so `workers` counts every process doing the work). A signature's result arrives later, so until then this
         # entry's findings, and everything after it, wait in order as events (below) and are
@@ -170,6 +173,7 @@ class Auditor:
         self.report.entries += 1
         prev = self.prev_hash
         self.prev_hash = digest
+        self.last_index = None
         leaf = plain_leaf(data)
         if leaf is None:
             if not self._feed_model(seq, prev, data):
@@ -180,6 +184,9 @@ class Auditor:
 
     def _feed_plain(self, seq: int, prev: bytes | None, leaf: PlainLeaf) -> None:
         """feed() for a leaf plain_leaf() decoded: the same checks, on fields, no models."""
+        self.last_index = (
+            leaf.kind, leaf.key_id, leaf.effective.isoformat(), leaf.recorded_at, leaf.request_id
+        )
         if leaf.seq != seq:
             self.add(seq, "sequence", f"expected sequence number {seq}, found {leaf.seq}")
         expected_prev = GENESIS_PREV if seq == 0 else (prev.hex() if prev is not None else None)
@@ -225,6 +232,10 @@ class Auditor:
             self.add(seq, "malformed", str(e))
             return False
         entry = signed.entry
+        self.last_index = (
+            entry.kind, entry.key_id, entry.effective.isoformat(), entry.recorded_at,
+            entry.request_id,
+        )
         if entry.seq != seq:
             self.add(seq, "sequence", f"expected sequence number {seq}, found {entry.seq}")
         expected_prev = GENESIS_PREV if seq == 0 else (prev.hex() if prev is not None else None)

@@ -2,26 +2,113 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Callable
 
 from ledger import merkle
 from ledger.audit import Auditor, Report
 from ledger.note import Verifier
 from ledger.state import MemoryState
+from ledger.storage import authentication as auth
 from ledger.storage.store import ReadTx
 
+INDEX_COLUMNS = ("kind", "key_id", "effective", "recorded_at", "request_id")
+# Stored Merkle nodes are compared block by block: a block of 2^12 leaves holds every node
+# up to level 12; the few nodes above are compared at the end.
+_BLOCK_LEVEL = 12
+_BLOCK = 1 << _BLOCK_LEVEL
+_MAX_NODE_FINDINGS = 10
 
-def verify_store(
+
+class _TreeCheck:
+    """Recomputes every complete subtree from the leaves' bytes and compares each with the
+    node the store keeps (level, idx), which proofs and the writer's next checkpoint use."""
+
+    def __init__(self, tx: ReadTx, auditor: Auditor) -> None:
+        self.tx = tx
+        self.auditor = auditor
+        self.start = 0
+        self.leaves: list[bytes] = []
+        self.block_roots: list[bytes] = []
+        self.bad = 0
+
+    def push(self, digest: bytes) -> None:
+        self.leaves.append(digest)
+        if len(self.leaves) == _BLOCK:
+            self._block()
+
+    def _compare(self, level: int, idx: int, stored: bytes | None, computed: bytes) -> None:
+        if stored == computed:
+            return
+        self.bad += 1
+        if self.bad <= _MAX_NODE_FINDINGS:
+            self.auditor.add(
+                idx << level,
+                "merkle",
+                f"stored Merkle node ({level}, {idx}) differs from the recomputed tree",
+            )
+
+    def _block(self) -> None:
+        hashes = self.leaves
+        for level in range(_BLOCK_LEVEL + 1):
+            base = self.start >> level
+            stored = self.tx.nodes_at(level, base, base + len(hashes))
+            for i, h in enumerate(hashes):
+                self._compare(level, base + i, stored.get(base + i), h)
+            if level == _BLOCK_LEVEL or len(hashes) < 2:
+                break
+            hashes = [
+                merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)
+            ]
+        if len(self.leaves) == _BLOCK:
+            self.block_roots.append(hashes[0])
+        self.start += len(self.leaves)
+        self.leaves = []
+
+    def finish(self) -> None:
+        if self.leaves:
+            self._block()
+        stored = self.tx.nodes_above(_BLOCK_LEVEL)
+        level, hashes = _BLOCK_LEVEL, self.block_roots
+        while len(hashes) >= 2:
+            hashes = [
+                merkle.node_hash(hashes[i], hashes[i + 1]) for i in range(0, len(hashes) - 1, 2)
+            ]
+            level += 1
+            for i, h in enumerate(hashes):
+                self._compare(level, i, stored.get((level, i)), h)
+        size = self.start
+        expected = sum(size >> level for level in range(size.bit_length()))
+        count = self.tx.count_nodes()
+        if self.bad > _MAX_NODE_FINDINGS:
+            self.auditor.add(
+                None, "merkle", f"{self.bad} stored Merkle nodes differ from the recomputed tree"
+            )
+        elif count != expected:
+            self.auditor.add(
+                None,
+                "merkle",
+                f"merkle_nodes holds {count} rows, the tree of {size} entries has {expected}",
+            )
+
+
+def verify_log(
     tx: ReadTx, trusted: Verifier | None = None, progress: Callable[[int], None] | None = None
-) -> Report:
-    """Replay every entry from the stored bytes, then check that what the store derived from
-    them (leaf hashes, head, Merkle nodes, projections) says the same."""
+) -> tuple[Report, Auditor]:
+    """Replay every entry from the stored bytes (signatures, chain, rules, checkpoints), and
+    check what the store keeps beside them: index columns, leaf hashes, head, every Merkle
+    node, and that a signed checkpoint covers every entry."""
     size, head_hash = tx.head()
     auditor = Auditor(trusted)
     auditor.expect_checkpoints((s, text) for s, _root, text in tx.checkpoints())
+    tree = _TreeCheck(tx, auditor)
     last = b"\x00" * 32
     count = 0
-    for seq, data in tx.entries(0, None):
+    stop = size if size > 0 else 0
+    row = tx.raw.first("SELECT MAX(seq) FROM entries")
+    if row is not None and row[0] is not None:
+        stop = max(stop, int(row[0]) + 1)
+    for seq, columns, stored_leaf, data in tx.entry_index(0, stop):
         if seq != auditor.next_seq:
             auditor.add(
                 auditor.next_seq, "sequence", f"entry {auditor.next_seq} is missing from the store"
@@ -29,10 +116,13 @@ def verify_store(
             auditor.next_seq = seq
         auditor.feed(data)
         last = merkle.leaf_hash(data)
+        _check_index(auditor, seq, columns, stored_leaf, last)
+        tree.push(last)
         count += 1
         if progress is not None and count % 1000 == 0:
             progress(1000)
     report = auditor.finish()
+    tree.finish()
     if size != count:
         auditor.add(
             min(size, count), "head", f"the head row says {size} entries, the table holds {count}"
@@ -40,12 +130,40 @@ def verify_store(
     elif count and last != head_hash:
         auditor.add(count - 1, "head", "the head row does not point at the last entry")
     latest = tx.checkpoint()
-    if latest is not None and latest[0] <= report.tree_size and report.ok:
-        stored_root = merkle.root_hash(latest[0], tx.get_nodes)
-        if stored_root != latest[1]:
-            auditor.add(
-                latest[0] - 1, "merkle", "stored Merkle nodes do not give the checkpoint's root"
-            )
+    covered = 0 if latest is None else latest[0]
+    if count > covered:
+        auditor.add(
+            covered,
+            "checkpoint",
+            f"entries {covered}..{count - 1} are not covered by any signed checkpoint",
+        )
+    return report, auditor
+
+
+def _check_index(
+    auditor: Auditor, seq: int, columns: tuple[object, ...], stored_leaf: bytes, leaf: bytes
+) -> None:
+    signed = auditor.last_index
+    if signed is not None:
+        for name, stored, value in zip(INDEX_COLUMNS, columns, signed, strict=True):
+            if stored != value:
+                auditor.add(
+                    seq, "index", f"the {name} column says {stored!r}, the signed entry {value!r}"
+                )
+    if stored_leaf != leaf:
+        auditor.add(seq, "index", "the leaf_hash column differs from the hash of the entry")
+
+
+def verify_store(
+    tx: ReadTx,
+    trusted: Verifier | None = None,
+    progress: Callable[[int], None] | None = None,
+    mac_key: bytes | None = None,
+) -> Report:
+    """verify_log, then check that what the store derived from the log (projections, personal
+    data against its commitments) says the same; with the MAC key derived from the log key,
+    also every projection record's MAC, the head's MAC and its state digest."""
+    report, auditor = verify_log(tx, trusted, progress)
     if isinstance(auditor.state, MemoryState) and report.ok:
         replayed = auditor.state.snapshot()
         stored = tx.state.snapshot()
@@ -59,4 +177,75 @@ def verify_store(
                 "projection",
                 f"{len(differing)} projected records differ from a replay of the log, first {ns}/{key}",
             )
+    _check_member_data(tx, auditor)
+    if mac_key is not None:
+        _check_authentication(tx, auditor, mac_key)
     return report
+
+
+def _check_member_data(tx: ReadTx, auditor: Auditor) -> None:
+    """Each member's stored personal data matches the commitment its signed admission made,
+    and is gone once the log says it was erased."""
+    for member_id, salt, data, _erased in tx.member_data_rows():
+        record = auditor.state.get("member", member_id)
+        if record is None:
+            auditor.add(None, "member_data", f"member {member_id}: the log admitted no such member")
+            continue
+        forgotten = record.get("forgotten_seq")
+        if forgotten is not None:
+            if salt is not None or data is not None:
+                auditor.add(
+                    forgotten,
+                    "member_data",
+                    f"member {member_id}: personal data is still stored though it was erased "
+                    f"at entry {forgotten}",
+                )
+            continue
+        admitted = int(record["admitted_seq"])
+        if salt is None or data is None:
+            auditor.add(
+                admitted,
+                "member_data",
+                f"member {member_id}: personal data is missing, and the log never erased it",
+            )
+        elif hashlib.sha256(salt + data.encode("utf-8")).hexdigest() != record["commitment"]:
+            auditor.add(
+                admitted,
+                "member_data",
+                f"member {member_id}: personal data does not match the commitment in entry {admitted}",
+            )
+
+
+def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:
+    if tx.schema_version == "1":
+        auditor.add(
+            None,
+            "authentication",
+            "schema version 1 keeps no MACs: run coopledger rebuild --log-key FILE to add them",
+        )
+        return
+    failing: list[str] = []
+    total = 0
+    for ns, key, value, mac in tx.projection_rows():
+        if not auth.same(mac, auth.record_mac(mac_key, ns, key, value)):
+            failing.append(f"{ns}/{key}")
+        if mac is not None:
+            total += auth.to_int(mac)
+    if failing:
+        auditor.add(
+            None,
+            "authentication",
+            f"{len(failing)} projection records fail their authentication, first {failing[0]}",
+        )
+    size, last, digest, mac = tx.authentication()
+    if size == 0 and mac is None and digest is None:
+        return
+    if digest is None or not auth.same(mac, auth.head_mac(mac_key, size, last, digest)):
+        auditor.add(None, "authentication", "the head row fails its authentication")
+    elif digest != auth.to_bytes(total):
+        auditor.add(
+            None,
+            "authentication",
+            "the head's state digest does not match the projection records: a record was "
+            "added, removed or put back to an earlier version outside coop-ledger",
+        )

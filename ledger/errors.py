@@ -53,3 +53,7 @@ class ProofError(VerificationError):
 
 class NoteError(VerificationError):
     """A signed note or checkpoint is malformed, or not signed by the expected key."""
+
+
+class IntegrityError(LedgerError):
+    """The database holds state that fails its authentication, or a log that does not verify."""

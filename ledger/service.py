@@ -12,6 +12,7 @@ from typing import Any
 from ledger import merkle, note
 from ledger.charter import Charter
 from ledger.command import Command, Fact
+from ledger.derived_keys import PROJECTION_MAC, derive
 from ledger.encoding import canonical
 from ledger.errors import ConflictError, KeyFileError, RuleViolation, StorageError
 from ledger.keys import Signer, public_key_b64
@@ -76,7 +77,8 @@ class Ledger:
 
     def found(self, command: Command, governor: Signer, log_signer: Signer) -> Receipt:
         """Write entry 0, signed by the founding governor and countersigned by the log key."""
-        with self.store.writing() as tx:
+        with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
+            trust_state(tx, log_signer)
             if tx.head()[0] != 0:
                 raise StorageError(f"the ledger at {self.store.target} already holds entries")
             return self._append(tx, [command], [governor, log_signer], log_signer, None)
@@ -93,7 +95,8 @@ class Ledger:
         """Decide, sign, apply and store every command as one transaction, or none of them."""
         if not commands:
             raise RuleViolation("nothing to append")
-        with self.store.writing() as tx:
+        with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
+            trust_state(tx, log_signer)
             if request_id is not None:
                 previous = tx.request(request_id)
                 if previous is not None:
@@ -292,6 +295,15 @@ def genesis(
         {"origin": origin},
         lambda _state, _ctx: Fact("ledger.founded", body, effective),
     )
+
+
+def trust_state(tx: WriteTx, log_signer: Signer) -> None:
+    """Before anything is decided: the log key is this ledger's (read without MACs, so a wrong
+    key is named as such), and the head row it authenticated is unchanged; from here on every
+    projection record read is checked (docs/decisions/0014-trusted-state.md)."""
+    if tx.head()[0] > 0:
+        check_log_key(tx.unverified_state(), log_signer)
+    tx.check_head()
 
 
 def check_log_key(state: State, log_signer: Signer) -> None:

@@ -72,6 +72,13 @@ def _render(report: Any, as_json: bool, what: str) -> None:
     help="Processes to verify a bundle with: this one, plus workers - 1 that check signatures "
     "(the findings are the same).",
 )
+@click.option(
+    "--log-key",
+    envvar="COOPLEDGER_LOG_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Optional, on a database: also check the projection's MACs and the head's state "
+    "digest (env COOPLEDGER_LOG_KEY).",
+)
 @db_option
 @click.option("--json", "as_json", is_flag=True)
 @click.pass_context
@@ -81,6 +88,7 @@ def verify(
     trust: str | None,
     since: Path | None,
     workers: int,
+    log_key: Path | None,
     db: str,
     as_json: bool,
 ) -> None:
@@ -108,10 +116,16 @@ def verify(
             raise UsageError("--since works with --bundle")
         from ledger.checks import verify_store
 
+        mac_key = None
+        if log_key is not None and str(log_key):
+            from cli.app import load_log_signer
+            from ledger.derived_keys import PROJECTION_MAC, derive
+
+            mac_key = derive(load_log_signer(log_key), PROJECTION_MAC)
         with reading(db) as tx:
             total = tx.head()[0]
             with _progress(total, "verifying") as progress:
-                report = verify_store(tx, trusted, progress)
+                report = verify_store(tx, trusted, progress, mac_key)
         _render(report, as_json, f"ledger {db}")
     ctx.exit(0 if report.ok else 1)
 

@@ -488,9 +488,17 @@ def ledger_checkpoint(tx: ReadTx, size: int | None = None) -> Checkpointed:
     return Checkpointed(str(meta["origin"]), found[0], found[1], found[2])
 
 
+# How each GEM kind appears in a leaf's canonical bytes: entries are chosen by their signed
+# bytes, never by the `kind` index column, which an insider can edit (issue 11, defect 2).
+_KIND_MARKERS = tuple(f'"kind":"{k}"'.encode() for k in GEM_KINDS)
+
+
 def store_entries(tx: ReadTx, size: int) -> Iterator[Entry]:
-    for seq, data in tx.entries(0, size, kinds=GEM_KINDS):
-        yield decode_leaf(data, f"entry {seq}").entry
+    for seq, data in tx.entries(0, size):
+        if any(marker in data for marker in _KIND_MARKERS):
+            entry = decode_leaf(data, f"entry {seq}").entry
+            if entry.kind in GEM_KINDS:
+                yield entry
 
 
 def export_gem(

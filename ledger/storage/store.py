@@ -14,14 +14,18 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.encoding import loads, record_bytes
-from ledger.errors import ConflictError, StorageError
+from ledger.errors import ConflictError, IntegrityError, StorageError
 from ledger.state import Record
+from ledger.storage import authentication as auth
 
 # The schema version every transaction checks. It is tables.SCHEMA_VERSION, repeated here so
 # that a command does not import SQLModel (and the SQLAlchemy ORM under it, some 200 ms)
 # just to compare it: the tables are needed only to create the schema
 # (docs/decisions/0011-perf-cli-start-up.md; tests/unit/test_fast_paths.py keeps the two equal).
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
+# Schema 1 (before projection MACs) is still read; only `coopledger rebuild` writes to it,
+# upgrading it in place (docs/decisions/0014-trusted-state.md).
+READABLE_VERSIONS = ("1", SCHEMA_VERSION)
 
 DEFAULT_DB = "coopledger.db"
 _CHUNK = 5000
@@ -148,8 +152,12 @@ class Store:
                 conn.close()
 
     @contextmanager
-    def writing(self) -> Iterator[WriteTx]:
-        """The one write transaction: take the writer lock, yield, flush and commit, or roll back."""
+    def writing(self, mac_key: bytes, *, upgrade: bool = False) -> Iterator[WriteTx]:
+        """The one write transaction: take the writer lock, yield, flush and commit, or roll back.
+
+        `mac_key` (derived from the log key) authenticates every projection record the
+        transaction reads or writes, and the head row. `upgrade` lets `rebuild` open a
+        schema-1 database, which it upgrades in the same transaction."""
         conn = self._connect()
         try:
             try:
@@ -160,9 +168,15 @@ class Store:
                     conn.exec_driver_sql("SELECT size FROM head WHERE id = 1 FOR UPDATE")
             except (OperationalError, DBAPIError) as e:
                 raise ConflictError(f"cannot take the writer lock: {str(e.orig).strip()}") from e
-            tx = WriteTx(conn, self.dialect)
+            tx = WriteTx(conn, self.dialect, mac_key)
             try:
                 tx.check_schema(self.target)
+                if tx.schema_version != SCHEMA_VERSION and not upgrade:
+                    raise StorageError(
+                        f"{display_target(self.target)} has schema version "
+                        f"{tx.schema_version}: run coopledger rebuild --log-key FILE to "
+                        "upgrade it for writing"
+                    )
                 yield tx
                 tx.flush()
                 conn.exec_driver_sql("COMMIT")
@@ -295,6 +309,7 @@ class ReadTx:
         self.dialect = dialect
         self.raw = Raw(conn, dialect)
         self.state = DbState(conn, self.raw)
+        self.schema_version = SCHEMA_VERSION
 
     def check_schema(self, target: str) -> None:
         try:
@@ -307,16 +322,86 @@ class ReadTx:
             raise StorageError(
                 f"{display_target(target)} is not a coop-ledger database: run coopledger init"
             )
-        if row[0] != SCHEMA_VERSION:
+        if row[0] not in READABLE_VERSIONS:
             raise StorageError(
-                f"{display_target(target)} has schema version {row[0]}, this program reads {SCHEMA_VERSION}"
+                f"{display_target(target)} has schema version {row[0]}, this program reads "
+                f"{' and '.join(READABLE_VERSIONS)}"
             )
+        self.schema_version = str(row[0])
 
     def head(self) -> tuple[int, bytes]:
         row = self.raw.first("SELECT size, last_leaf_hash FROM head WHERE id = 1")
         if row is None:
             raise sa.exc.NoResultFound("No row was found when one was required")
         return int(row[0]), bytes(row[1])
+
+    def authentication(self) -> tuple[int, bytes, bytes | None, bytes | None]:
+        """The head row with its state digest and MAC (schema 2)."""
+        row = self.raw.first(
+            "SELECT size, last_leaf_hash, state_digest, mac FROM head WHERE id = 1"
+        )
+        if row is None:
+            raise sa.exc.NoResultFound("No row was found when one was required")
+        digest, mac = (None if v is None else bytes(v) for v in row[2:])
+        return int(row[0]), bytes(row[1]), digest, mac
+
+    def projection_rows(self) -> Iterator[tuple[str, str, bytes, bytes | None]]:
+        """Every projection record with its MAC (schema 2), in key order, in chunks."""
+        query = (
+            "SELECT ns, key, value, mac FROM projection WHERE ns > ? OR (ns = ? AND key > ?) "
+            "ORDER BY ns, key LIMIT 5000"
+        )
+        after = ("", "")
+        while True:
+            rows = self.raw.rows(query, (after[0], after[0], after[1]))
+            for ns, key, value, mac in rows:
+                yield str(ns), str(key), bytes(value), None if mac is None else bytes(mac)
+            if len(rows) < 5000:
+                return
+            after = (str(rows[-1][0]), str(rows[-1][1]))
+
+    def entry_index(
+        self, start: int, stop: int
+    ) -> Iterator[tuple[int, tuple[Any, ...], bytes, bytes]]:
+        """Each entry's index columns (kind, key_id, effective, recorded_at, request_id),
+        its stored leaf hash and its data, in sequence order, in chunks."""
+        query = (
+            "SELECT seq, kind, key_id, effective, recorded_at, request_id, leaf_hash, data "
+            "FROM entries WHERE seq >= ? AND seq < ? ORDER BY seq"
+        )
+        low = start
+        while low < stop:
+            high = min(stop, low + _CHUNK)
+            for row in self.raw.rows(query, (low, high)):
+                yield int(row[0]), tuple(row[1:6]), bytes(row[6]), bytes(row[7])
+            low = high
+
+    def nodes_at(self, level: int, low: int, high: int) -> dict[int, bytes]:
+        """Stored Merkle nodes of one level with low <= idx < high."""
+        rows = self.raw.rows(
+            "SELECT idx, hash FROM merkle_nodes WHERE level = ? AND idx >= ? AND idx < ?",
+            (level, low, high),
+        )
+        return {int(i): bytes(h) for i, h in rows}
+
+    def nodes_above(self, level: int) -> dict[tuple[int, int], bytes]:
+        rows = self.raw.rows("SELECT level, idx, hash FROM merkle_nodes WHERE level > ?", (level,))
+        return {(int(lv), int(i)): bytes(h) for lv, i, h in rows}
+
+    def count_nodes(self) -> int:
+        row = self.raw.first("SELECT COUNT(*) FROM merkle_nodes")
+        return 0 if row is None else int(row[0])
+
+    def member_data_rows(self) -> Iterator[tuple[str, bytes | None, str | None, int | None]]:
+        for member_id, salt, data, erased in self.conn.execute(
+            text("SELECT member_id, salt, data, erased_seq FROM member_data ORDER BY member_id")
+        ):
+            yield (
+                str(member_id),
+                None if salt is None else bytes(salt),
+                data,
+                None if erased is None else int(erased),
+            )
 
     def entry(self, seq: int) -> bytes | None:
         row = self.raw.first("SELECT data FROM entries WHERE seq = ?", (seq,))
@@ -426,12 +511,64 @@ class ReadTx:
 
 
 class WriteTx(ReadTx):
-    """Writes collected during one append and sent in a few statements at the end."""
+    """Writes collected during one append and sent in a few statements at the end. Every
+    projection record it reads must carry a valid MAC, and the head row's MAC is checked
+    before anything is decided (docs/decisions/0014-trusted-state.md)."""
 
-    def __init__(self, conn: Connection, dialect: str) -> None:
+    def __init__(self, conn: Connection, dialect: str, mac_key: bytes) -> None:
         super().__init__(conn, dialect)
+        self.mac_key = mac_key
+        self.state = DbState(conn, self.raw, mac_key)
         self._entries: list[dict[str, Any]] = []
         self._nodes: list[dict[str, Any]] = []
+
+    def unverified_state(self) -> DbState:
+        """The projection read without MACs: only to tell a wrong log key from a changed
+        database before the first authenticated read."""
+        return DbState(self.conn, self.raw)
+
+    def check_head(self) -> None:
+        """Refuse a head row whose MAC fails, and take its state digest as the starting point
+        of the digest the transaction maintains. A fresh database has no MAC yet."""
+        size, last, digest, mac = self.authentication()
+        if mac is None and size == 0 and digest is None:
+            self.state.digest = 0
+            return
+        if digest is None or not auth.same(mac, auth.head_mac(self.mac_key, size, last, digest)):
+            raise IntegrityError(
+                "the head row fails its authentication: the database was changed outside "
+                "coop-ledger; run coopledger rebuild"
+            )
+        self.state.digest = auth.to_int(digest)
+
+    def upgrade_schema(self) -> None:
+        """Schema 1 to 2: add the MAC and digest columns (rebuild then fills them)."""
+        blob = "BYTEA" if self.dialect == "postgresql" else "BLOB"
+        for table, column in (("projection", "mac"), ("head", "state_digest"), ("head", "mac")):
+            self.raw.run(f"ALTER TABLE {table} ADD COLUMN {column} {blob}")
+        self.set_meta("schema_version", SCHEMA_VERSION)
+        self.schema_version = SCHEMA_VERSION
+
+    def replace_projection(self, records: Mapping[tuple[str, str], bytes]) -> tuple[int, int, int]:
+        """Make the projection exactly `records`, each with its MAC, and set the state digest;
+        returns how many records were added, changed and removed."""
+        stored = {(ns, key): (value, mac) for ns, key, value, mac in self.projection_rows()}
+        macs = {k: auth.record_mac(self.mac_key, k[0], k[1], v) for k, v in records.items()}
+        removed = [k for k in stored if k not in records]
+        upserts = [
+            (ns, key, records[(ns, key)], macs[(ns, key)])
+            for ns, key in records
+            if stored.get((ns, key)) != (records[(ns, key)], macs[(ns, key)])
+        ]
+        if removed:
+            self.raw.many("DELETE FROM projection WHERE ns = ? AND key = ?", removed)
+        if upserts:
+            self.raw.many(_UPSERT, upserts)
+        self.state = DbState(self.conn, self.raw, self.mac_key)
+        self.state.digest = auth.to_int(auth.digest_of(macs.values()))
+        added = sum(1 for k in records if k not in stored)
+        changed = sum(1 for k in records if k in stored and stored[k][0] != records[k])
+        return added, changed, len(removed)
 
     def add_entry(self, row: dict[str, Any]) -> None:
         self._entries.append(row)
@@ -514,25 +651,72 @@ class WriteTx(ReadTx):
             )
             self._nodes = []
         self.state.flush()
+        if self.state.digest is not None:
+            size, last = self.head()
+            digest = auth.to_bytes(self.state.digest)
+            self.raw.run(
+                "UPDATE head SET state_digest = ?, mac = ? WHERE id = 1",
+                (digest, auth.head_mac(self.mac_key, size, last, digest)),
+            )
+
+
+_UPSERT = (
+    "INSERT INTO projection (ns, key, value, mac) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, mac = excluded.mac"
+)
+# A reader's uncommitted puts (a dry run) touch no MAC column: schema 1 has none.
+_UPSERT_PLAIN = (
+    "INSERT INTO projection (ns, key, value) VALUES (?, ?, ?) "
+    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
+)
 
 
 class DbState:
     """The projection table seen through a write-back cache: rules read and put records, and
-    the changed ones are written in one statement when the transaction commits."""
+    the changed ones are written in one statement when the transaction commits.
 
-    def __init__(self, conn: Connection, raw: Raw | None = None) -> None:
+    With a `mac_key` (the writer's), every record read must carry its MAC, each record
+    written gets one, and `digest` (the head's state digest, as an integer) follows every
+    change: the old record's MAC out, the new one's in (docs/decisions/0014-trusted-state.md).
+    Without one (readers) the MAC column is never read, so schema-1 databases read as before."""
+
+    def __init__(self, conn: Connection, raw: Raw | None = None, mac_key: bytes | None = None) -> None:
         self.conn = conn
         self.raw = raw if raw is not None else Raw(conn, conn.dialect.name)
+        self.mac_key = mac_key
+        self.digest: int | None = None
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._dirty: set[tuple[str, str]] = set()
+        # The MAC each record has in the table (None: no such row), once known.
+        self._stored_macs: dict[tuple[str, str], bytes | None] = {}
+
+    def _checked(self, ns: str, key: str, value: bytes, mac: bytes | None) -> bytes:
+        assert self.mac_key is not None
+        if not auth.same(mac, auth.record_mac(self.mac_key, ns, key, value)):
+            raise IntegrityError(
+                f"projection record {ns}/{key} fails its authentication: the database was "
+                "changed outside coop-ledger; run coopledger rebuild"
+            )
+        self._stored_macs[(ns, key)] = bytes(mac) if mac is not None else None
+        return value
 
     def get(self, ns: str, key: str) -> Record | None:
         k = (ns, key)
         if k in self._cache:
             raw = self._cache[k]
-        else:
+        elif self.mac_key is None:
             row = self.raw.first("SELECT value FROM projection WHERE ns = ? AND key = ?", (ns, key))
             raw = None if row is None else bytes(row[0])
+            self._cache[k] = raw
+        else:
+            row = self.raw.first(
+                "SELECT value, mac FROM projection WHERE ns = ? AND key = ?", (ns, key)
+            )
+            if row is None:
+                raw = None
+                self._stored_macs[k] = None
+            else:
+                raw = self._checked(ns, key, bytes(row[0]), row[1])
             self._cache[k] = raw
         return None if raw is None else loads(raw)
 
@@ -552,12 +736,17 @@ class DbState:
         self._dirty.add((ns, key))
 
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
-        merged: dict[str, bytes | None] = {
-            str(k): bytes(v)
+        merged: dict[str, bytes | None] = {}
+        if self.mac_key is None:
             for k, v in self.conn.execute(
                 text("SELECT key, value FROM projection WHERE ns = :n"), {"n": ns}
-            )
-        }
+            ):
+                merged[str(k)] = bytes(v)
+        else:
+            for k, v, mac in self.raw.rows(
+                "SELECT key, value, mac FROM projection WHERE ns = ?", (ns,)
+            ):
+                merged[str(k)] = self._checked(ns, str(k), bytes(v), mac)
         for (cns, key), raw in self._cache.items():
             if cns == ns and (cns, key) in self._dirty:
                 merged[key] = raw
@@ -566,26 +755,47 @@ class DbState:
             if raw is not None:
                 yield key, loads(raw)
 
+    def _fetch_stored_macs(self, keys: Sequence[tuple[str, str]]) -> None:
+        """The MACs of records written without being read first, in one batched select."""
+        for i in range(0, len(keys), 200):
+            part = keys[i : i + 200]
+            for k in part:
+                self._stored_macs[k] = None
+            clauses = " OR ".join(["(ns = ? AND key = ?)"] * len(part))
+            params = [v for k in part for v in k]
+            for ns, key, mac in self.raw.rows(
+                f"SELECT ns, key, mac FROM projection WHERE {clauses}", params
+            ):
+                self._stored_macs[(str(ns), str(key))] = None if mac is None else bytes(mac)
+
     def flush(self) -> None:
-        upserts = []
-        deletes = []
+        upserts: list[tuple[str, str, bytes, bytes | None]] = []
+        deletes: list[tuple[str, str]] = []
+        if self.mac_key is not None and self.digest is not None:
+            blind = [k for k in self._dirty if k not in self._stored_macs]
+            if blind:
+                self._fetch_stored_macs(blind)
         for ns, key in self._dirty:
             raw = self._cache[(ns, key)]
+            mac = None
+            if raw is not None and self.mac_key is not None:
+                mac = auth.record_mac(self.mac_key, ns, key, raw)
+            if self.digest is not None:
+                old = self._stored_macs.get((ns, key))
+                self.digest += (0 if mac is None else auth.to_int(mac)) - (
+                    0 if old is None else auth.to_int(old)
+                )
+                self._stored_macs[(ns, key)] = mac
             if raw is None:
-                deletes.append({"n": ns, "k": key})
+                deletes.append((ns, key))
             else:
-                upserts.append({"n": ns, "k": key, "v": raw})
-        if upserts:
-            self.raw.many(
-                "INSERT INTO projection (ns, key, value) VALUES (?, ?, ?) "
-                "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
-                [(u["n"], u["k"], u["v"]) for u in upserts],
-            )
+                upserts.append((ns, key, raw, mac))
+        if upserts and self.mac_key is None:
+            self.raw.many(_UPSERT_PLAIN, [u[:3] for u in upserts])
+        elif upserts:
+            self.raw.many(_UPSERT, upserts)
         if deletes:
-            self.raw.many(
-                "DELETE FROM projection WHERE ns = ? AND key = ?",
-                [(d["n"], d["k"]) for d in deletes],
-            )
+            self.raw.many("DELETE FROM projection WHERE ns = ? AND key = ?", deletes)
         self._dirty.clear()
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:

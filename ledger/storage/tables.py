@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 class LedgerMeta(SQLModel, table=True):
@@ -15,12 +15,16 @@ class LedgerMeta(SQLModel, table=True):
 
 
 class Head(SQLModel, table=True):
-    """One row; writers lock it (PostgreSQL FOR UPDATE) so that one appends at a time."""
+    """One row; writers lock it (PostgreSQL FOR UPDATE) so that one appends at a time. Since
+    schema 2 it carries the state digest over the projection's MACs and its own MAC
+    (docs/decisions/0014-trusted-state.md)."""
 
     __tablename__ = "head"
     id: int = Field(primary_key=True)
     size: int
     last_leaf_hash: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    state_digest: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class EntryRow(SQLModel, table=True):
@@ -66,12 +70,14 @@ class RequestRow(SQLModel, table=True):
 
 
 class Projection(SQLModel, table=True):
-    """Current state as keyed records (canonical JSON), rebuilt exactly by replaying the log."""
+    """Current state as keyed records (canonical JSON), rebuilt exactly by replaying the log;
+    `mac` authenticates each record with a key derived from the log key (schema 2)."""
 
     __tablename__ = "projection"
     ns: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=128)
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
 
 
 class MemberData(SQLModel, table=True):
