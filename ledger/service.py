@@ -112,6 +112,7 @@ class Ledger:
         if not commands:
             raise RuleViolation("nothing to append")
         with self.store.writing() as tx:
+            check_log_key(tx.state, log_signer)
             if request_id is not None:
                 previous = tx.request(request_id)
                 if previous is not None:
