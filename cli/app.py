@@ -123,6 +123,14 @@ def load_log_signer(path: Path | None) -> Any:
     return read_key_file(path, passphrase([LOG_PASSPHRASE_ENV, PASSPHRASE_ENV], path))
 
 
+def log_memory(log_key: Path | None) -> Any:
+    """The log key's memory of its last checkpoint: beside the key file, or $COOPLEDGER_LOG_STATE."""
+    from ledger.log_memory import LogMemory
+
+    assert log_key is not None  # load_log_signer refused a missing --log-key already
+    return LogMemory.beside(log_key, notice=lambda message: click.echo(message, err=True))
+
+
 def open_store(db: str, create: bool = False) -> Any:
     from ledger.storage.store import Store
 
@@ -158,7 +166,8 @@ def append(
     log_signer = load_log_signer(w.log_key)
     store = open_store(w.db)
     try:
-        result = Ledger(store).append(commands, signer, log_signer, w.request_id)
+        memory = log_memory(w.log_key)
+        result = Ledger(store).append(commands, signer, log_signer, w.request_id, memory)
         if w.receipt is not None:
             write_receipt(store, result.entries[-1].seq, result.checkpoint_size, w.receipt)
     finally:

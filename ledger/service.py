@@ -3,19 +3,18 @@
 from __future__ import annotations
 
 import base64
-import hashlib
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
-from ledger import merkle, note
+from ledger import log_guard, merkle, note
 from ledger.charter import Charter
 from ledger.command import Command, Fact
 from ledger.derived_keys import PROJECTION_MAC, derive
-from ledger.encoding import canonical
-from ledger.errors import ConflictError, KeyFileError, RuleViolation, StorageError
+from ledger.errors import KeyFileError, RuleViolation, StorageError, VerificationError
 from ledger.keys import Signer, public_key_b64
+from ledger.log_memory import LogMemory
 from ledger.model import (
     GENESIS_PREV,
     Entry,
@@ -55,12 +54,9 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def request_hash(commands: Sequence[Command], signer_key_id: str) -> str:
-    content = {
-        "commands": [{"name": c.name, "args": dict(c.args)} for c in commands],
-        "key_id": signer_key_id,
-    }
-    return hashlib.sha256(canonical(content)).hexdigest()
+def request_hash(commands: Sequence[Command], signer_key_id: str, log_signer: Signer) -> str:
+    """The keyed hash of what a request asked (decision 0015)."""
+    return log_guard.request_hash(commands, signer_key_id, log_guard.request_key(log_signer))
 
 
 class Ledger:
@@ -75,13 +71,31 @@ class Ledger:
 
     # -- genesis --------------------------------------------------------------------------------
 
-    def found(self, command: Command, governor: Signer, log_signer: Signer) -> Receipt:
-        """Write entry 0, signed by the founding governor and countersigned by the log key."""
+    def found(
+        self,
+        command: Command,
+        governor: Signer,
+        log_signer: Signer,
+        memory: LogMemory | None = None,
+    ) -> Receipt:
+        """Write entry 0, signed by the founding governor and countersigned by the log key,
+        which then remembers checkpoint 1 (a key that remembers another checkpoint of this
+        origin would fork its own log, and is refused)."""
+        remembered = memory.load(log_signer) if memory is not None else None
+        if memory is not None and remembered is not None:
+            raise VerificationError(
+                f"refusing to sign: this log key already signed checkpoint "
+                f"{remembered[0].tree_size} of {remembered[0].origin} (memory {memory.path}); "
+                "a new ledger needs a new log key"
+            )
         with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
             trust_state(tx, log_signer)
             if tx.head()[0] != 0:
                 raise StorageError(f"the ledger at {self.store.target} already holds entries")
-            return self._append(tx, [command], [governor, log_signer], log_signer, None)
+            receipt = self._append(tx, [command], [governor, log_signer], log_signer, None)
+        if memory is not None:
+            memory.remember(receipt.checkpoint, log_signer)
+        return receipt
 
     # -- appends --------------------------------------------------------------------------------
 
@@ -91,8 +105,12 @@ class Ledger:
         signer: Signer,
         log_signer: Signer,
         request_id: str | None = None,
+        memory: LogMemory | None = None,
     ) -> Receipt:
-        """Decide, sign, apply and store every command as one transaction, or none of them."""
+        """Decide, sign, apply and store every command as one transaction, or none of them.
+
+        With the log key's `memory`, the log key signs only a tree consistent with the last
+        checkpoint it remembers, and remembers the new one after the commit (decision 0015)."""
         if not commands:
             raise RuleViolation("nothing to append")
         with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
@@ -100,8 +118,16 @@ class Ledger:
             if request_id is not None:
                 previous = tx.request(request_id)
                 if previous is not None:
-                    return self._replayed(tx, previous, request_hash(commands, signer.key_id))
-            return self._append(tx, commands, [signer], log_signer, request_id)
+                    content = request_hash(commands, signer.key_id, log_signer)
+                    return self._replayed(tx, previous, content, log_signer)
+                log_guard.unused_request(tx, request_id)
+            anchor = log_guard.signed_tip(tx, log_signer, memory)
+            receipt = self._append(tx, commands, [signer], log_signer, request_id, anchor)
+        if memory is not None:
+            memory.remember(receipt.checkpoint, log_signer)
+        if any(f.erase_personal is not None for f in receipt.facts):
+            self.store.scrub()
+        return receipt
 
     def dry_run(self, commands: Sequence[Command], signer: Signer) -> list[Fact]:
         """Decide and check the commands against the current state; write nothing."""
@@ -120,12 +146,13 @@ class Ledger:
                 size += 1
         return facts
 
-    def _replayed(self, tx: WriteTx, previous: Mapping[str, Any], content_hash: str) -> Receipt:
-        if previous["content_hash"] != content_hash:
-            raise ConflictError(
-                f"request id {previous['request_id']} was already used for a different request "
-                f"(entries {previous['first_seq']}..{previous['last_seq']})"
-            )
+    def _replayed(
+        self, tx: WriteTx, previous: Mapping[str, Any], content_hash: str, log_signer: Signer
+    ) -> Receipt:
+        """The original receipt, only when the requests row is bound to signed entries that
+        carry its request id and the stored hash is this request's keyed hash."""
+        log_guard.bound_request(tx, previous, log_signer)
+        log_guard.replayable(previous, content_hash)
         appended = []
         for seq, kind, data in tx.entry_rows(previous["first_seq"], previous["last_seq"] + 1):
             entry = SignedEntry.model_validate_json(data).entry
@@ -159,6 +186,7 @@ class Ledger:
         signers: Sequence[Signer],
         log_signer: Signer,
         request_id: str | None,
+        anchor: note.Checkpoint | None = None,
     ) -> Receipt:
         start, prev = tx.head()
         state = tx.state
@@ -231,6 +259,9 @@ class Ledger:
                 tx.put_member_data(member_id, salt, personal)
             if fact.erase_personal is not None:
                 tx.erase_member_data(fact.erase_personal, size)
+                member = state.get("member", fact.erase_personal)
+                if member is not None:
+                    log_guard.forget_requests(tx, member["admitted_seq"], size)
             appended.append(Appended(size, fact.kind, digest, fact.effective))
             leaves.append(digest)
             facts.append(fact)
@@ -238,15 +269,23 @@ class Ledger:
             size += 1
         if start == 0:
             check_log_key(state, log_signer)
-        checkpoint = self._extend_tree(tx, start, leaves, log_signer)
+        checkpoint = self._extend_tree(tx, start, leaves, log_signer, anchor)
         tx.set_head(size, prev)
         if request_id is not None:
-            tx.add_request(request_id, request_hash(commands, author.key_id), start, size - 1, size)
+            content = request_hash(commands, author.key_id, log_signer)
+            tx.add_request(request_id, content, start, size - 1, size)
         return Receipt(tuple(appended), size, checkpoint, facts=tuple(facts))
 
-    def _extend_tree(self, tx: WriteTx, start: int, leaves: list[bytes], log_signer: Signer) -> str:
+    def _extend_tree(
+        self,
+        tx: WriteTx,
+        start: int,
+        leaves: list[bytes],
+        log_signer: Signer,
+        anchor: note.Checkpoint | None = None,
+    ) -> str:
         """Store the new subtree hashes and sign the new checkpoint, after proving that it is
-        consistent with the last one this ledger signed."""
+        consistent with the last one in the database and the last one the log key remembers."""
 
         def nodes(coords: Sequence[tuple[int, int]]) -> dict[tuple[int, int], bytes]:
             pending = tx.pending_nodes()
@@ -260,10 +299,10 @@ class Ledger:
         size = start + len(leaves)
         root = merkle.root_hash(size, nodes)
         last = tx.checkpoint()
-        if last is not None:
-            old_size, old_root, _ = last
-            proof = merkle.consistency_proof(old_size, size, nodes)
-            merkle.verify_consistency(old_size, size, proof, old_root, root)
+        anchors = [] if last is None else [(last[0], last[1])]
+        if anchor is not None:
+            anchors.append((anchor.tree_size, anchor.root_hash))
+        log_guard.check_fork(nodes, size, root, anchors)
         meta = tx.state.get("meta", "ledger")
         assert meta is not None
         signed = note.sign_checkpoint(

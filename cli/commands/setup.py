@@ -11,6 +11,7 @@ from cli.app import (
     json_option,
     load_log_signer,
     load_signer,
+    log_memory,
     open_store,
     parse_date,
     print_receipt,
@@ -66,6 +67,8 @@ def init(
     command = genesis(origin, charter, governor, log_signer, effective)
     path = sqlite_path(db)
     fresh = path is not None and not path.exists()
+    memory = log_memory(log_key)
+    remembered = memory.exists()
     store = open_store(db, create=True)
     try:
         if store.is_initialized():
@@ -73,11 +76,13 @@ def init(
                 if tx.head()[0] > 0:
                     raise StorageError(f"{db} already holds a ledger ({tx.head()[0]} entries)")
         store.create_schema()
-        result = Ledger(store).found(command, governor, log_signer)
+        result = Ledger(store).found(command, governor, log_signer, memory)
         if receipt is not None:
             write_receipt(store, 0, result.checkpoint_size, receipt)
     except BaseException:
         store.dispose()
+        if fresh and not remembered:
+            memory.discard()
         if fresh and path is not None:
             # A failed init leaves no half-made database behind.
             for suffix in ("", "-wal", "-shm", "-journal"):

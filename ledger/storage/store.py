@@ -59,6 +59,9 @@ def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
     cur.execute("PRAGMA busy_timeout=120000")
+    # Erased personal data must not survive in free space or a moved cell's old place
+    # (docs/decisions/0015-log-key-memory-and-requests.md).
+    cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
@@ -130,6 +133,17 @@ class Store:
             except BaseException:
                 conn.exec_driver_sql("ROLLBACK")
                 raise
+
+    def scrub(self) -> None:
+        """After an erasure commits, leave no old copy of the erased rows in the database files:
+        SQLite checkpoints its WAL into the (securely deleted) file and truncates it;
+        PostgreSQL vacuums the tables that held them (outside any transaction)."""
+        with self._connect() as conn:
+            if self.dialect == "sqlite":
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
+            else:
+                conn.exec_driver_sql("VACUUM member_data")
+                conn.exec_driver_sql("VACUUM requests")
 
     # -- transactions ---------------------------------------------------------------------------
 
@@ -489,6 +503,13 @@ class ReadTx:
         names = ("request_id", "content_hash", "first_seq", "last_seq", "checkpoint_size")
         return dict(zip(names, row, strict=True))
 
+    def request_carrier(self, request_id: str) -> int | None:
+        """The first entry whose request id column holds `request_id`, if any."""
+        row = self.raw.first(
+            "SELECT seq FROM entries WHERE request_id = ? ORDER BY seq LIMIT 1", (request_id,)
+        )
+        return None if row is None else int(row[0])
+
     def member_data(self, member_id: str) -> tuple[bytes | None, str | None, int | None] | None:
         row = self.conn.execute(
             text("SELECT salt, data, erased_seq FROM member_data WHERE member_id = :m"),
@@ -613,6 +634,13 @@ class WriteTx(ReadTx):
                 "UPDATE member_data SET salt = NULL, data = NULL, erased_seq = :q WHERE member_id = :m"
             ),
             {"m": member_id, "q": seq},
+        )
+
+    def mark_requests(self, seq: int, content_hash: str) -> None:
+        """Replace the content hash of every request whose entries include `seq`."""
+        self.raw.run(
+            "UPDATE requests SET content_hash = ? WHERE first_seq <= ? AND last_seq >= ?",
+            (content_hash, seq, seq),
         )
 
     def set_meta(self, key: str, value: str) -> None:

@@ -31,7 +31,11 @@ class EntryRow(SQLModel, table=True):
     """The log. `data` holds the verbatim leaf bytes (the truth); the rest are indexed copies."""
 
     __tablename__ = "entries"
-    __table_args__ = (Index("ix_entries_kind_seq", "kind", "seq"),)
+    __table_args__ = (
+        Index("ix_entries_kind_seq", "kind", "seq"),
+        # A request id already carried by an entry is refused even without its requests row.
+        Index("ix_entries_request_id", "request_id"),
+    )
     seq: int = Field(primary_key=True)
     kind: str = Field(max_length=64)
     key_id: str = Field(max_length=64)

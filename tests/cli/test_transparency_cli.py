@@ -426,7 +426,7 @@ def test_append_is_refused_when_stored_nodes_were_tampered(cli_ledger: Any) -> N
         "member", "admit", "--id", "M-2", "--kind", "person", "--name", "B",
         "--key", str(cli.keys["coop-admin"]),
     )  # fmt: skip
-    refused(result, "consistency proof from size 5 to 6")
+    refused(result, "checkpoint 6 would fork from checkpoint 5")
     assert cli.ok("log", "--json").out == before
     assert note.parse_checkpoint(cli.ok("checkpoint").out.split("\n\n")[0] + "\n").tree_size == 5
 
@@ -502,8 +502,12 @@ def test_incremental_audit_end_to_end(cli_ledger: Any, tmp_path: Path) -> None:
 
 def _second_ledger(cli: Any, tmp_path: Path, grants: int) -> Path:
     """Another ledger with the SAME log key file (so its checkpoints are validly signed) and
-    a different history; returns the file holding its latest checkpoint."""
-    other = {"COOPLEDGER_DB": str(tmp_path / f"other-{grants}.db")}
+    a different history; returns the file holding its latest checkpoint. The second ledger's
+    log key memory is kept apart, or the key would refuse to found it (decision 0015)."""
+    other = {
+        "COOPLEDGER_DB": str(tmp_path / f"other-{grants}.db"),
+        "COOPLEDGER_LOG_STATE": str(tmp_path / f"other-{grants}.log-state"),
+    }
     cli.ok(
         "init", "--origin", ORIGIN, "--charter", "charter.toml",
         "--key", str(cli.keys["governor"]), "--date", "2031-01-02", env=other,

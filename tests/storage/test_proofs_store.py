@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 from ledger import merkle, note
-from ledger.errors import ProofError
+from ledger.errors import VerificationError
 from ledger.rules import members
 from ledger.rules.members import PersonalData
 from ledger.storage.store import ReadTx
@@ -145,7 +145,7 @@ def test_tampered_stored_nodes_make_the_next_append_refused(founded: Founded, wh
     with founded.store.reading() as tx:
         before = _snapshot(tx)
     admit = members.admit("M-99", "person", PersonalData(name="Late"), date(2031, 2, 2))
-    with pytest.raises(ProofError, match="consistency proof from size 5 to 6"):
+    with pytest.raises(VerificationError, match="checkpoint 6 would fork from checkpoint 5"):
         founded.append("coop-admin", [admit])
     with founded.store.reading() as tx:
         assert _snapshot(tx) == before

@@ -1,0 +1,238 @@
+"""The log key's own memory: the writer refuses to sign a checkpoint that forks from the last one it signed (defect 3)."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from ledger import merkle, note
+from ledger.keys import Signer
+from tests.integrity.insider import (
+    ORIGIN,
+    Office,
+    admissions,
+    covering,
+    grown_ledger,
+    insider,
+    office,
+    rows,
+    run,
+    sizes,
+)
+
+MEMORY_NOTICE = "no memory of the last checkpoint"
+
+
+def memory_of(o: Office) -> Path:
+    return Path(str(o.keys["log"]) + ".checkpoint")
+
+
+def remembered(path: Path, signers: dict[str, Signer]) -> note.Checkpoint:
+    log = signers["log"]
+    return note.open_checkpoint(
+        path.read_text(encoding="utf-8"), note.Verifier.from_public_key(log.name, log.public_key)
+    )
+
+
+@pytest.fixture
+def office59(tmp_path: Path, store_target: str, signers: dict[str, Signer]) -> Office:
+    """59 entries made through the library, then entry 59 appended by the office through the CLI
+    (so the log key has signed checkpoint 60 and remembers it)."""
+    o = office(tmp_path, store_target, signers, 59)
+    o.cli.ok("member", "admit", "--id", "M-59", "--kind", "person", "--name", "Real Person",
+             "--date", "2031-02-01", "--key", str(o.keys["coop-admin"]))  # fmt: skip
+    assert sizes(store_target) == (60, 60, 60)
+    return o
+
+
+def forged_entry_59(tmp_path: Path, signers: dict[str, Signer]) -> dict[str, object]:
+    """What an insider with the coop-admin key can make: another entry 59 on the same 59 entries
+    (a second ledger fed the same calls holds the same bytes up to entry 58), with the Merkle
+    nodes over it, the projection and the member data that go with it."""
+    other = grown_ledger(str(tmp_path / "forged.db"), signers, 59)
+    other.append("coop-admin", admissions(59, 59, name="Forged Person"))
+    with other.store.reading() as tx:
+        data = tx.entry(59)
+        nodes = tx.get_nodes(covering(59, 60))
+        projection = [(ns, key, value) for (ns, key), value in sorted(tx.state.snapshot().items())]
+        personal = tx.member_data("M-59")
+    other.store.dispose()
+    assert data is not None and personal is not None
+    return {"data": data, "nodes": nodes, "projection": projection, "personal": personal}
+
+
+def test_defect3_rewritten_entry_59_with_checkpoint_60_dropped_is_not_signed_over(
+    office59: Office, tmp_path: Path, signers: dict[str, Signer]
+) -> None:
+    forged = forged_entry_59(tmp_path, signers)
+    data = forged["data"]
+    assert isinstance(data, bytes)
+    leaf = merkle.leaf_hash(data)
+    with insider(office59.target) as conn:
+        run(conn, "UPDATE entries SET data = ?, leaf_hash = ? WHERE seq = 59", (data, leaf))
+        run(conn, "DELETE FROM checkpoints WHERE size = 60")
+        for (level, idx), digest in forged["nodes"].items():  # type: ignore[attr-defined]
+            run(conn, "DELETE FROM merkle_nodes WHERE level = ? AND idx = ?", (level, idx))
+            run(conn, "INSERT INTO merkle_nodes (level, idx, hash) VALUES (?, ?, ?)",
+                (level, idx, digest))  # fmt: skip
+        run(conn, "UPDATE head SET last_leaf_hash = ? WHERE id = 1", (leaf,))
+        run(conn, "DELETE FROM projection")
+        for ns, key, value in forged["projection"]:  # type: ignore[attr-defined]
+            run(conn, "INSERT INTO projection (ns, key, value) VALUES (?, ?, ?)", (ns, key, value))
+        salt, personal, _ = forged["personal"]  # type: ignore[misc]
+        run(conn, "UPDATE member_data SET salt = ?, data = ? WHERE member_id = 'M-59'",
+            (salt, personal))  # fmt: skip
+    result = office59.admit("M-60", "Next Person")
+    assert result.code == 1, result.out
+    assert "refusing to sign" in result.err and "60" in result.err, result.err
+    assert sizes(office59.target) == (60, 60, 59)
+
+
+def test_defect3_history_cut_back_below_a_signed_checkpoint_is_not_signed_over(
+    office59: Office,
+) -> None:
+    with insider(office59.target) as conn:
+        (last,) = run(conn, "SELECT leaf_hash FROM entries WHERE seq = 58")[0]
+        run(conn, "DELETE FROM entries WHERE seq = 59")
+        run(conn, "DELETE FROM checkpoints WHERE size = 60")
+        for level, idx in covering(59, 60):
+            run(conn, "DELETE FROM merkle_nodes WHERE level = ? AND idx = ?", (level, idx))
+        run(conn, "UPDATE head SET size = 59, last_leaf_hash = ? WHERE id = 1", (last,))
+    result = office59.admit("M-60", "Next Person")
+    assert result.code == 1, result.out
+    assert "refusing to sign" in result.err and "60" in result.err, result.err
+    assert sizes(office59.target) == (59, 59, 59)
+
+
+def test_defect3_entry_without_checkpoint_is_not_signed_over(office59: Office) -> None:
+    # An insider's validly signed entry 60 with no checkpoint row: made here through the library
+    # (which needs no key file and so no memory), whose checkpoint row is then dropped.
+    office59.founded.append("coop-admin", admissions(60, 60))
+    with insider(office59.target) as conn:
+        run(conn, "DELETE FROM checkpoints WHERE size = 61")
+    result = office59.admit("M-61", "Next Person")
+    assert result.code == 1, result.out
+    assert "refusing to sign" in result.err and "61" in result.err and "60" in result.err
+    assert sizes(office59.target) == (61, 61, 60)
+
+
+def test_head_that_does_not_point_at_the_last_entry_is_not_signed_over(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    o.cli.ok("member", "admit", "--id", "M-5", "--kind", "person", "--name", "A", "--date",
+             "2031-02-01", "--key", str(o.keys["coop-admin"]))  # fmt: skip
+    with insider(store_target) as conn:
+        run(conn, "UPDATE head SET last_leaf_hash = ? WHERE id = 1", (bytes(32),))
+    result = o.admit("M-6", "B")
+    assert result.code == 1 and "refusing to sign" in result.err and "entry 5" in result.err
+    assert sizes(store_target) == (6, 6, 6)
+
+
+def test_init_creates_the_memory(cli_ledger, signers) -> None:  # type: ignore[no-untyped-def]
+    memory = Path(str(cli_ledger.keys["log"]) + ".checkpoint")
+    assert memory.exists() and (memory.stat().st_mode & 0o777) == 0o600
+    text = memory.read_text(encoding="utf-8")
+    assert text.startswith(ORIGIN + "\n4\n")  # genesis and three authorisations
+    result = cli_ledger.ok("verify")
+    assert MEMORY_NOTICE not in result.err
+
+
+def test_lost_memory_is_recreated_with_a_notice(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    first = o.admit("M-5", "A")
+    assert first.code == 0 and MEMORY_NOTICE in first.err, first.err
+    memory = memory_of(o)
+    assert remembered(memory, signers).tree_size == 6
+    assert (memory.stat().st_mode & 0o777) == 0o600
+    second = o.admit("M-6", "B")
+    assert second.code == 0 and MEMORY_NOTICE not in second.err
+    memory.unlink()
+    third = o.admit("M-7", "C")
+    assert third.code == 0 and MEMORY_NOTICE in third.err
+    assert remembered(memory, signers).tree_size == 8
+
+
+def test_a_lagging_memory_second_copy_of_the_log_key_works(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    desk = tmp_path / "desk.checkpoint"
+    laptop = {"COOPLEDGER_LOG_STATE": str(tmp_path / "laptop.checkpoint")}
+    o.cli.env["COOPLEDGER_LOG_STATE"] = str(desk)
+    assert o.admit("M-5", "A").code == 0
+    assert o.cli("member", "admit", "--id", "M-6", "--kind", "person", "--name", "B", "--date",
+                 "2031-02-01", "--key", str(o.keys["coop-admin"]), env=laptop).code == 0  # fmt: skip
+    assert remembered(desk, signers).tree_size == 6
+    for n in (7, 8):  # the desk's memory lags behind the laptop's append: safe
+        assert o.admit(f"M-{n}", "C").code == 0
+    assert remembered(desk, signers).tree_size == 9
+    assert not memory_of(o).exists()
+    assert o.cli("member", "admit", "--id", "M-9", "--kind", "person", "--name", "D", "--date",
+                 "2031-02-01", "--key", str(o.keys["coop-admin"]), env=laptop).code == 0  # fmt: skip
+    assert remembered(tmp_path / "laptop.checkpoint", signers).tree_size == 10
+    assert o.cli.ok("verify").code == 0
+
+
+@pytest.mark.parametrize("tamper", ["root", "other key", "garbage"])
+def test_a_tampered_memory_is_refused(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer], tamper: str
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    assert o.admit("M-5", "A").code == 0
+    memory = memory_of(o)
+    checkpoint = remembered(memory, signers)
+    if tamper == "root":
+        lines = memory.read_text(encoding="utf-8").split("\n")
+        lines[2] = note.b64encode(bytes(32))
+        memory.write_text("\n".join(lines), encoding="utf-8")
+    elif tamper == "other key":
+        other = note.Checkpoint(ORIGIN, 4, checkpoint.root_hash)
+        memory.write_text(note.sign_checkpoint(other, signers["stranger"].private_key))
+    else:
+        memory.write_bytes(os.urandom(200))
+    result = o.admit("M-6", "B")
+    assert result.code == 1, result.out
+    assert str(memory) in result.err, result.err
+    assert sizes(store_target) == (6, 6, 6)
+
+
+def test_memory_that_cannot_be_written_after_the_commit_is_a_warning(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    o.cli.env["COOPLEDGER_LOG_STATE"] = str(tmp_path / "no-such-dir" / "log.checkpoint")
+    result = o.admit("M-5", "A")
+    assert result.code == 0, result.err
+    assert "warning" in result.err and "entry 5" in result.out
+    assert sizes(store_target) == (6, 6, 6)
+    assert rows(store_target, "SELECT COUNT(*) FROM checkpoints WHERE size = 6") == [(1,)]
+
+
+def test_stored_merkle_nodes_that_give_another_tree_make_the_next_checkpoint_a_fork(
+    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+) -> None:
+    o = office(tmp_path, store_target, signers, 5)
+    assert o.admit("M-5", "A").code == 0
+    with insider(store_target) as conn:
+        for level, idx in covering(5, 6):
+            run(conn, "UPDATE merkle_nodes SET hash = ? WHERE level = ? AND idx = ?",
+                (bytes(32), level, idx))  # fmt: skip
+    result = o.admit("M-6", "B")
+    assert result.code == 1
+    assert "checkpoint 7 would fork from checkpoint 6 this log key signed" in result.err
+    assert sizes(store_target) == (6, 6, 6)
+
+
+def test_a_log_key_that_remembers_a_checkpoint_does_not_found_a_second_ledger(cli_ledger) -> None:  # type: ignore[no-untyped-def]
+    result = cli_ledger("init", "--origin", ORIGIN, "--charter", "charter.toml",
+                        "--key", str(cli_ledger.keys["governor"]), "--db", "second.db")  # fmt: skip
+    assert result.code == 1 and "already signed checkpoint 4" in result.err, result.err
+    assert not (cli_ledger.cwd / "second.db").exists()
+    assert (
+        Path(str(cli_ledger.keys["log"]) + ".checkpoint").read_text().startswith(ORIGIN + "\n4\n")
+    )
