@@ -42,8 +42,10 @@ class _TreeCheck:
             return
         self.bad += 1
         if self.bad <= _MAX_NODE_FINDINGS:
+            # Named by the last entry it covers: a changed leaf is blamed on itself, not on
+            # the first entry of every subtree above it.
             self.auditor.add(
-                idx << level,
+                ((idx + 1) << level) - 1,
                 "merkle",
                 f"stored Merkle node ({level}, {idx}) differs from the recomputed tree",
             )
