@@ -53,3 +53,8 @@ class ProofError(VerificationError):
 
 class NoteError(VerificationError):
     """A signed note or checkpoint is malformed, or not signed by the expected key."""
+
+
+class OutputError(InputError):
+    """A file or folder the ledger is asked to write cannot be written safely (it exists, is a
+    symlink or special file, or the disk is full)."""
