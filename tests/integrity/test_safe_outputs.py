@@ -118,7 +118,9 @@ def test_proof_inclusion_out_never_writes_through_a_symlink(
 ) -> None:
     target = victim(tmp_path)
     (tmp_path / "p.tlog-proof").symlink_to(target)
-    one_line_refusal(sqlite_cli("proof", "inclusion", "1", "--out", "p.tlog-proof"), "symbolic link")
+    one_line_refusal(
+        sqlite_cli("proof", "inclusion", "1", "--out", "p.tlog-proof"), "symbolic link"
+    )
     assert target.read_text() == VICTIM_TEXT
     sqlite_cli.ok("proof", "inclusion", "0", "--out", "q.tlog-proof")
     sqlite_cli.ok("proof", "inclusion", "1", "--out", "q.tlog-proof")  # a receipt is replaced
@@ -142,6 +144,44 @@ def assert_receipt_warning(result: CliResult, before: int, cli: Any, tmp_path: P
         + f"; run coopledger proof inclusion {seq} --out FILE"
     ]
     assert tree_size(cli) == before + 1
+
+
+def init_with_receipt(cli: CliRunner, tmp_path: Path, receipt: str) -> CliResult:
+    (tmp_path / "charter.toml").write_text(TEMPLATE, encoding="utf-8")
+    for name in ("gov", "log"):
+        cli.ok("key", "new", "--name", ORIGIN if name == "log" else name, "--out", f"{name}.key")
+    return cli(
+        "init",
+        "--origin",
+        ORIGIN,
+        "--charter",
+        "charter.toml",
+        "--key",
+        "gov.key",
+        "--log-key",
+        "log.key",
+        "--date",
+        "2031-01-01",
+        "--receipt",
+        receipt,
+    )
+
+
+def test_init_checks_its_receipt_path_before_founding(cli: CliRunner, tmp_path: Path) -> None:
+    one_line_refusal(init_with_receipt(cli, tmp_path, "no-such-folder/r"), "no-such-folder")
+    assert not (tmp_path / "coopledger.db").exists()
+
+
+def test_init_whose_receipt_fails_keeps_the_ledger_and_warns(
+    cli: CliRunner, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    faults = Faults(monkeypatch, "write", "rzz")
+    result = init_with_receipt(cli, tmp_path, "rzz.tlog-proof")
+    assert faults.hits >= 1 and result.code == 0, result.err
+    assert result.err.startswith("coopledger: warning: entry 0 committed; receipt not written: ")
+    assert result.err.rstrip().endswith("; run coopledger proof inclusion 0 --out FILE")
+    assert "disk is full" in result.err
+    assert tree_size(cli) == 1
 
 
 # -- key files ------------------------------------------------------------------------------------
@@ -352,7 +392,9 @@ class SmallDisk:
 @pytest.fixture
 def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
     if os.geteuid() != 0:
-        pytest.skip("a real full disk needs root to mount a 200 KiB tmpfs; fault injection covers it")
+        pytest.skip(
+            "a real full disk needs root to mount a 200 KiB tmpfs; fault injection covers it"
+        )
     root = tmp_path / "small"
     root.mkdir()
     mounted = subprocess.run(
@@ -371,7 +413,9 @@ def small_disk(tmp_path: Path) -> Iterator[SmallDisk]:
 def test_key_new_on_a_real_full_disk(cli: CliRunner, small_disk: SmallDisk) -> None:
     small_disk.fill()
     path = small_disk.root / "k.key"
-    one_line_refusal(cli("key", "new", "--name", "k", "--out", str(path)), str(path), "disk is full")
+    one_line_refusal(
+        cli("key", "new", "--name", "k", "--out", str(path)), str(path), "disk is full"
+    )
     only_names(small_disk.root, "filler")
 
 
@@ -387,9 +431,7 @@ def test_a_receipt_on_a_real_full_disk(
 
 
 @pytest.mark.parametrize("what", sorted(FOLDER_COMMANDS))
-def test_an_export_on_a_real_full_disk(
-    sqlite_cli: Any, small_disk: SmallDisk, what: str
-) -> None:
+def test_an_export_on_a_real_full_disk(sqlite_cli: Any, small_disk: SmallDisk, what: str) -> None:
     small_disk.fill(leave=4096)
     out = small_disk.root / "out"
     one_line_refusal(export(sqlite_cli, what, str(out)), str(out), "disk is full")
