@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 
 import click
 
-from ledger.errors import KeyFileError, UsageError
+from ledger.errors import KeyFileError, LedgerError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -160,8 +160,11 @@ def append(
     w: WriteRequest, commands: Sequence[Any], describe: Callable[[Any], str] | None = None
 ) -> Any:
     """Sign and append the commands as one transaction, then print the receipt reference."""
+    from ledger.files import check_file
     from ledger.service import Ledger
 
+    if w.receipt is not None:
+        check_file(w.receipt, "receipt", replace=True)  # before the commit: a bad path appends nothing
     signer = load_signer(w.key)
     log_signer = load_log_signer(w.log_key)
     store = open_store(w.db)
@@ -169,19 +172,35 @@ def append(
         memory = log_memory(w.log_key)
         result = Ledger(store).append(commands, signer, log_signer, w.request_id, memory)
         if w.receipt is not None:
-            write_receipt(store, result.entries[-1].seq, result.checkpoint_size, w.receipt)
+            save_receipt(store, result, w.receipt)
     finally:
         store.dispose()
     print_receipt(result, w.as_json, describe)
     return result
 
 
+def save_receipt(store: Any, result: Any, path: Path) -> None:
+    """Write the receipt of the last new entry. The entry is committed by now, so a failure is
+    a warning that says how to get the receipt, never an error that invites a retry."""
+    seq = result.entries[-1].seq
+    try:
+        write_receipt(store, seq, result.checkpoint_size, path)
+    except Exception as e:  # whatever failed, the entry stands
+        reason = str(e) if isinstance(e, LedgerError) else f"{type(e).__name__}: {e}"
+        click.echo(
+            f"coopledger: warning: entry {seq} committed; receipt not written: {reason}; "
+            f"run coopledger proof inclusion {seq} --out FILE",
+            err=True,
+        )
+
+
 def write_receipt(store: Any, seq: int, size: int, path: Path) -> None:
+    from ledger.files import replace_file
     from ledger.transparency import inclusion_receipt
 
     with store.reading() as tx:
         text = inclusion_receipt(tx, seq, size)
-    path.write_text(text, encoding="utf-8")
+    replace_file(path, text.encode("utf-8"), "receipt")
 
 
 def receipt_json(result: Any) -> dict[str, Any]:

@@ -57,3 +57,8 @@ class NoteError(VerificationError):
 
 class IntegrityError(LedgerError):
     """The database holds state that fails its authentication, or a log that does not verify."""
+
+
+class OutputError(InputError):
+    """A file or folder the ledger is asked to write cannot be written safely (it exists, is a
+    symlink or special file, or the disk is full)."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +13,7 @@ from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from ledger.errors import InputError, KeyFileError, VerificationError
+from ledger.files import create_file
 
 # The key's name rides along in a comment line before the PEM block: PEM readers
 # (OpenSSL included) skip text before "-----BEGIN", and the name is needed for the
@@ -91,15 +91,7 @@ def write_key_file(path: Path, signer: Signer, passphrase: bytes) -> None:
         serialization.BestAvailableEncryption(passphrase),
     )
     data = (_NAME_PREFIX + signer.name + "\n").encode("ascii") + pem
-    try:
-        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    except FileExistsError:
-        raise InputError(f"key file {path} already exists; not overwriting it") from None
-    except OSError as e:
-        raise InputError(f"cannot create key file {path}: {e.strerror}") from e
-    with os.fdopen(fd, "wb") as f:
-        f.write(data)
-    os.chmod(path, 0o600)
+    create_file(path, data, "key file", mode=0o600)
 
 
 def read_key_file(path: Path, passphrase: bytes) -> Signer:

@@ -19,9 +19,11 @@ def key() -> None:
 @click.option("--out", "out", required=True, type=click.Path(dir_okay=False, path_type=Path))
 def key_new(name: str, out: Path) -> None:
     """Make an Ed25519 key, encrypted with a passphrase (COOPLEDGER_PASSPHRASE or a prompt)."""
+    from ledger.files import check_file
     from ledger.keys import check_key_name, generate, write_key_file
 
     check_key_name(name)
+    check_file(out, "key file", replace=False)
     secret = passphrase([PASSPHRASE_ENV], out, confirm=True)
     signer = generate(name)
     write_key_file(out, signer, secret)

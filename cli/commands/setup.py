@@ -15,7 +15,7 @@ from cli.app import (
     open_store,
     parse_date,
     print_receipt,
-    write_receipt,
+    save_receipt,
 )
 
 
@@ -57,9 +57,12 @@ def init(
     """Found a new ledger: entry 0 with the charter, the governor's key and the log key."""
     from ledger.charter import load_charter
     from ledger.errors import StorageError
+    from ledger.files import check_file
     from ledger.service import Ledger, genesis, utcnow
     from ledger.storage.store import sqlite_path
 
+    if receipt is not None:
+        check_file(receipt, "receipt", replace=True)  # before the genesis entry is committed
     charter = load_charter(charter_file)
     governor = load_signer(key)
     log_signer = load_log_signer(log_key)
@@ -78,7 +81,7 @@ def init(
         store.create_schema()
         result = Ledger(store).found(command, governor, log_signer, memory)
         if receipt is not None:
-            write_receipt(store, 0, result.checkpoint_size, receipt)
+            save_receipt(store, result, receipt)
     except BaseException:
         store.dispose()
         if fresh and not remembered:

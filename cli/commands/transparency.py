@@ -58,14 +58,17 @@ def proof() -> None:
 @db_option
 def proof_inclusion(seq: int, size: int | None, out: Path | None, db: str) -> None:
     """A C2SP tlog-proof@v1 receipt that entry SEQ is in the log."""
+    from ledger.files import check_file, replace_file
     from ledger.transparency import inclusion_receipt
 
+    if out is not None:
+        check_file(out, "receipt", replace=True)
     with reading(db) as tx:
         text = inclusion_receipt(tx, seq, size)
     if out is None:
         click.echo(text, nl=False)
     else:
-        out.write_text(text, encoding="utf-8")
+        replace_file(out, text.encode("utf-8"), "receipt")
         click.echo(f"wrote receipt for entry {seq} to {out}")
 
 

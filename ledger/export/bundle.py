@@ -4,15 +4,16 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from types import TracebackType
 
 from ledger import note
 from ledger.audit import Auditor, Report
 from ledger.encoding import canonical, loads
 from ledger.errors import InputError, LedgerError, VerificationError
+from ledger.files import NewFolder, check_file, check_folder, new_folder, replace_file
 from ledger.spill import SpillState
 from ledger.storage.store import ReadTx
 from ledger.transparency import open_trusted_checkpoint
@@ -33,63 +34,67 @@ class Exported:
 
 
 def export_bundle(tx: ReadTx, directory: Path) -> Exported:
-    """Write the bundle from one consistent snapshot; refuse to mix with an existing one."""
-    directory.mkdir(parents=True, exist_ok=True)
-    if (directory / MANIFEST).exists() or (directory / ENTRIES).exists():
+    """Write the bundle from one consistent snapshot into a new (or empty) folder, built
+    aside and renamed into place, so it is complete or absent."""
+    manifest_path = directory / MANIFEST
+    if manifest_path.is_symlink() or manifest_path.exists() or (directory / ENTRIES).exists():
         raise InputError(f"{directory} already holds a bundle; export into a new directory")
+    check_folder(directory, "bundle folder")
     size, _ = tx.head()
     latest = tx.checkpoint()
     if latest is None:
         raise InputError("the ledger has no signed checkpoint yet; nothing to export")
     hashes: dict[str, dict[str, object]] = {}
     count = 0
-    with _HashingWriter(directory / ENTRIES) as out:
-        for _seq, data in tx.entries(0, size):
-            out.write(data + b"\n")
-            count += 1
-    hashes[ENTRIES] = out.summary()
     checkpoints = 0
-    with _HashingWriter(directory / CHECKPOINTS) as out:
-        for cp_size, _root, text in tx.checkpoints():
-            if cp_size > size:
-                continue
-            out.write(canonical({"size": cp_size, "note": text}) + b"\n")
-            checkpoints += 1
-    hashes[CHECKPOINTS] = out.summary()
-    with _HashingWriter(directory / LATEST) as out:
-        out.write(latest[2].encode("utf-8"))
-    hashes[LATEST] = out.summary()
-    manifest = {
-        "format": BUNDLE_FORMAT,
-        "tree_size": size,
-        "checkpoint": latest[2],
-        "files": hashes,
-    }
-    (directory / MANIFEST).write_bytes(
-        json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
-    )
+    with new_folder(directory, "bundle folder") as folder:
+        with _HashingWriter(folder, ENTRIES) as out:
+            for _seq, data in tx.entries(0, size):
+                out.write(data + b"\n")
+                count += 1
+        hashes[ENTRIES] = out.summary()
+        with _HashingWriter(folder, CHECKPOINTS) as out:
+            for cp_size, _root, text in tx.checkpoints():
+                if cp_size > size:
+                    continue
+                out.write(canonical({"size": cp_size, "note": text}) + b"\n")
+                checkpoints += 1
+        hashes[CHECKPOINTS] = out.summary()
+        with _HashingWriter(folder, LATEST) as out:
+            out.write(latest[2].encode("utf-8"))
+        hashes[LATEST] = out.summary()
+        manifest = {
+            "format": BUNDLE_FORMAT,
+            "tree_size": size,
+            "checkpoint": latest[2],
+            "files": hashes,
+        }
+        folder.write(
+            MANIFEST,
+            json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False).encode("utf-8")
+            + b"\n",
+        )
     return Exported(directory, count, checkpoints, latest[2])
 
 
 class _HashingWriter:
-    def __init__(self, path: Path) -> None:
-        self.path = path
+    def __init__(self, folder: NewFolder, name: str) -> None:
+        self.file = folder.open(name)
         self.sha = hashlib.sha256()
         self.size = 0
 
     def __enter__(self) -> _HashingWriter:
-        self.f = open(self.path, "wb")
         return self
 
     def write(self, data: bytes) -> None:
         self.sha.update(data)
         self.size += len(data)
-        self.f.write(data)
+        self.file.write(data)
 
-    def __exit__(self, *exc: object) -> None:
-        self.f.flush()
-        os.fsync(self.f.fileno())
-        self.f.close()
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.file.__exit__(kind, exc, tb)
 
     def summary(self) -> dict[str, object]:
         return {"sha256": self.sha.hexdigest(), "bytes": self.size}
@@ -230,6 +235,7 @@ def verify_bundle_since(
     a VerificationError; other problems are findings. Only a clean report replaces the saved
     file, atomically, with the bundle's checkpoint.
     """
+    check_file(saved_path, "saved checkpoint", replace=True)
     saved_text = _read_text(saved_path)
     saved = open_trusted_checkpoint(saved_text, trusted, f"saved checkpoint {saved_path}")
     if not directory.is_dir():
@@ -310,15 +316,7 @@ def verify_bundle_since(
         )
     report.latest_checkpoint = latest_text
     if report.ok:
-        _replace_file(saved_path, latest_text)
+        replace_file(saved_path, latest_text.encode("utf-8"), "saved checkpoint")
     return report
 
 
-def _replace_file(path: Path, text: str) -> None:
-    """Write text to path so that a crash leaves either the old or the new file, never half."""
-    tmp = path.with_name(f".{path.name}.tmp")
-    with open(tmp, "w", encoding="utf-8") as f:
-        f.write(text)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)

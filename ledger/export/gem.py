@@ -22,6 +22,7 @@ from typing import Any
 from ledger import merkle, note
 from ledger.encoding import canonical, loads
 from ledger.errors import InputError, KeyFileError, LedgerError, NotFound, UsageError
+from ledger.files import check_folder, new_folder
 from ledger.keys import Signer, key_id, verify_signature
 from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
@@ -515,17 +516,19 @@ def export_gem(
             f"log key {log_signer.name} ({log_signer.key_id[:16]}) is not this ledger's log key "
             f"({meta['log_key_id'][:16]})"
         )
+    manifest_path = directory / MANIFEST
+    if manifest_path.is_symlink() or manifest_path.exists():
+        raise InputError(f"{directory} already holds a GEM export; export into a new directory")
+    check_folder(directory, "GEM export folder")
     at = ledger_checkpoint(tx)
     data = compute(store_entries(tx, at.tree_size), period)
     files = render(data, formats)
     manifest = render_manifest(manifest_body(data, files, formats, at), log_signer)
-    if (directory / MANIFEST).exists():
-        raise InputError(f"{directory} already holds a GEM export; export into a new directory")
-    directory.mkdir(parents=True, exist_ok=True)
-    for name, content in files.items():
-        (directory / name).write_bytes(content)
-    # The manifest last: a directory with a manifest is a complete export.
-    (directory / MANIFEST).write_bytes(manifest)
+    # Built aside and renamed into place: a folder by this name is a complete export.
+    with new_folder(directory, "GEM export folder") as folder:
+        for name, content in files.items():
+            folder.write(name, content)
+        folder.write(MANIFEST, manifest)
     return Exported(
         directory, period.label, at.tree_size, {n: len(data.rows(n.split(".")[0])) for n in files}
     )
