@@ -7,9 +7,10 @@ import multiprocessing
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, cast
 
-from ledger import merkle, note, sigpool
+from ledger import limits, merkle, note, sigpool
 from ledger.errors import LedgerError
 from ledger.keys import decode_public_key, key_id
 from ledger.model import (
@@ -461,6 +462,6 @@ def verify_leaves(
 
 
 def iter_lines(path: str) -> Iterator[bytes]:
-    with open(path, "rb") as f:
-        for line in f:
-            yield line.rstrip(b"\n")
+    """The leaves of a file of one leaf a line, within the limits of a bundle's entries."""
+    with limits.open_regular(Path(path), "entries file") as f:
+        yield from limits.iter_lines(f, path, limits.ENTRY_LINE_BYTES, "one entry")

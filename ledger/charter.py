@@ -9,6 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field, ValidationError, model_validator
 
+from ledger import limits
 from ledger.errors import InputError
 from ledger.money import Rounding
 from ledger.types import FROZEN, DecimalStr, NonNegCents
@@ -95,6 +96,11 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{source}: not valid TOML: {e}") from e
+    except RecursionError:
+        # tomllib recurses once per level; the size limit keeps this refusal quick.
+        raise InputError(
+            f"{source}: nested deeper than the TOML parser allows (the limit for TOML nesting)"
+        ) from None
     return charter_from_dict(data, source)
 
 
@@ -108,12 +114,7 @@ def charter_from_dict(data: object, source: str = "charter") -> Charter:
 
 
 def load_charter(path: Path) -> Charter:
-    try:
-        text = path.read_text(encoding="utf-8")
-    except OSError as e:
-        raise InputError(f"cannot read charter {path}: {e.strerror}") from e
-    except UnicodeDecodeError as e:
-        raise InputError(f"charter {path} is not UTF-8 text") from e
+    text = limits.read_text(path, "charter", limits.CHARTER_BYTES)
     return parse_charter(text, str(path))
 
 

@@ -8,6 +8,7 @@ import orjson
 import rfc8785
 
 from ledger.errors import InputError
+from ledger.limits import depth_problem
 
 # RFC 8785 numbers are IEEE doubles; we only ever sign integers, and only exact ones.
 _MAX_INT = 2**53 - 1
@@ -48,7 +49,7 @@ def loads(data: bytes | str) -> Any:
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as e:
-        raise InputError(f"malformed JSON: {e}") from e
+        raise InputError(f"malformed JSON: {depth_problem(str(e)) or e}") from e
 
 
 def is_canonical(data: bytes) -> bool:

@@ -12,6 +12,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
+from ledger import limits
 from ledger.errors import InputError, KeyFileError, VerificationError
 from ledger.files import create_file
 
@@ -96,10 +97,7 @@ def write_key_file(path: Path, signer: Signer, passphrase: bytes) -> None:
 
 def read_key_file(path: Path, passphrase: bytes) -> Signer:
     """Load a key file written by write_key_file; wrong passphrase or format -> KeyFileError."""
-    try:
-        data = path.read_bytes()
-    except OSError as e:
-        raise KeyFileError(f"cannot read key file {path}: {e.strerror}") from e
+    data = limits.read_bytes(path, "key file", limits.KEY_FILE_BYTES, KeyFileError)
     first, _, _ = data.partition(b"\n")
     text = first.decode("utf-8", "replace")
     if not text.startswith(_NAME_PREFIX):

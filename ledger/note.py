@@ -21,7 +21,7 @@ from cryptography.hazmat.primitives.serialization import (
     PublicFormat,
 )
 
-from ledger import merkle
+from ledger import limits, merkle
 from ledger.errors import InputError, LedgerError, NoteError, ProofError
 
 # Signature type byte of Ed25519 in C2SP signed-note; the only one we accept.
@@ -489,6 +489,11 @@ def parse_tlog_proof(text: str) -> TlogProof:
         raise InputError(
             f"receipt index must be a decimal below 2**63 without leading zeros, "
             f"found {index_text!r}"
+        )
+    if len(head) - position - 1 > limits.PROOF_HASHES:
+        raise InputError(
+            f"receipt has {len(head) - position - 1} proof hashes, more than "
+            f"{limits.PROOF_HASHES} (the limit for a tree of fewer than 2**63 entries)"
         )
     proof: list[bytes] = []
     for number, line in enumerate(head[position + 1 :]):

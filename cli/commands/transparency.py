@@ -100,16 +100,13 @@ def proof_consistency(old: int, new: int, db: str, as_json: bool) -> None:
 @json_option
 def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) -> None:
     """Check a receipt offline: the checkpoint's signature and the entry's inclusion proof."""
-    from ledger import merkle
-    from ledger.errors import InputError, NotFound
+    from ledger import limits, merkle
+    from ledger.errors import NotFound
     from ledger.note import parse_verifier_key
     from ledger.transparency import check_receipt
 
     verifier = parse_verifier_key(vkey)
-    try:
-        text = file.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read receipt {file}: {e}") from e
+    text = limits.read_text(file, "receipt", limits.RECEIPT_BYTES)
     expected_index: int | None = None
     if entry.isdigit():
         expected_index = int(entry)
@@ -118,10 +115,8 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
         if data is None:
             raise NotFound(f"no entry {entry} in {db}")
     else:
-        try:
-            data = Path(entry).read_bytes().rstrip(b"\r\n")
-        except OSError as e:
-            raise InputError(f"cannot read entry file {entry}: {e.strerror}") from e
+        data = limits.read_bytes(Path(entry), "entry file", limits.ENTRY_LINE_BYTES)
+        data = data.rstrip(b"\r\n")
     cp = check_receipt(
         text,
         merkle.leaf_hash(data),

@@ -27,9 +27,12 @@ def _progress(total: int, label: str) -> Iterator[Callable[[int], None] | None]:
 
 
 def _count_lines(path: Path) -> int:
+    """Lines of a bundle file, for the progress bar; a FIFO or a device is refused here."""
+    from ledger.limits import open_regular
+
     if not path.exists():
         return 0
-    with open(path, "rb") as f:
+    with open_regular(path, "bundle file") as f:
         return sum(block.count(b"\n") for block in iter(lambda: f.read(1 << 20), b""))
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from types import TracebackType
 
-from ledger import note
+from ledger import limits, note
 from ledger.audit import Auditor, Report
 from ledger.encoding import canonical, loads
 from ledger.errors import InputError, LedgerError, VerificationError
@@ -102,41 +102,34 @@ class _HashingWriter:
 
 def read_checkpoints(path: Path) -> list[tuple[int, str]]:
     out: list[tuple[int, str]] = []
-    try:
-        with open(path, "rb") as f:
-            for number, line in enumerate(f, 1):
-                record = loads(line)
-                if (
-                    not isinstance(record, dict)
-                    or not isinstance(record.get("size"), int)
-                    or not isinstance(record.get("note"), str)
-                ):
-                    raise InputError(f"{path.name} line {number}: expected {{size, note}}")
-                out.append((record["size"], record["note"]))
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from e
+    with limits.open_regular(path, "bundle file") as f:
+        lines = limits.iter_lines(f, path.name, limits.CHECKPOINT_LINE_BYTES, "one checkpoint")
+        for number, line in enumerate(lines, 1):
+            record = loads(line)
+            if (
+                not isinstance(record, dict)
+                or not isinstance(record.get("size"), int)
+                or not isinstance(record.get("note"), str)
+            ):
+                raise InputError(f"{path.name} line {number}: expected {{size, note}}")
+            out.append((record["size"], record["note"]))
     return out
 
 
 def iter_leaves(path: Path) -> Iterator[bytes]:
-    try:
-        with open(path, "rb") as f:
-            for line in f:
-                yield line[:-1] if line.endswith(b"\n") else line
-    except OSError as e:
-        raise InputError(f"cannot read {path}: {e.strerror}") from e
+    """The leaf bytes of entries.jsonl, one a line; a line over the entry limit stops it."""
+    with limits.open_regular(path, "bundle file") as f:
+        yield from limits.iter_lines(f, path.name, limits.ENTRY_LINE_BYTES, "one entry")
 
 
-def check_manifest(directory: Path, auditor: Auditor) -> None:
+def check_manifest(directory: Path, auditor: Auditor) -> int | None:
     """Each file's SHA-256 against the manifest: a mismatch is a finding, not a stop, so the
-    entry-by-entry checks still name the first bad sequence number."""
+    entry-by-entry checks still name the first bad sequence number. Returns the tree size the
+    manifest declares (None, with a finding, when it is not a tree size)."""
     path = directory / MANIFEST
-    try:
-        manifest = loads(path.read_bytes())
-    except OSError as e:
-        raise InputError(
-            f"{directory} is not a bundle: cannot read {MANIFEST} ({e.strerror})"
-        ) from e
+    if not os.path.lexists(path):
+        raise InputError(f"{directory} is not a bundle: it has no {MANIFEST}")
+    manifest = loads(limits.read_bytes(path, "manifest", limits.MANIFEST_BYTES))
     if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
         raise InputError(f"{path}: not a {BUNDLE_FORMAT} manifest")
     files = manifest.get("files")
@@ -147,20 +140,33 @@ def check_manifest(directory: Path, auditor: Auditor) -> None:
         if not isinstance(expected, dict):
             auditor.add(None, "manifest", f"{name} is not listed in the manifest")
             continue
-        try:
-            digest = _sha256_file(directory / name)
-        except OSError:
+        if not os.path.lexists(directory / name):
             auditor.add(None, "manifest", f"{name} is missing")
             continue
+        digest = _sha256_file(directory / name)
         if digest != expected.get("sha256"):
             auditor.add(
                 None, "manifest", f"{name}: SHA-256 {digest[:16]}… differs from the manifest"
             )
+    size = manifest.get("tree_size")
+    if type(size) is not int or not 0 <= size <= note.MAX_TREE_SIZE:
+        auditor.add(None, "manifest", f"tree_size {size!r} is not a tree size")
+        return None
+    return size
+
+
+def _check_manifest_size(auditor: Auditor, declared: int | None, report: Report) -> None:
+    if declared is not None and declared != report.tree_size:
+        auditor.add(
+            None,
+            "manifest",
+            f"tree_size is {declared}, but the bundle holds {report.tree_size} entries",
+        )
 
 
 def _sha256_file(path: Path) -> str:
     sha = hashlib.sha256()
-    with open(path, "rb") as f:
+    with limits.open_regular(path, "bundle file") as f:
         for block in iter(lambda: f.read(1 << 20), b""):
             sha.update(block)
     return sha.hexdigest()
@@ -182,10 +188,10 @@ def verify_bundle(
     state = SpillState()
     auditor = Auditor(trusted, state=state, workers=workers)
     try:
-        check_manifest(directory, auditor)
+        declared = check_manifest(directory, auditor)
         checkpoints = read_checkpoints(directory / CHECKPOINTS)
         auditor.expect_checkpoints(checkpoints)
-        latest_text = _read_text(directory / LATEST)
+        latest_text = _read_checkpoint(directory / LATEST, "checkpoint")
         for count, data in enumerate(iter_leaves(directory / ENTRIES), 1):
             auditor.feed(data)
             if progress is not None and count % 1000 == 0:
@@ -194,6 +200,7 @@ def verify_bundle(
     finally:
         auditor.close()
         state.close()
+    _check_manifest_size(auditor, declared, report)
     try:
         latest = note.open_checkpoint(latest_text, trusted)
     except LedgerError as e:
@@ -211,11 +218,8 @@ def verify_bundle(
     return report
 
 
-def _read_text(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except (OSError, UnicodeDecodeError) as e:
-        raise InputError(f"cannot read {path}: {e}") from e
+def _read_checkpoint(path: Path, what: str) -> str:
+    return limits.read_text(path, what, limits.CHECKPOINT_BYTES)
 
 
 def verify_bundle_since(
@@ -236,13 +240,13 @@ def verify_bundle_since(
     file, atomically, with the bundle's checkpoint.
     """
     check_file(saved_path, "saved checkpoint", replace=True)
-    saved_text = _read_text(saved_path)
+    saved_text = _read_checkpoint(saved_path, "saved checkpoint")
     saved = open_trusted_checkpoint(saved_text, trusted, f"saved checkpoint {saved_path}")
     if not directory.is_dir():
         raise InputError(f"bundle directory {directory} does not exist")
     auditor = Auditor(trusted, check_signatures=False)
-    check_manifest(directory, auditor)
-    latest_text = _read_text(directory / LATEST)
+    declared = check_manifest(directory, auditor)
+    latest_text = _read_checkpoint(directory / LATEST, "checkpoint")
     latest = open_trusted_checkpoint(latest_text, trusted, f"the bundle's {LATEST} file")
     if latest.tree_size < saved.tree_size:
         raise VerificationError(
@@ -272,6 +276,7 @@ def verify_bundle_since(
     if auditor.next_seq == saved.tree_size:
         prefix_root = auditor.tree.root()
     report = auditor.finish()
+    _check_manifest_size(auditor, declared, report)
     size, root = report.tree_size, report.root_hash
     matches_latest = size == latest.tree_size and root == latest.root_hash
     if prefix_root is not None and prefix_root != saved.root_hash:

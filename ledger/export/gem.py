@@ -12,6 +12,7 @@ import csv
 import hashlib
 import io
 import json
+import os
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -19,7 +20,9 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from ledger import merkle, note
+import orjson
+
+from ledger import limits, merkle, note
 from ledger.encoding import canonical, loads
 from ledger.errors import InputError, KeyFileError, LedgerError, NotFound, UsageError
 from ledger.files import check_folder, new_folder
@@ -579,12 +582,9 @@ class GemReport:
 
 def read_manifest(directory: Path) -> dict[str, Any]:
     path = directory / MANIFEST
-    try:
-        manifest = loads(path.read_bytes())
-    except OSError as e:
-        raise InputError(
-            f"{directory} is not a GEM export: cannot read {MANIFEST} ({e.strerror})"
-        ) from e
+    if not os.path.lexists(path):
+        raise InputError(f"{directory} is not a GEM export: it has no {MANIFEST}")
+    manifest = loads(limits.read_bytes(path, "manifest", limits.MANIFEST_BYTES))
     if not isinstance(manifest, dict) or manifest.get("format") != GEM_FORMAT:
         raise InputError(f"{path}: not a {GEM_FORMAT} manifest")
     for name, kind in (
@@ -688,11 +688,10 @@ def _check_signature(
 def _check_file(
     report: GemReport, directory: Path, name: str, expected: bytes, listed: Any
 ) -> None:
-    try:
-        actual = (directory / name).read_bytes()
-    except OSError:
+    if not os.path.lexists(directory / name):
         report.add(name, None, "is missing")
         return
+    actual = limits.read_bytes(directory / name, "GEM file", limits.GEM_FILE_BYTES)
     if not isinstance(listed, dict):
         report.add(name, None, "is not listed in the manifest")
     elif hashlib.sha256(actual).hexdigest() != listed.get("sha256"):
@@ -707,7 +706,7 @@ def _rows_of(name: str, content: bytes) -> list[dict[str, Any]]:
     if fmt == "csv":
         reader = csv.DictReader(io.StringIO(content.decode("utf-8")))
         return [dict(r) for r in reader]
-    document = json.loads(content)
+    document = orjson.loads(content)  # a ValueError, depth-bounded (limits.JSON_DEPTH)
     rows = document.get("rows") if isinstance(document, dict) else None
     if not isinstance(rows, list):
         raise ValueError("no rows array")
