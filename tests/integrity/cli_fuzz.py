@@ -40,7 +40,10 @@ DB = "ledger.db"
 LOG_KEY = "keys/log.key"
 ROLES = ("governor", "coop-admin", "werk-admin", "levy-admin")
 
-# Things a sandbox holds besides the copied demo (see Sandbox.make): odd files to hand over.
+# Things a sandbox holds besides the copied demo (see build_pristine): odd files to hand over.
+# Not /dev/zero: until reading is bounded, a run would fill the memory of the test process
+# before its deadline; bounded reading has its own tests (issue 11, "Bundle verification of
+# /dev/zero ...").
 MISSING = "missing/nothing.txt"
 DIRECTORY = "a-directory"
 FIFO = "a-fifo"
@@ -258,7 +261,8 @@ def write_path(*good: str) -> Strategy:
 def signing_key(role: str) -> Strategy:
     others = [f"keys/{r}.key" for r in ROLES if r != role]
     right = f"keys/{role}.key"
-    return st.one_of(_pick(right, right, right), _pick(*others, LOG_KEY), _pick(*ODD_PATHS))
+    # Half the runs sign with the right key, so that they get past it to the command's rules.
+    return st.one_of(_pick(right), _pick(right), _pick(*others, LOG_KEY), _pick(*ODD_PATHS))
 
 
 VKEY = st.one_of(
@@ -294,9 +298,7 @@ DB_TARGET = st.one_of(
         "mysql://x/y",
     ),
 )
-PASSPHRASES = _pick(PASSPHRASE, PASSPHRASE, PASSPHRASE, "", "wrong")
-
-WRITE_OPTIONS = {"db", "as_json", "key", "log_key", "request_id", "receipt"}
+PASSPHRASES = st.one_of(_pick(PASSPHRASE), _pick(PASSPHRASE), _pick(PASSPHRASE), _pick("", "wrong"))
 
 # -- the table: for every command, who signs and a strategy for each of its parameters ------------
 
@@ -797,8 +799,8 @@ class Outcome:
 @dataclass
 class Sandbox:
     pristine: Path
-    refs: dict[str, str]
-    before: list[str]
+    refs: dict[str, str] = field(repr=False)
+    before: list[str] = field(repr=False)  # the demo ledger's dump
     timeout: float = 5.0
     counter: list[int] = field(default_factory=lambda: [0])
 
@@ -851,8 +853,8 @@ def first_line(text: str) -> str:
 # ending in "Choose from:" (part of that line's sentence), exactly one line remains; it starts with "coopledger: "
 # (the CLI's error boundary) or "Error: " (click's own usage errors); and it holds no control
 # or format characters (ESC, CR, U+202E, U+2028, ...) that could make it look like something
-# else on a terminal. A verifier that finds a problem (exit 1, its verdict "FAILED" on stdout)
-# is not a refusal: it reports findings, one a line, and stderr stays empty.
+# else on a terminal. A verifier that finds a problem (exit 1, its verdict on stdout: "FAILED",
+# or JSON with "ok": false) is not a refusal: it reports findings, one a line, and stderr stays empty.
 USAGE_HEADER = re.compile(r"^(Usage: coopledger\b.*|Try 'coopledger\b.*' for help\.)$")
 CHOICES = re.compile(r"^Error: .*Choose from:(\t[^\t\n]+,?)+$")
 ALLOWED_CONTROL = {"\t"}
@@ -901,9 +903,20 @@ def judge(o: Outcome) -> list[str]:
     return problems
 
 
+def verdict_failed(out: str) -> bool:
+    """A verifier's report that found something: text ending in FAILED, or JSON with ok false."""
+    import json
+
+    try:
+        report = json.loads(out)
+    except ValueError:
+        return "FAILED" in out
+    return isinstance(report, dict) and report.get("ok") is False
+
+
 def _refusal_problems(o: Outcome) -> list[str]:
     lines = message_lines(o.err)
-    if not lines and o.code == 1 and "FAILED" in o.out:
+    if not lines and o.code == 1 and verdict_failed(o.out):
         return []
     if len(lines) != 1:
         return [f"refusal in {len(lines)} lines: {[line[:80] for line in lines[:3]]}"]
