@@ -10,7 +10,8 @@ edited too). Then one of three things must hold:
 (c) every writing command behaves exactly as on the unedited copy, `verify` still passes, and
     what is signed, exported or shown is byte-identical: the new entries' leaf bytes and the
     commands' output, a fresh `bundle export`, `gem export` of the demo's periods (2032-Q1,
-    2032-Q2), and the JSON of `member list`, `member show` (every member) and `fund show`.
+    2032-Q2), the JSON of `member list`, `member show` (every member) and `fund show`, the
+    inclusion receipt of every entry and the consistency proof from every signed size.
 
 The CLI runs in process with a fixed clock (each step of the script reads one fixed moment)
 and seeded randomness (the salts of personal data), and Ed25519 signatures are deterministic,
@@ -45,11 +46,17 @@ from tests.support import CliResult, CliRunner
 EXAMPLES = int(os.environ.get("COOPLEDGER_EDIT_EXAMPLES", "30"))
 PERIODS = ("2032-Q1", "2032-Q2")
 STEP_START = datetime(2034, 10, 1, 12, tzinfo=UTC)
+DB, KEYS = "ledger.db", "keys"
 
 # Columns whose bytes are signed, or authenticated with a key the insider does not hold
 # (the authenticated ones only count once the schema has them; see `protected_columns`).
 SIGNED = {("entries", "data")}
-AUTHENTICATED = {("projection", "value"), ("projection", "mac"), ("head", "state_digest"), ("head", "mac")}
+AUTHENTICATED = {
+    ("projection", "value"),
+    ("projection", "mac"),
+    ("head", "state_digest"),
+    ("head", "mac"),
+}
 
 
 @dataclass(frozen=True)
@@ -72,20 +79,27 @@ class Table:
 
 @dataclass(repr=False)
 class World:
-    """The demo database built once, its keys, the script and the unedited copy's results."""
+    """The demo built once (its database and key files in `home`), the script, and what the
+    unedited copy did. Every run works on a copy of `home`: the log key may keep state beside
+    its file, and that state must match the database it is used with."""
 
     root: Path
-    db: Path
-    keys: Path
-    script: list[Step]
-    tables: dict[str, Table]
-    plausible_keys: list[str]
+    home: Path
     verify_log_key: bool
-    reference: Any = None
+    script: list[Step] = field(default_factory=list)
+    tables: dict[str, Table] = field(default_factory=dict)
+    plausible_keys: list[str] = field(default_factory=list)
     protected: set[tuple[str, str]] = field(default_factory=set)
+    reference: Run | None = None
 
     def __repr__(self) -> str:
-        return f"World({self.db})"
+        return f"World({self.home})"
+
+    def copy(self, dest: Path) -> Path:
+        dest.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(self.home / DB, dest / DB)
+        shutil.copytree(self.home / KEYS, dest / KEYS)
+        return dest
 
     def _repr_pretty_(self, p: Any, cycle: bool) -> None:
         p.text(repr(self))
@@ -121,26 +135,26 @@ def fixed_moment(moment: datetime) -> Iterator[None]:
         yield
 
 
-def runner(world: World, db: Path) -> CliRunner:
+def runner(world: World, here: Path) -> CliRunner:
     return CliRunner(
         world.root,
         {
-            "COOPLEDGER_DB": str(db),
-            "COOPLEDGER_LOG_KEY": str(world.keys / "log.key"),
+            "COOPLEDGER_DB": str(here / DB),
+            "COOPLEDGER_LOG_KEY": str(here / KEYS / "log.key"),
             "COOPLEDGER_PASSPHRASE": DEMO_PASSPHRASE,
         },
     )
 
 
-def run_step(world: World, db: Path, i: int, step: Step) -> CliResult:
-    cli = runner(world, db)
+def run_step(world: World, here: Path, i: int, step: Step) -> CliResult:
+    cli = runner(world, here)
     with fixed_moment(STEP_START + timedelta(minutes=i)):
-        return cli(*step.args, "--key", str(world.keys / f"{step.role}.key"))
+        return cli(*step.args, "--key", str(here / KEYS / f"{step.role}.key"))
 
 
-def verify(world: World, db: Path) -> CliResult:
-    extra = ("--log-key", str(world.keys / "log.key")) if world.verify_log_key else ()
-    return runner(world, db)("verify", *extra)
+def verify(world: World, here: Path) -> CliResult:
+    extra = ("--log-key", str(here / KEYS / "log.key")) if world.verify_log_key else ()
+    return runner(world, here)("verify", *extra)
 
 
 def dump(db: Path) -> str:
@@ -151,9 +165,10 @@ def dump(db: Path) -> str:
         conn.close()
 
 
-def shown(world: World, db: Path, out: Path) -> dict[str, bytes]:
+def shown(world: World, here: Path) -> dict[str, bytes]:
     """Everything signed, exported or shown after the script: files and JSON reports."""
-    cli = runner(world, db)
+    cli = runner(world, here)
+    out = here / "out"
     result: dict[str, bytes] = {}
     cli.ok("bundle", "export", str(out / "bundle"))
     for period in PERIODS:
@@ -167,7 +182,36 @@ def shown(world: World, db: Path, out: Path) -> dict[str, bytes]:
         mid = row["id"] if isinstance(row, dict) and "id" in row else row["member_id"]
         result[f"member show {mid}"] = cli.ok("member", "show", mid, "--json").out.encode()
     result["fund show"] = cli.ok("fund", "show", "--json").out.encode()
+    result.update(proofs(here / DB))
     return result
+
+
+def proofs(db: Path) -> dict[str, bytes]:
+    """What `proof inclusion` hands a member for every entry, and `proof consistency` an
+    auditor from every signed size, at the latest checkpoint (a failure is shown as such)."""
+    from ledger.errors import LedgerError
+    from ledger.storage.store import Store
+    from ledger.transparency import consistency, inclusion_receipt
+
+    out: dict[str, bytes] = {}
+    store = Store(str(db))
+    try:
+        with store.reading() as tx:
+            size = tx.head()[0]
+            sizes = [s for s, _, _ in tx.checkpoints()]
+            for seq in range(size):
+                try:
+                    out[f"receipt {seq}"] = inclusion_receipt(tx, seq, None).encode()
+                except LedgerError as e:
+                    out[f"receipt {seq}"] = f"refused: {e}".encode()
+            for old in sizes:
+                try:
+                    out[f"consistency {old}"] = consistency(tx, old, sizes[-1]).text().encode()
+                except LedgerError as e:
+                    out[f"consistency {old}"] = f"refused: {e}".encode()
+    finally:
+        store.dispose()
+    return out
 
 
 @dataclass
@@ -184,17 +228,17 @@ def same(a: CliResult, b: CliResult) -> bool:
     return (a.code, a.out, a.err) == (b.code, b.out, b.err)
 
 
-def run_script(world: World, db: Path, out: Path) -> Run:
+def run_script(world: World, here: Path) -> Run:
     """Verify, then the script step by step, compared with the reference as it goes."""
     ref = world.reference
-    first = verify(world, db)
+    first = verify(world, here)
     if ref is not None and first.code == 1:
         return Run([], "a", first.out.strip().splitlines()[0] if first.out.strip() else first.err)
     assert first.code == 0, f"verify exited {first.code}: {first.out}{first.err}"
     results: list[CliResult] = []
     for i, step in enumerate(world.script):
-        before = dump(db)
-        result = run_step(world, db, i, step)
+        before = dump(here / DB)
+        result = run_step(world, here, i, step)
         results.append(result)
         if ref is None or same(result, ref.steps[i]):
             continue
@@ -207,14 +251,14 @@ def run_script(world: World, db: Path, out: Path) -> Run:
         )
         lines = result.err.strip().splitlines()
         assert len(lines) == 1, f"{where} refused without one line: {result.err!r}"
-        assert dump(db) == before, f"{where} refused but changed the database: {lines[0]}"
+        assert dump(here / DB) == before, f"{where} refused but changed the database: {lines[0]}"
         return Run(results, "b", f"{where}: {lines[0]}")
-    after = verify(world, db)
+    after = verify(world, here)
     assert after.code == 0, (
         "verify passed before the script and fails after it (the writer signed on top of "
         f"the edit): {after.out}{after.err}"
     )
-    return Run(results, "c", "", shown(world, db, out))
+    return Run(results, "c", "", shown(world, here))
 
 
 # -- the demo world, built once -----------------------------------------------------------------
@@ -270,7 +314,8 @@ def checkpoint_wal(db: Path) -> None:
 @pytest.fixture(scope="module")
 def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     root = tmp_path_factory.mktemp("edits")
-    db, keys = root / "demo.db", root / "demo.keys"
+    home = root / "demo"
+    db, keys = home / DB, home / KEYS
     result = build_demo(str(db), keys, root / "demo.bundle", lambda _line: None)
     assert result.ok and result.bundle_ok
     cli = CliRunner(root, {"COOPLEDGER_PASSPHRASE": DEMO_PASSPHRASE})
@@ -284,8 +329,8 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         "coop-admin",
     )  # fmt: skip
     help_text = cli.ok("verify", "--help").out
-    world = World(root, db, keys, [], {}, [], "--log-key" in help_text)
-    assert run_step(world, db, 0, admit).code == 0
+    world = World(root, home, "--log-key" in help_text)
+    assert run_step(world, home, 0, admit).code == 0
     p1 = seq_of(db, "property.sold", '"P-1"')
     world.script = [
         admit,  # the same request again: the original receipt, nothing appended
@@ -305,13 +350,14 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
     ]  # fmt: skip
     checkpoint_wal(db)
     world.tables = read_tables(db)
-    world.plausible_keys = ["edit-deposit", "edit-index", "edit-buyback", "edit-run", "edit-admit-2", "M-10"]
+    world.plausible_keys = [
+        step.args[i + 1]
+        for step in world.script[1:]
+        for i, arg in enumerate(step.args)
+        if arg in ("--id", "--request-id")
+    ]
     world.protected = protected_columns(world.tables)
-    reference_db = root / "reference.db"
-    shutil.copyfile(db, reference_db)
-    world.reference = None
-    reference = run_script(world, reference_db, root / "reference-out")
-    world.reference = reference
+    world.reference = run_script(world, world.copy(root / "reference"))
     return world
 
 
@@ -374,7 +420,7 @@ def replaced(doc: Any, path: tuple[Any, ...], value: Any) -> Any:
     if not path:
         return value
     out = dict(doc) if isinstance(doc, dict) else list(doc)
-    out[path[0]] = replaced(doc[path[0]], path[1:], value)  # type: ignore[index]
+    out[path[0]] = replaced(doc[path[0]], path[1:], value)
     return out
 
 
@@ -420,9 +466,9 @@ def json_leaf_edit(draw: st.DrawFn, table: Table, column: str, value: Any) -> tu
 @st.composite
 def new_value(draw: st.DrawFn, table: Table, column: str, old: Any) -> tuple[Any, str]:
     col = table.columns.index(column)
-    others = sorted(
-        {r[col] for r in table.rows if r[col] is not None and r[col] != old}, key=repr
-    )[:30]
+    others = sorted({r[col] for r in table.rows if r[col] is not None and r[col] != old}, key=repr)[
+        :30
+    ]
     choices = ["other row's value"] if others else []
     if column in table.nullable and old is not None:
         choices.append("null")
@@ -456,7 +502,9 @@ def new_value(draw: st.DrawFn, table: Table, column: str, old: Any) -> tuple[Any
     return old + (1 if how == "plus one" else -1), how
 
 
-def fresh_key(table: Table, row: tuple[Any, ...], plausible: list[str], pick: int) -> tuple[Any, ...] | None:
+def fresh_key(
+    table: Table, row: tuple[Any, ...], plausible: list[str], pick: int
+) -> tuple[Any, ...] | None:
     """The row with a primary key no other row has: the next integer, or a plausible text."""
     out = list(row)
     taken = {tuple(r[table.columns.index(c)] for c in table.pk) for r in table.rows}
@@ -465,7 +513,7 @@ def fresh_key(table: Table, row: tuple[Any, ...], plausible: list[str], pick: in
     col = table.pk[-1]
     i = table.columns.index(col)
     if isinstance(row[i], int):
-        same_prefix = [r[i] for r in table.rows if r[: i] == row[: i]]
+        same_prefix = [r[i] for r in table.rows if r[:i] == row[:i]]
         out[i] = max(same_prefix) + 1
     else:
         candidates = [*plausible, f"{row[i]}-x"]
@@ -533,30 +581,27 @@ def apply_edit(db: Path, table: Table, edit: Edit) -> None:
 
 def test_the_unedited_copy_runs_the_script(world: World) -> None:
     ref = world.reference
+    assert ref is not None
     codes = [r.code for r in ref.steps]
-    assert ref.outcome == "c" and codes == [0, 0, 0, 0, 0, 1, 1, 0], (
-        f"{codes}\n" + "\n".join(r.out + r.err for r in ref.steps)
+    assert ref.outcome == "c" and codes == [0, 0, 0, 0, 0, 1, 1, 0], f"{codes}\n" + "\n".join(
+        r.out + r.err for r in ref.steps
     )
     assert "(request already processed" in ref.steps[0].out
 
 
 def edit_outcome(world: World, edit: Edit, work: Path) -> tuple[str, str]:
     """Copy the demo, apply the edit, run the property; return the case and what decided it."""
-    db = work / "ledger.db"
-    shutil.copyfile(world.db, db)
+    here = world.copy(work)
     try:
-        apply_edit(db, world.tables[edit.table], edit)
+        apply_edit(here / DB, world.tables[edit.table], edit)
     except sqlite3.IntegrityError:
         reject()  # the database's own constraints refuse this edit
-    run = run_script(world, db, work / "out")
+    run = run_script(world, here)
     if run.outcome != "c":
         return run.outcome, run.detail
-    assert run.shown is not None and world.reference.shown is not None
-    differing = sorted(
-        k
-        for k in set(run.shown) | set(world.reference.shown)
-        if run.shown.get(k) != world.reference.shown.get(k)
-    )
+    assert world.reference is not None and world.reference.shown is not None
+    mine, theirs = run.shown or {}, world.reference.shown
+    differing = sorted(k for k in set(mine) | set(theirs) if mine.get(k) != theirs.get(k))
     assert not differing, (
         f"the edit passed verify and the writer, and changed what is exported or shown: {differing}"
     )
@@ -575,11 +620,11 @@ def test_a_single_row_edit_is_reported_refused_or_without_effect(
 ) -> None:
     edit = data.draw(edits(world), label="edit")
     note(edit.describe())
-    work = tmp_path_factory.mktemp("edit")
+    work = tmp_path_factory.mktemp("edit") / "copy"
     try:
         case, detail = edit_outcome(world, edit, work)
     finally:
-        shutil.rmtree(work, ignore_errors=True)
+        shutil.rmtree(work.parent, ignore_errors=True)
     event(f"({case}) {edit.table}.{edit.column or '*'} {edit.kind}")
     event(f"case ({case})")
     note(f"case ({case}): {detail}")
