@@ -95,6 +95,8 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as e:
         raise InputError(f"{source}: not valid TOML: {e}") from e
+    except RecursionError:
+        raise InputError(f"{source}: not a charter: nested too deeply") from None
     return charter_from_dict(data, source)
 
 

@@ -22,6 +22,7 @@ from ledger.model import (
     SignedEntry,
     assemble_leaf,
     assemble_leaf_texts,
+    check_request_id,
     make_entry,
     signing_message,
 )
@@ -93,6 +94,8 @@ class Ledger:
         """Decide, sign, apply and store every command as one transaction, or none of them."""
         if not commands:
             raise RuleViolation("nothing to append")
+        if request_id is not None:
+            check_request_id(request_id)
         with self.store.writing() as tx:
             if request_id is not None:
                 previous = tx.request(request_id)
