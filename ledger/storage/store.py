@@ -90,7 +90,8 @@ def _sqlite_read_only(path: Path, timeout: float) -> sqlite3.Connection:
         conn.execute("PRAGMA schema_version").fetchone()
     except sqlite3.OperationalError as e:
         conn.close()
-        if e.sqlite_errorname != "SQLITE_CANTOPEN" or not path.is_file():
+        no_shm = e.sqlite_errorname in ("SQLITE_CANTOPEN", "SQLITE_READONLY_DIRECTORY")
+        if not no_shm or not path.is_file():
             raise
         conn = sqlite3.connect(
             uri + "&immutable=1", uri=True, timeout=timeout, check_same_thread=False
