@@ -19,6 +19,12 @@ from ledger.errors import KeyFileError, LedgerError, UsageError
 
 F = TypeVar("F", bound=Callable[..., Any])
 
+# Sequence numbers and tree sizes on the command line: what an entry's `seq` can hold
+# (docs/FORMAT.md), so that a larger number is a usage error, not a database overflow.
+MAX_SEQ = 2**53 - 1
+SEQ = click.IntRange(0, MAX_SEQ)
+COUNT = click.IntRange(1, MAX_SEQ)
+
 PASSPHRASE_ENV = "COOPLEDGER_PASSPHRASE"
 LOG_PASSPHRASE_ENV = "COOPLEDGER_LOG_PASSPHRASE"
 

@@ -91,20 +91,42 @@ def cli() -> None:
     """coop-ledger: the signed, append-only ledger of a housing and workspace cooperative."""
 
 
+def not_utf8(args: list[str]) -> str | None:
+    """The first argument or COOPLEDGER_* variable that is not valid UTF-8 (Python hands such
+    bytes over as surrogate escapes, which no later step could encode), or None."""
+    named = [(f"argument {a!r}", a) for a in args]
+    named += [(f"{k}={v!r}", v) for k, v in os.environ.items() if k.startswith("COOPLEDGER_")]
+    for what, value in named:
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return f"{what} is not valid UTF-8"
+    return None
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a LedgerError becomes one line on stderr and exit code 1 (2 for usage)."""
     from pydantic import ValidationError
 
     from ledger.errors import LedgerError
 
+    args = sys.argv[1:] if argv is None else argv
+    problem = not_utf8(args)
+    if problem is not None:
+        click.echo(f"coopledger: error: {problem}", err=True)
+        sys.exit(2)
     try:
-        rc = cli.main(args=argv, prog_name="coopledger", standalone_mode=False)
+        rc = cli.main(args=args, prog_name="coopledger", standalone_mode=False)
     except click.exceptions.Abort:
         click.echo("coopledger: aborted", err=True)
         sys.exit(1)
+    except click.UsageError as e:
+        where = e.ctx.command_path if e.ctx is not None else "coopledger"
+        click.echo(f"coopledger: error: {e.format_message()} (see {where} --help)", err=True)
+        sys.exit(2)
     except click.ClickException as e:
-        e.show()
-        sys.exit(2 if isinstance(e, click.UsageError) else e.exit_code)
+        click.echo(f"coopledger: error: {e.format_message()}", err=True)
+        sys.exit(e.exit_code)
     except LedgerError as e:
         click.echo(f"coopledger: error: {e}", err=True)
         sys.exit(e.exit_code)

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, Field, ValidationError
 
 from ledger.encoding import canonical, loads, record_bytes
-from ledger.errors import InputError, VerificationError
+from ledger.errors import InputError, UsageError, VerificationError
 from ledger.types import FROZEN
 
 FORMAT_VERSION = 1
@@ -23,6 +23,9 @@ ENTRY_CONTEXT = b"coop-ledger/entry/v1\n"
 GENESIS_PREV = "0" * 64
 
 _HEX32_RE = re.compile(r"^[0-9a-f]{64}$")
+# What a writer accepts as a new request id: 1-128 visible ASCII characters (no space, no
+# control character), so that it can be typed, logged and shown back safely (docs/FORMAT.md).
+_REQUEST_ID_RE = re.compile(r"[!-~]{1,128}")
 _TIME_RE = re.compile(r"^[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}\.[0-9]{6}Z$")
 
 
@@ -51,6 +54,15 @@ def _sig(value: str) -> str:
 Hex32 = Annotated[str, AfterValidator(_hex32)]
 UtcText = Annotated[str, AfterValidator(_utc_time)]
 SigText = Annotated[str, AfterValidator(_sig)]
+
+
+def check_request_id(request_id: str) -> str:
+    """A new request id, or a UsageError naming it."""
+    if not _REQUEST_ID_RE.fullmatch(request_id):
+        raise UsageError(
+            f"request id {request_id!r} must be 1-128 visible ASCII characters (no spaces)"
+        )
+    return request_id
 
 
 class Entry(BaseModel):

@@ -38,6 +38,8 @@ def parse_eur(text: str) -> int:
         raise InputError(f"not an amount in euros: {text!r}") from None
     if not value.is_finite():
         raise InputError(f"not an amount in euros: {text!r}")
+    if value.adjusted() > 15:  # more digits than MAX_CENTS has (quantize would overflow)
+        raise InputError(f"amount {text!r} is out of range")
     if value != value.quantize(_CENT):
         raise InputError(f"amount {text!r} has more than two decimals")
     cents = int(value * 100)

@@ -22,6 +22,7 @@ from ledger.model import (
     SignedEntry,
     assemble_leaf,
     assemble_leaf_texts,
+    check_request_id,
     make_entry,
     signing_message,
 )
@@ -113,6 +114,8 @@ class Ledger:
         checkpoint it remembers, and remembers the new one after the commit (decision 0015)."""
         if not commands:
             raise RuleViolation("nothing to append")
+        if request_id is not None:
+            check_request_id(request_id)
         with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
             trust_state(tx, log_signer)
             if request_id is not None:

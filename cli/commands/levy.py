@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli.app import (
+    SEQ,
     WriteRequest,
     append,
     db_option,
@@ -157,7 +158,7 @@ def levy() -> None:
 
 
 @levy.command("explain")
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=SEQ)
 @db_option
 @json_option
 def levy_explain(seq: int, db: str, as_json: bool) -> None:
@@ -179,7 +180,7 @@ def levy_explain(seq: int, db: str, as_json: bool) -> None:
 
 
 @levy.command("pay")
-@click.option("--sale", "sale_seq", required=True, type=click.IntRange(min=0), help="Sale entry.")
+@click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
 @click.option("--amount", required=True, help="Amount paid in EUR.")
 @click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
 @click.option("--ref", required=True, help="Payment reference (notary, bank).")
@@ -201,7 +202,7 @@ def levy_pay(
 
 
 @levy.command("waive")
-@click.option("--sale", "sale_seq", required=True, type=click.IntRange(min=0), help="Sale entry.")
+@click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
 @click.option("--reason", required=True, help="Why the levy is waived (signed, public).")
 @click.option("--amount", help="Amount waived in EUR (default: all that is outstanding).")
 @click.option("--date", "on", help="Date of the decision (default: today).")

@@ -6,15 +6,15 @@ import json
 
 import click
 
-from cli.app import db_option, emit, json_option, reading
+from cli.app import COUNT, SEQ, db_option, emit, json_option, reading
 
 
 @click.group(invoke_without_command=True)
 @click.option(
-    "--from", "start", type=click.IntRange(min=0), default=0, help="First sequence number."
+    "--from", "start", type=SEQ, default=0, help="First sequence number."
 )
 @click.option(
-    "--limit", type=click.IntRange(min=1), default=None, help="At most this many entries."
+    "--limit", type=COUNT, default=None, help="At most this many entries."
 )
 @click.option("--kind", "kinds", multiple=True, help="Only entries of this kind (repeatable).")
 @db_option
@@ -62,7 +62,7 @@ def log(
 
 
 @log.command("show")
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=SEQ)
 @db_option
 @json_option
 def log_show(seq: int, db: str, as_json: bool) -> None:

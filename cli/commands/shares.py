@@ -9,6 +9,7 @@ from typing import Any
 import click
 
 from cli.app import (
+    SEQ,
     WriteRequest,
     append,
     db_option,
@@ -537,7 +538,7 @@ def price_explain(
 
 
 @click.command()
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=SEQ)
 @click.option("--reason", required=True, help="Why the entry was wrong.")
 @click.option("--date", "on", help="Date of the correction (default: today).")
 @write_options

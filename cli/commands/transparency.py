@@ -6,13 +6,13 @@ from pathlib import Path
 
 import click
 
-from cli.app import db_option, emit, json_option, reading
+from cli.app import COUNT, SEQ, db_option, emit, json_option, reading
 
 
 @click.command()
 @click.option(
     "--size",
-    type=click.IntRange(min=0),
+    type=SEQ,
     help="A past tree size that has a signed checkpoint (default: the latest).",
 )
 @click.option(
@@ -46,10 +46,10 @@ def proof() -> None:
 
 
 @proof.command("inclusion")
-@click.argument("seq", type=click.IntRange(min=0))
+@click.argument("seq", type=SEQ)
 @click.option(
     "--size",
-    type=click.IntRange(min=1),
+    type=COUNT,
     help="Tree size of a signed checkpoint (default: the latest).",
 )
 @click.option(
@@ -73,8 +73,8 @@ def proof_inclusion(seq: int, size: int | None, out: Path | None, db: str) -> No
 
 
 @proof.command("consistency")
-@click.argument("old", type=click.IntRange(min=0))
-@click.argument("new", type=click.IntRange(min=0))
+@click.argument("old", type=SEQ)
+@click.argument("new", type=SEQ)
 @db_option
 @json_option
 def proof_consistency(old: int, new: int, db: str, as_json: bool) -> None:

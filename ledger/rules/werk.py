@@ -921,8 +921,9 @@ def month_bounds(month: str) -> tuple[date, date]:
     if match is None:
         raise InputError(f"expected a month as YYYY-MM, found {month!r}")
     year, mon = int(match.group(1)), int(match.group(2))
-    first = date(year, mon, 1)
-    return first, date(year + mon // 12, mon % 12 + 1, 1)
+    if (year, mon) == (date.max.year, 12):
+        raise InputError(f"month {month!r} is out of range: the last month is 9999-11")
+    return date(year, mon, 1), date(year + mon // 12, mon % 12 + 1, 1)
 
 
 def _terms(record: Record) -> Iterator[tuple[str, str, date, date]]:

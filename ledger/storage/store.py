@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import os
+import re
+import sqlite3
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
+from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+from urllib.parse import quote
 
 import sqlalchemy as sa
 from sqlalchemy import event, text
@@ -14,7 +18,7 @@ from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.encoding import loads, record_bytes
-from ledger.errors import ConflictError, IntegrityError, StorageError
+from ledger.errors import ConflictError, IntegrityError, LedgerError, StorageError, UsageError
 from ledger.state import Record
 from ledger.storage import authentication as auth
 
@@ -52,56 +56,174 @@ def display_target(target: str) -> str:
     return sa.engine.make_url(normalize_target(target)).render_as_string(hide_password=True)
 
 
-def _sqlite_pragmas(dbapi_conn: Any, _record: Any) -> None:
+LOCK_TIMEOUT_ENV = "COOPLEDGER_LOCK_TIMEOUT"
+DEFAULT_LOCK_TIMEOUT = 30.0
+_MAX_LOCK_TIMEOUT = 86400.0
+_SECONDS_RE = re.compile(r"[0-9]{1,5}(\.[0-9]{1,3})?")
+
+
+def lock_timeout_from_env() -> float:
+    """Seconds a writer waits for the ledger's lock: COOPLEDGER_LOCK_TIMEOUT, else 30."""
+    text = os.environ.get(LOCK_TIMEOUT_ENV)
+    if text is None:
+        return DEFAULT_LOCK_TIMEOUT
+    value = float(text) if _SECONDS_RE.fullmatch(text) else 0.0
+    if not 0 < value <= _MAX_LOCK_TIMEOUT:
+        raise UsageError(
+            f"{LOCK_TIMEOUT_ENV} {text!r} must be a number of seconds above 0 and at most 86400"
+        )
+    return value
+
+
+def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur = dbapi_conn.cursor()
     # WAL lets readers (verify, reports) run beside the writer; synchronous=FULL because a
     # checkpoint we printed must never be lost, or the next one would fork from it.
     cur.execute("PRAGMA journal_mode=WAL")
     cur.execute("PRAGMA synchronous=FULL")
-    cur.execute("PRAGMA busy_timeout=120000")
+    cur.execute(f"PRAGMA busy_timeout={busy_ms}")
     # Erased personal data must not survive in free space or a moved cell's old place
     # (docs/decisions/0015-log-key-memory-and-requests.md).
     cur.execute("PRAGMA secure_delete=ON")
     cur.close()
 
 
+def _sqlite_read_only(path: Path, timeout: float) -> sqlite3.Connection:
+    """A connection that never writes the file: `mode=ro`, or `immutable=1` when the WAL's
+    `-shm` file cannot be created (a read-only medium or folder, where no writer can be)."""
+    uri = "file:" + quote(str(path)) + "?mode=ro"
+    conn = sqlite3.connect(uri, uri=True, timeout=timeout, check_same_thread=False)
+    try:
+        conn.execute("PRAGMA schema_version").fetchone()
+    except sqlite3.OperationalError as e:
+        conn.close()
+        no_shm = e.sqlite_errorname in ("SQLITE_CANTOPEN", "SQLITE_READONLY_DIRECTORY")
+        if not no_shm or not path.is_file():
+            raise
+        conn = sqlite3.connect(
+            uri + "&immutable=1", uri=True, timeout=timeout, check_same_thread=False
+        )
+    return conn
+
+
+def _with_lock_timeout(url: str, seconds: float) -> sa.engine.URL:
+    """The PostgreSQL URL with `-c lock_timeout` added to the connection's options."""
+    parsed = sa.engine.make_url(url)
+    options = parsed.query.get("options", "")
+    if isinstance(options, tuple):
+        options = " ".join(options)
+    ms = round(seconds * 1000)
+    return parsed.update_query_dict({"options": f"{options} -clock_timeout={ms}".strip()})
+
+
+def _rollback(conn: Connection) -> None:
+    """Roll back, unless the database already did (SQLite does on SQLITE_FULL)."""
+    dbapi = conn.connection.dbapi_connection
+    if isinstance(dbapi, sqlite3.Connection) and not dbapi.in_transaction:
+        return
+    conn.exec_driver_sql("ROLLBACK")
+
+
 class Store:
     """Opens transactions; everything a transaction can do lives on ReadTx / WriteTx."""
 
-    def __init__(self, target: str, *, create: bool = False) -> None:
+    def __init__(
+        self, target: str, *, create: bool = False, lock_timeout: float | None = None
+    ) -> None:
         self.target = target
         self.url = normalize_target(target)
-        if self.url.startswith("sqlite:///") and not create:
-            path = Path(self.url[len("sqlite:///") :])
-            if not path.exists():
-                raise StorageError(f"no ledger at {target}: run coopledger init first")
+        self.lock_timeout = lock_timeout_from_env() if lock_timeout is None else lock_timeout
+        self.path = sqlite_path(target)
+        if self.path is not None and not create and not self.path.exists():
+            raise StorageError(f"no ledger at {target}: run coopledger init first")
+        if self.path is not None and self.path.is_dir():
+            raise StorageError(f"{target} is a folder, not a ledger database")
         # SQLite keeps its connection between transactions: closing the last connection to a
         # WAL database checkpoints it, a cost each transaction would otherwise pay
         # (docs/decisions/0013-perf-rules-replay.md). PostgreSQL connects per transaction,
         # so a ledger's database can always be dropped once its commands are done.
         pool = sa.pool.QueuePool if self.url.startswith("sqlite") else sa.pool.NullPool
+        url: str | sa.engine.URL = self.url
+        if self.url.startswith("postgresql"):
+            url = _with_lock_timeout(self.url, self.lock_timeout)
         try:
             self.engine: Engine = sa.create_engine(
-                self.url, isolation_level="AUTOCOMMIT", poolclass=pool
+                url, isolation_level="AUTOCOMMIT", poolclass=pool
             )
         except (sa.exc.ArgumentError, ImportError) as e:
             raise StorageError(f"cannot use database {display_target(target)}: {e}") from e
         self.dialect = self.engine.dialect.name
+        self._read_engine: Engine | None = None
         if self.dialect == "sqlite":
-            event.listen(self.engine, "connect", _sqlite_pragmas)
+            busy_ms = round(self.lock_timeout * 1000)
+            event.listen(self.engine, "connect", partial(_sqlite_pragmas, busy_ms))
         elif self.dialect != "postgresql":
             raise StorageError(f"unsupported database {self.dialect}: use SQLite or PostgreSQL")
 
     def dispose(self) -> None:
         self.engine.dispose()
+        if self._read_engine is not None:
+            self._read_engine.dispose()
 
-    def _connect(self) -> Connection:
+    def _reader(self) -> Engine:
+        """Reading transactions on a SQLite file open it read-only (a read-only copy, folder
+        or medium can be verified); PostgreSQL reads in READ ONLY transactions instead."""
+        if self.path is None:
+            return self.engine
+        if self._read_engine is None:
+            path, timeout = self.path, self.lock_timeout
+            self._read_engine = sa.create_engine(
+                "sqlite://",
+                creator=lambda: _sqlite_read_only(path, timeout),
+                isolation_level="AUTOCOMMIT",
+                poolclass=sa.pool.QueuePool,
+            )
+        return self._read_engine
+
+    def _connect(self, engine: Engine | None = None) -> Connection:
         try:
-            return self.engine.connect()
-        except OperationalError as e:
-            raise StorageError(
-                f"cannot open database {display_target(self.target)}: {str(e.orig).strip().splitlines()[0]}"
-            ) from e
+            return (engine or self.engine).connect()
+        except DBAPIError as e:
+            known = self.translate(e, writing=engine is None)
+            if known is not None:
+                raise known from e
+            first = (str(e.orig).strip().splitlines() or [type(e.orig).__name__])[0]
+            where = display_target(self.target)
+            raise StorageError(f"cannot open database {where}: {first}") from e
+
+    def translate(self, e: DBAPIError, *, writing: bool = True) -> LedgerError | None:
+        """A database error a user can cause (full disk, a held lock, a read-only or foreign
+        file) as one line naming the database; None for any other error."""
+        orig = e.orig
+        name = str(getattr(orig, "sqlite_errorname", ""))
+        state = str(getattr(orig, "sqlstate", "") or "")
+        where = display_target(self.target)
+        if name == "SQLITE_FULL" or state == "53100":
+            return StorageError(f"database or disk is full: {where}")
+        if name.startswith("SQLITE_BUSY") or state == "55P03":
+            return ConflictError(
+                f"another writer holds the ledger's lock (waited {self.lock_timeout:g} s): {where}"
+            )
+        if name.startswith("SQLITE_READONLY") or state == "25006" or (
+            writing and name.startswith("SQLITE_CANTOPEN") and self._unwritable()
+        ):
+            return StorageError(f"database {where} is read-only")
+        if name == "SQLITE_NOTADB":
+            return StorageError(f"{where} is not a SQLite database")
+        return None
+
+    def reraise(self, e: DBAPIError, *, writing: bool = True) -> NoReturn:
+        """Raise the translation of `e` (see translate), or `e` itself."""
+        known = self.translate(e, writing=writing)
+        if known is None:
+            raise e
+        raise known from e
+
+    def _unwritable(self) -> bool:
+        path = self.path
+        return path is not None and not (
+            os.access(path, os.W_OK) and os.access(path.parent, os.W_OK)
+        )
 
     # -- schema -------------------------------------------------------------------------------
 
@@ -116,6 +238,9 @@ class Store:
         with self._connect() as conn:
             conn.exec_driver_sql("BEGIN")
             try:
+                if self.dialect == "postgresql":
+                    # Two `init`s at once: the second waits, then finds the schema made.
+                    conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7120110)")
                 SQLModel.metadata.create_all(conn, tables=_tables())
                 for statement in _trigger_sql(self.dialect):
                     conn.exec_driver_sql(statement)
@@ -130,8 +255,11 @@ class Store:
                         {"v": SCHEMA_VERSION},
                     )
                 conn.exec_driver_sql("COMMIT")
+            except DBAPIError as e:
+                _rollback(conn)
+                self.reraise(e)
             except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
+                _rollback(conn)
                 raise
 
     def scrub(self) -> None:
@@ -149,8 +277,9 @@ class Store:
 
     @contextmanager
     def reading(self) -> Iterator[ReadTx]:
-        """A consistent snapshot for reports and verification (readers never block the writer)."""
-        conn = self._connect()
+        """A consistent snapshot for reports and verification (readers never block the writer,
+        and never need to write: a SQLite file is opened read-only)."""
+        conn = self._connect(self._reader())
         try:
             if self.dialect == "postgresql":
                 conn.exec_driver_sql("BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
@@ -159,9 +288,11 @@ class Store:
             tx = ReadTx(conn, self.dialect)
             tx.check_schema(self.target)
             yield tx
+        except DBAPIError as e:
+            self.reraise(e, writing=False)
         finally:
             try:
-                conn.exec_driver_sql("ROLLBACK")
+                _rollback(conn)
             finally:
                 conn.close()
 
@@ -180,8 +311,11 @@ class Store:
                 else:
                     conn.exec_driver_sql("BEGIN")
                     conn.exec_driver_sql("SELECT size FROM head WHERE id = 1 FOR UPDATE")
-            except (OperationalError, DBAPIError) as e:
-                raise ConflictError(f"cannot take the writer lock: {str(e.orig).strip()}") from e
+            except DBAPIError as e:
+                _rollback(conn)
+                raise self.translate(e) or ConflictError(
+                    f"cannot take the writer lock: {str(e.orig).strip()}"
+                ) from e
             tx = WriteTx(conn, self.dialect, mac_key)
             try:
                 tx.check_schema(self.target)
@@ -194,8 +328,11 @@ class Store:
                 yield tx
                 tx.flush()
                 conn.exec_driver_sql("COMMIT")
+            except DBAPIError as e:
+                _rollback(conn)
+                self.reraise(e)
             except BaseException:
-                conn.exec_driver_sql("ROLLBACK")
+                _rollback(conn)
                 raise
         finally:
             conn.close()
