@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from ledger import log_guard
 from ledger.checks import verify_log
 from ledger.derived_keys import PROJECTION_MAC, derive
 from ledger.errors import IntegrityError
 from ledger.keys import Signer
+from ledger.log_memory import LogMemory
 from ledger.note import Verifier
 from ledger.state import MemoryState
 from ledger.storage.store import SCHEMA_VERSION, Store
@@ -24,13 +26,16 @@ class Rebuilt:
     schema_version: str = SCHEMA_VERSION
 
 
-def rebuild(store: Store, log_signer: Signer) -> Rebuilt:
+def rebuild(store: Store, log_signer: Signer, memory: LogMemory | None = None) -> Rebuilt:
     """Replay every entry through the auditor, trusting only the given log key; if the log
     verifies, replace the projection with the replayed records and authenticate them, all in
-    one write transaction. A log that does not verify is refused and nothing is changed."""
+    one write transaction. A log that does not verify is refused and nothing is changed, and
+    so is one that does not extend the checkpoint the log key remembers signing (a history
+    rewritten and re-checkpointed by an insider must not be blessed with fresh MACs)."""
     trusted = Verifier.from_public_key(log_signer.name, log_signer.public_key)
     with store.writing(derive(log_signer, PROJECTION_MAC), upgrade=True) as tx:
         before = tx.schema_version
+        log_guard.signed_tip(tx, log_signer, memory if memory and memory.exists() else None)
         report, auditor = verify_log(tx, trusted)
         trust = [f for f in report.findings if f.code == "trust"]
         if trust:

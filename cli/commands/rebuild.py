@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.app import db_option, emit, json_option, load_log_signer, open_store
+from cli.app import db_option, emit, json_option, load_log_signer, log_memory, open_store
 
 
 @click.command()
@@ -26,7 +26,7 @@ def rebuild(log_key: Path | None, db: str, as_json: bool) -> None:
     signer = load_log_signer(log_key)
     store = open_store(db)
     try:
-        done = rebuild_store(store, signer)
+        done = rebuild_store(store, signer, log_memory(log_key))
     finally:
         store.dispose()
     data = {

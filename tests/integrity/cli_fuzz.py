@@ -558,6 +558,7 @@ TABLE: dict[str, Spec] = {
         },
         "coop-admin",
     ),
+    "rebuild": Spec({}),
     "verify": Spec(
         {
             "bundle": st.one_of(st.none(), read_path("bundle", "gem/2032-Q1")),

@@ -86,8 +86,28 @@ def test_defect3_rewritten_entry_59_with_checkpoint_60_dropped_is_not_signed_ove
             (salt, personal))  # fmt: skip
     result = office59.admit("M-60", "Next Person")
     assert result.code == 1, result.out
-    assert "refusing to sign" in result.err and "60" in result.err, result.err
+    # The head row's MAC (decision 0014) is the first line of defence; rebuilding the
+    # projection on the rewritten history is refused by the log key's memory (0015), and so,
+    # with the projection authentic again, would be the next append.
+    assert "head row fails its authentication" in result.err, result.err
     assert sizes(office59.target) == (60, 60, 59)
+    rebuilt = office59.cli("rebuild")
+    assert rebuilt.code == 1, rebuilt.out
+    assert "refusing to sign" in rebuilt.err and "behind checkpoint 60" in rebuilt.err, rebuilt.err
+    assert sizes(office59.target) == (60, 60, 59)
+
+
+def refused_and_not_rebuilt(o: Office, member_id: str, *needles: str) -> None:
+    """An insider who also rewrote the head row is stopped twice: the next append by the head
+    row's MAC (decision 0014), and `rebuild`, which would authenticate the rewritten state
+    afresh, by the log key's memory and the head checks (0015)."""
+    result = o.admit(member_id, "Next Person")
+    assert result.code == 1, result.out
+    assert "head row fails its authentication" in result.err, result.err
+    rebuilt = o.cli("rebuild")
+    assert rebuilt.code == 1, rebuilt.out
+    assert "refusing to sign" in rebuilt.err, rebuilt.err
+    assert all(n in rebuilt.err for n in needles), rebuilt.err
 
 
 def test_defect3_history_cut_back_below_a_signed_checkpoint_is_not_signed_over(
@@ -100,9 +120,7 @@ def test_defect3_history_cut_back_below_a_signed_checkpoint_is_not_signed_over(
         for level, idx in covering(59, 60):
             run(conn, "DELETE FROM merkle_nodes WHERE level = ? AND idx = ?", (level, idx))
         run(conn, "UPDATE head SET size = 59, last_leaf_hash = ? WHERE id = 1", (last,))
-    result = office59.admit("M-60", "Next Person")
-    assert result.code == 1, result.out
-    assert "refusing to sign" in result.err and "60" in result.err, result.err
+    refused_and_not_rebuilt(office59, "M-60", "behind checkpoint 60")
     assert sizes(office59.target) == (59, 59, 59)
 
 
@@ -126,8 +144,7 @@ def test_head_that_does_not_point_at_the_last_entry_is_not_signed_over(
              "2031-02-01", "--key", str(o.keys["coop-admin"]))  # fmt: skip
     with insider(store_target) as conn:
         run(conn, "UPDATE head SET last_leaf_hash = ? WHERE id = 1", (bytes(32),))
-    result = o.admit("M-6", "B")
-    assert result.code == 1 and "refusing to sign" in result.err and "entry 5" in result.err
+    refused_and_not_rebuilt(o, "M-6", "entry 5")
     assert sizes(store_target) == (6, 6, 6)
 
 
