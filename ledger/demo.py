@@ -12,10 +12,11 @@ from ledger.checks import verify_store
 from ledger.command import Command
 from ledger.export.bundle import export_bundle, verify_bundle
 from ledger.keys import Signer, generate, write_key_file
+from ledger.log_memory import LogMemory
 from ledger.note import Verifier
 from ledger.rules import governance, members
 from ledger.rules.members import PersonalData
-from ledger.service import Ledger, genesis
+from ledger.service import Ledger, Receipt, genesis
 from ledger.storage.store import Store
 
 ORIGIN = "pampus.example/coop"
@@ -30,8 +31,13 @@ class DemoLedger:
     signers: dict[str, Signer]
     say: Callable[[str], None]
 
-    def append(self, role: str, commands: list[Command], request_id: str | None = None) -> None:
-        self.ledger.append(commands, self.signers[role], self.signers["log"], request_id)
+    memory: LogMemory | None = None
+
+    def append(
+        self, role: str, commands: list[Command], request_id: str | None = None
+    ) -> Receipt:
+        log = self.signers["log"]
+        return self.ledger.append(commands, self.signers[role], log, request_id, self.memory)
 
 
 def members_step(demo: DemoLedger) -> None:
@@ -117,11 +123,7 @@ def shares_step(demo: DemoLedger) -> None:
     demo.append("coop-admin", [shares.sell_share("D-1", "M-1", date(2031, 4, 1))])
     demo.append("coop-admin", [shares.sell_share("D-2", "M-2", date(2031, 4, 15))])
     wrong = (
-        demo.ledger.append(
-            [shares.sell_share("D-3", "M-3", date(2031, 5, 1))],
-            demo.signers["coop-admin"],
-            demo.signers["log"],
-        )
+        demo.append("coop-admin", [shares.sell_share("D-3", "M-3", date(2031, 5, 1))])
         .entries[0]
         .seq
     )
@@ -141,10 +143,9 @@ def shares_step(demo: DemoLedger) -> None:
         "coop-admin",
         [members.admit("M-5", "household", PersonalData(name="Familie Yilmaz"), date(2034, 8, 1))],
     )
-    receipt = demo.ledger.append(
+    receipt = demo.append(
+        "coop-admin",
         [shares.buy_back_share("D-1", resale), shares.sell_share("D-1", "M-5", resale)],
-        demo.signers["coop-admin"],
-        demo.signers["log"],
     )
     price = receipt.facts[0].body.price_cents  # type: ignore[attr-defined]
     demo.say(
@@ -160,7 +161,7 @@ def werk_step(demo: DemoLedger) -> None:
     from ledger.state import charter_at
 
     def append(role: str, commands: list[Command]) -> str:
-        result = demo.ledger.append(commands, demo.signers[role], demo.signers["log"])
+        result = demo.append(role, commands)
         body = result.facts[-1].body
         return str(getattr(body, "lease_id", ""))
 
@@ -248,7 +249,7 @@ def levy_step(demo: DemoLedger) -> None:
 
     def sale_seq(commands: list[Command]) -> int:
         return (
-            demo.ledger.append(commands, demo.signers["levy-admin"], demo.signers["log"])
+            demo.append("levy-admin", commands)
             .entries[0]
             .seq
         )
@@ -429,7 +430,10 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
     ledger = Ledger(store, clock=_Clock(datetime(2031, 1, 5, 9, 0, tzinfo=UTC)))
     gov, log = signers["governor"], signers["log"]
     charter = parse_charter(TEMPLATE)
-    ledger.found(genesis(ORIGIN, charter, gov, log, date(2031, 1, 5)), gov, log)
+    # The log key's memory beside the demo's key file (never $COOPLEDGER_LOG_STATE, which is
+    # the memory of a real log key), so the CLI can go on appending to the demo ledger.
+    memory = LogMemory.beside(keys_dir / "log.key", env={})
+    ledger.found(genesis(ORIGIN, charter, gov, log, date(2031, 1, 5)), gov, log, memory)
     say("founded the ledger with the placeholder charter")
 
     grants: list[Command] = [
@@ -437,10 +441,10 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
         governance.authorize_key(signers["werk-admin"].name, signers["werk-admin"].public_key, ("werk-admin",)),
         governance.authorize_key(signers["levy-admin"].name, signers["levy-admin"].public_key, ("levy-admin",)),
     ]
-    ledger.append(grants, gov, log, request_id="demo-keys")
+    ledger.append(grants, gov, log, request_id="demo-keys", memory=memory)
     say("authorised the cooperative, Werkcorporatie and levy administrators")
 
-    demo = DemoLedger(ledger, signers, say)
+    demo = DemoLedger(ledger, signers, say, memory)
     for step in STEPS:
         step(demo)
 

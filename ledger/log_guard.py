@@ -58,10 +58,10 @@ def signed_tip(tx: ReadTx, log_signer: Signer, memory: LogMemory | None) -> note
         _extends_memory(tx, latest, remembered, log_signer)
     elif memory is not None and latest is not None:
         _signed_row(latest, log_signer)
-        memory.notice(
+        memory.first_use(
             f"coopledger: no memory of the last checkpoint this log key signed at {memory.path}: "
-            f"trusting the database's checkpoint {latest[0]} (its signature verifies); "
-            "the memory is written after this append"
+            f"trusted the database's checkpoint {latest[0]} (its signature verifies) and "
+            "remembered the new one"
         )
     _head_is_signed(tx, size, last_leaf, latest)
     return None if remembered is None else remembered[0]

@@ -35,6 +35,7 @@ class LogMemory:
         self._loaded = False
         self._checkpoint: note.Checkpoint | None = None
         self._text: str | None = None
+        self._first_use: str | None = None
 
     @classmethod
     def beside(
@@ -92,6 +93,11 @@ class LogMemory:
                 f"({e}): restore it from its backup"
             ) from e
 
+    def first_use(self, message: str) -> None:
+        """Say `message` once the memory is first written: said before, it would stand beside
+        the refusal of a command that then appends nothing, as a second line."""
+        self._first_use = message
+
     def remember(self, signed: str, log_signer: Signer) -> None:
         """Replace the memory with `signed` atomically (temporary file, fsync, rename, mode 0600).
         A failure is reported through `notice` as a warning: the entries are committed already."""
@@ -107,6 +113,9 @@ class LogMemory:
         self._checkpoint = note.open_checkpoint(signed, verifier)
         self._text = signed
         self._loaded = True
+        if self._first_use is not None:
+            self.notice(self._first_use)
+            self._first_use = None
 
     def _write(self, text: str) -> None:
         directory = self.path.parent
