@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+from array import array
 from collections.abc import Callable
 
 from ledger import merkle
@@ -104,6 +105,7 @@ def verify_log(
     auditor = Auditor(trusted)
     auditor.expect_checkpoints((s, text) for s, _root, text in tx.checkpoints())
     tree = _TreeCheck(tx, auditor)
+    signed = _SignedSizes(tx, auditor)
     last = b"\x00" * 32
     count = 0
     stop = size if size > 0 else 0
@@ -119,6 +121,7 @@ def verify_log(
         auditor.feed(data)
         last = merkle.leaf_hash(data)
         _check_index(auditor, seq, columns, stored_leaf, last)
+        signed.push(seq, auditor.last_index)
         tree.push(last)
         count += 1
         if progress is not None and count % 1000 == 0:
@@ -140,6 +143,38 @@ def verify_log(
             f"entries {covered}..{count - 1} are not covered by any signed checkpoint",
         )
     return report, auditor
+
+
+class _SignedSizes:
+    """Every transaction ends in a signed checkpoint, and the entries of one transaction share
+    their signed `recorded_at`: so wherever that time changes between two entries, the
+    checkpoints table must hold a checkpoint of that size (after the last entry, the head
+    check above reports entries not covered). A deleted
+    middle checkpoint row (one that receipts may cite) is reported, naming its size."""
+
+    def __init__(self, tx: ReadTx, auditor: Auditor) -> None:
+        rows = tx.raw.rows("SELECT size FROM checkpoints ORDER BY size")
+        self.sizes = array("q", (int(r[0]) for r in rows))
+        self.at = 0
+        self.auditor = auditor
+        self.previous: object = None
+
+    def _expect(self, size: int) -> None:
+        while self.at < len(self.sizes) and self.sizes[self.at] < size:
+            self.at += 1
+        if self.at >= len(self.sizes) or self.sizes[self.at] != size:
+            self.auditor.add(
+                size - 1,
+                "checkpoint",
+                f"no checkpoint row of size {size}, though entry {size} was recorded in a later "
+                "transaction",
+            )
+
+    def push(self, seq: int, signed: tuple[object, ...] | None) -> None:
+        recorded = None if signed is None else signed[INDEX_COLUMNS.index("recorded_at")]
+        if recorded is not None and self.previous not in (None, recorded):
+            self._expect(seq)
+        self.previous = recorded
 
 
 def _check_index(

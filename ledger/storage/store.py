@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import re
 import sqlite3
+import stat
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from functools import partial
@@ -136,8 +137,13 @@ class Store:
         self.path = sqlite_path(target)
         if self.path is not None and not create and not self.path.exists():
             raise StorageError(f"no ledger at {target}: run coopledger init first")
-        if self.path is not None and self.path.is_dir():
-            raise StorageError(f"{target} is a folder, not a ledger database")
+        if self.path is not None and self.path.exists():
+            mode = self.path.stat().st_mode
+            if stat.S_ISDIR(mode):
+                raise StorageError(f"{target} is a folder, not a ledger database")
+            if not stat.S_ISREG(mode):
+                # A FIFO or a device would block SQLite's open, or feed it endless bytes.
+                raise StorageError(f"{target} is not a regular file, so not a ledger database")
         # SQLite keeps its connection between transactions: closing the last connection to a
         # WAL database checkpoints it, a cost each transaction would otherwise pay
         # (docs/decisions/0013-perf-rules-replay.md). PostgreSQL connects per transaction,
@@ -483,7 +489,10 @@ class ReadTx:
     def head(self) -> tuple[int, bytes]:
         row = self.raw.first("SELECT size, last_leaf_hash FROM head WHERE id = 1")
         if row is None:
-            raise sa.exc.NoResultFound("No row was found when one was required")
+            raise IntegrityError(
+                "the head row is missing: the database was changed outside coop-ledger; "
+                "run coopledger verify"
+            )
         return int(row[0]), bytes(row[1])
 
     def authentication(self) -> tuple[int, bytes, bytes | None, bytes | None]:
