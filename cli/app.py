@@ -90,9 +90,13 @@ def write_options(command: F) -> F:
 
 def parse_date(text: str, what: str = "--date") -> date:
     """A date option: the library's one strict parser (YYYY-MM-DD, a sane year)."""
+    from ledger.errors import InputError
     from ledger.types import parse_day
 
-    return parse_day(text, what)
+    try:
+        return parse_day(text, what)
+    except InputError as e:  # a malformed option value: a usage error (exit 2), as before
+        raise UsageError(str(e)) from None
 
 
 def passphrase(env_names: Sequence[str], path: Path, confirm: bool = False) -> bytes:
