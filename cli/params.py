@@ -4,7 +4,6 @@ and refuses with one line naming the option and the value."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import date
 from typing import Any
 
 import click
@@ -30,31 +29,10 @@ class Strict(click.ParamType):
         return self._parse(value, _option(param))
 
 
-def _date(text: str, what: str) -> date:
-    from ledger.types import parse_day
-
-    return parse_day(text, what)
-
-
 def _month(text: str, what: str) -> str:
     from ledger.types import parse_month
 
     return parse_month(text, what)
-
-
-def _amount(text: str, what: str) -> int:
-    from ledger.money import parse_eur
-
-    return parse_eur(text, what)
-
-
-def _positive_amount(text: str, what: str) -> int:
-    from ledger.errors import InputError
-
-    cents = _amount(text, what)
-    if cents == 0:
-        raise InputError(f"{what} {text!r} must be more than 0")
-    return cents
 
 
 def _rate(text: str, what: str) -> str:
@@ -78,10 +56,7 @@ def _text(text: str, what: str) -> str:
     return check_text(text, what)
 
 
-DATE = Strict("YYYY-MM-DD", _date)
 MONTH = Strict("YYYY-MM", _month)
-AMOUNT = Strict("EUR", _amount)
-POSITIVE_AMOUNT = Strict("EUR", _positive_amount)
 RATE = Strict("DECIMAL", _rate)
 ID = Strict("ID", _id)
 TEXT = Strict("TEXT", _text)
