@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import functools
+import io
 import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
@@ -93,11 +94,15 @@ def write_options(command: F) -> F:
     return db_option(f)
 
 
-def parse_date(text: str, what: str = "date") -> date:
+def parse_date(text: str, what: str = "--date") -> date:
+    """A date option: the library's one strict parser (YYYY-MM-DD, a sane year)."""
+    from ledger.errors import InputError
+    from ledger.types import parse_day
+
     try:
-        return date.fromisoformat(text)
-    except ValueError:
-        raise UsageError(f"{what} {text!r} is not a date (YYYY-MM-DD)") from None
+        return parse_day(text, what)
+    except InputError as e:  # a malformed option value: a usage error (exit 2), as before
+        raise UsageError(str(e)) from None
 
 
 def passphrase(env_names: Sequence[str], path: Path, confirm: bool = False) -> bytes:
@@ -154,12 +159,26 @@ def reading(db: str) -> Iterator[Any]:
 
 
 def emit(data: Any, as_json: bool, text: Callable[[], None] | str | None = None) -> None:
+    """Print JSON or text; what came from a ledger or a bundle may hold control characters,
+    so everything printed goes through ledger.types.printable (escaped, never raw)."""
     if as_json:
-        click.echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
+        echo(json.dumps(data, indent=2, ensure_ascii=False, sort_keys=False, default=str))
     elif callable(text):
-        text()
+        from ledger.types import printable
+
+        captured = io.StringIO()
+        with redirect_stdout(captured):
+            text()
+        click.echo(printable(captured.getvalue()), nl=False)
     elif text is not None:
-        click.echo(text)
+        echo(text)
+
+
+def echo(text: str) -> None:
+    """One line (or lines) of output, control characters escaped."""
+    from ledger.types import printable
+
+    click.echo(printable(text))
 
 
 def append(
@@ -230,7 +249,7 @@ def print_receipt(result: Any, as_json: bool, describe: Callable[[Any], str] | N
         emit(receipt_json(result), True)
         return
     if describe is not None and result.facts:
-        click.echo(describe(result))
+        echo(describe(result))
     for a in result.entries:
         click.echo(
             f"entry {a.seq} {a.kind} leaf {a.leaf_hash.hex()[:16]} checkpoint {result.checkpoint_size}"

@@ -5,17 +5,58 @@ from __future__ import annotations
 import tomllib
 from decimal import Decimal
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, ValidationError, model_validator
+from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
 
 from ledger import limits
 from ledger.errors import InputError
 from ledger.money import Rounding
-from ledger.types import FROZEN, DecimalStr, NonNegCents
+from ledger.types import FROZEN, DecimalStr, Ident, NonNegCents, check_text
 
 Role = Literal["governor", "coop-admin", "werk-admin", "levy-admin"]
 ROLES: tuple[Role, ...] = ("governor", "coop-admin", "werk-admin", "levy-admin")
+
+# A charter's rates and ratios are fractions written with at most this many decimals.
+CHARTER_DECIMALS = 12
+
+
+def _within(low: Decimal, high: Decimal, *, low_open: bool) -> AfterValidator:
+    """A fraction in [low, high] (or (low, high]), with at most CHARTER_DECIMALS decimals."""
+    bracket = "(" if low_open else "["
+
+    def check(value: str) -> str:
+        whole, _, frac = value.partition(".")
+        shown = value if len(value) <= 20 else value[:20] + "..."
+        if len(whole) > 1 or len(frac) > CHARTER_DECIMALS:
+            raise ValueError(
+                f"{shown!r} must be a fraction with at most {CHARTER_DECIMALS} decimals"
+            )
+        number = Decimal(value)
+        if number > high or number < low or (low_open and number == low):
+            raise ValueError(f"{shown!r} is outside {bracket}{low}, {high}]")
+        return value
+
+    return AfterValidator(check)
+
+
+# (0, 1]: a ratio that must leave something (a rent cap of 0 lets no lease be granted).
+Ratio = Annotated[DecimalStr, _within(Decimal(0), Decimal(1), low_open=True)]
+# [0, 1]: rates, caps and targets, where 0 means none.
+Fraction = Annotated[DecimalStr, _within(Decimal(0), Decimal(1), low_open=False)]
+District = Annotated[str, Field(min_length=1, max_length=100)]
+
+
+def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
+    seen: set[str] = set()
+    for value in values:
+        if value in seen:
+            raise ValueError(f"district {value!r} is listed twice")
+        seen.add(value)
+    return values
+
+
+Districts = Annotated[tuple[District, ...], AfterValidator(_unique)]
 
 
 class CooperativeTerms(BaseModel):
@@ -23,30 +64,24 @@ class CooperativeTerms(BaseModel):
     name: str = Field(min_length=1, max_length=200)
     currency: Literal["EUR"] = "EUR"
     rounding: Rounding = "half-up"
-    districts: tuple[str, ...] = Field(min_length=1)
+    districts: Annotated[Districts, Field(min_length=1)]
 
 
 class ShareTerms(BaseModel):
     model_config = FROZEN
     max_dwelling_shares_per_member: int = Field(default=1, ge=1, le=1000)
     default_rule: Literal["nominal", "fixed-rate", "indexed", "shared-appreciation"] = "indexed"
-    default_rate: DecimalStr = "0.02"
+    default_rate: Fraction = "0.02"
     default_compounding: Literal["simple", "compound"] = "compound"
-    default_index: str = "CPI"
+    default_index: Ident = "CPI"
 
 
 class LevyTerms(BaseModel):
     model_config = FROZEN
-    rate: DecimalStr = "0.30"
+    rate: Fraction = "0.30"
     term_years: int = Field(default=40, ge=1, le=200)
     baseline_policy: Literal["reset-on-sale", "keep"] = "reset-on-sale"
-    default_index: str = "CPI"
-
-    @model_validator(mode="after")
-    def _rate_is_a_fraction(self) -> LevyTerms:
-        if Decimal(self.rate) > 1:
-            raise ValueError(f"levy rate {self.rate} is above 1 (100%)")
-        return self
+    default_index: Ident = "CPI"
 
 
 class ContributionTerms(BaseModel):
@@ -57,12 +92,12 @@ class ContributionTerms(BaseModel):
 
 class LeaseTerms(BaseModel):
     model_config = FROZEN
-    max_rent_ratio: DecimalStr = "0.60"
-    max_indexation_per_year: DecimalStr = "0.03"
+    max_rent_ratio: Ratio = "0.60"
+    max_indexation_per_year: Fraction = "0.03"
     max_term_years: int = Field(default=5, ge=1, le=99)
     max_founded_years: int = Field(default=5, ge=0, le=200)
-    area_districts: tuple[str, ...] = ()
-    affordable_target: DecimalStr = "0.20"
+    area_districts: Districts = ()
+    affordable_target: Fraction = "0.20"
     exception_role: Literal["governor", "werk-admin"] = "governor"
 
 
@@ -101,7 +136,22 @@ def parse_charter(text: str, source: str = "charter") -> Charter:
         raise InputError(
             f"{source}: nested deeper than the TOML parser allows (the limit for TOML nesting)"
         ) from None
+    _check_strings(data, source)
     return charter_from_dict(data, source)
+
+
+def _check_strings(value: object, where: str) -> None:
+    """A charter typed by a user holds no control characters (checked at input, not in the
+    model, so that charters already in a ledger verify as before)."""
+    if isinstance(value, str):
+        check_text(value, where)
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            _check_strings(key, where)
+            _check_strings(item, f"{where}: {key}")
+    elif isinstance(value, list):
+        for item in value:
+            _check_strings(item, where)
 
 
 def charter_from_dict(data: object, source: str = "charter") -> Charter:

@@ -103,6 +103,9 @@ def read_key_file(path: Path, passphrase: bytes) -> Signer:
     if not text.startswith(_NAME_PREFIX):
         raise KeyFileError(f"{path} is not a coop-ledger key file (no key name line)")
     name = text[len(_NAME_PREFIX) :].strip()
+    if b"-----BEGIN ENCRYPTED PRIVATE KEY-----" not in data:
+        # Whatever the passphrase (an empty one included): a key file is always encrypted.
+        raise KeyFileError(f"key file {path} is not encrypted: make keys with coopledger key new")
     try:
         key = serialization.load_pem_private_key(data, passphrase or None)
     except TypeError as e:

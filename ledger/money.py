@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal, InvalidOperation
+import re
+from decimal import ROUND_DOWN, ROUND_HALF_UP, Decimal
 from typing import Literal
 
 from ledger.errors import InputError
@@ -13,6 +14,13 @@ _MODES: dict[str, str] = {"half-up": ROUND_HALF_UP, "truncate": ROUND_DOWN}
 _CENT = Decimal("0.01")
 # RFC 8785 numbers are IEEE doubles: keep every integer exactly representable.
 MAX_CENTS = 2**53 - 1
+# The largest amount a user may type: a trillion euros, far above any sale or fund balance.
+MAX_EUR = 10**12
+# What a user types for an amount or a rate: ASCII digits, a point and digits; no sign,
+# exponent, separator, padding, NaN or other script's digits (Decimal takes all of those).
+_DECIMAL_INPUT = re.compile(r"([0-9]+)(?:\.([0-9]+))?")
+# A rate or index value typed by a user: at most this many digits before and after the point.
+RATE_INT_DIGITS, RATE_FRAC_DIGITS = 12, 12
 
 
 def round_to_cents(amount_eur: Decimal, rounding: Rounding) -> int:
@@ -29,23 +37,25 @@ def round_to_cents(amount_eur: Decimal, rounding: Rounding) -> int:
     return cents
 
 
-def parse_eur(text: str) -> int:
+def _shown(text: str) -> str:
+    return repr(text if len(text) <= 40 else text[:40] + "...")
+
+
+def _digits(text: str, what: str) -> tuple[str, str]:
+    match = _DECIMAL_INPUT.fullmatch(text)
+    if match is None:
+        raise InputError(f"{what} {_shown(text)} is not a plain decimal number like 1234.56")
+    return match.group(1), match.group(2) or ""
+
+
+def parse_eur(text: str, what: str = "amount") -> int:
     """Parse a user-typed euro amount ("250000", "250000.5", "1234.56") into exact cents."""
-    cleaned = text.strip().replace("_", "")
-    try:
-        value = Decimal(cleaned)
-    except InvalidOperation:
-        raise InputError(f"not an amount in euros: {text!r}") from None
-    if not value.is_finite():
-        raise InputError(f"not an amount in euros: {text!r}")
-    if value.adjusted() > 15:  # more digits than MAX_CENTS has (quantize would overflow)
-        raise InputError(f"amount {text!r} is out of range")
-    if value != value.quantize(_CENT):
-        raise InputError(f"amount {text!r} has more than two decimals")
-    cents = int(value * 100)
-    if abs(cents) > MAX_CENTS:
-        raise InputError(f"amount {text!r} is out of range")
-    return cents
+    whole, frac = _digits(text, what)
+    if len(frac) > 2:
+        raise InputError(f"{what} {_shown(text)} has more than two decimals")
+    if len(whole.lstrip("0")) > len(str(MAX_EUR)) or Decimal(text) > MAX_EUR:
+        raise InputError(f"{what} {_shown(text)} is above the maximum of {MAX_EUR} euros")
+    return int(Decimal(text) * 100)
 
 
 def format_eur(cents: int) -> str:
@@ -56,14 +66,23 @@ def format_eur(cents: int) -> str:
 
 
 def parse_rate(text: str) -> Decimal:
-    """Parse a rate or index value given as a decimal string ("0.02", "131.42")."""
-    try:
-        value = Decimal(text.strip())
-    except InvalidOperation:
-        raise InputError(f"not a decimal number: {text!r}") from None
-    if not value.is_finite():
-        raise InputError(f"not a decimal number: {text!r}")
-    return value
+    """Parse a rate or index value given as a decimal string ("0.02", "131.42"); a leading
+    minus is read, so that the caller's range check can name a negative value."""
+    if _DECIMAL_INPUT.fullmatch(text[1:] if text.startswith("-") else text) is None:
+        raise InputError(f"not a decimal number: {_shown(text)}")
+    return Decimal(text)
+
+
+def parse_bounded_rate(text: str, what: str = "rate") -> Decimal:
+    """A rate or index value typed by a user: plain, non-negative, with at most
+    RATE_INT_DIGITS digits before the point and RATE_FRAC_DIGITS after it."""
+    whole, frac = _digits(text, what)
+    if len(whole.lstrip("0")) > RATE_INT_DIGITS or len(frac) > RATE_FRAC_DIGITS:
+        raise InputError(
+            f"{what} {_shown(text)} has more than {RATE_INT_DIGITS} digits before or "
+            f"{RATE_FRAC_DIGITS} after the point"
+        )
+    return Decimal(text)
 
 
 def rate_str(value: Decimal) -> str:

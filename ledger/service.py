@@ -138,9 +138,11 @@ class Ledger:
         with self.store.reading() as tx:
             size, prev = tx.head()
             now = utc_text(self.clock())
+            founded_on = genesis_date(tx.state)
             for command in commands:
                 ctx = Ctx(size, self.clock().date(), now, signer.key_id)
                 fact = command.decide(tx.state, ctx)
+                check_not_before(fact, ctx, founded_on)
                 entry = self._entry(size, prev, fact, now, signer.key_id, None)
                 # Apply to the uncommitted cache, so the rules (roles included) run for real.
                 fake_sig = Signature(key_id=signer.key_id, sig=base64.b64encode(bytes(64)).decode())
@@ -205,9 +207,11 @@ class Ledger:
         author_id = author.key_id  # a property that hashes the public key: read it once
         signer_ids = [s.key_id for s in signers]
         today = moment.date()
+        founded_on = genesis_date(state)
         for command in commands:
             ctx = Ctx(size, today, now, author_id, request_id)
             fact = command.decide(state, ctx)
+            check_not_before(fact, ctx, founded_on)
             body = fact.body.model_dump(mode="json")
             entry, entry_bytes = make_entry(
                 size,
@@ -346,6 +350,24 @@ def trust_state(tx: WriteTx, log_signer: Signer) -> None:
     if tx.head()[0] > 0:
         check_log_key(tx.unverified_state(), log_signer)
     tx.check_head()
+
+
+def genesis_date(state: State) -> date | None:
+    """The ledger's founding date (None before entry 0 is written)."""
+    meta = state.get("meta", "ledger")
+    return None if meta is None else date.fromisoformat(meta["founded_on"])
+
+
+def check_not_before(fact: Fact, ctx: Ctx, founded_on: date | None) -> None:
+    """An entry dated by its command (--date, --on) takes effect on or after the ledger's
+    genesis. Checked when a command is decided, not by the appliers, so that ledgers already
+    written verify as before; an entry dated by the clock (today) is not refused here. Dates
+    that describe the past (a delivery, a base date, a founding) are facts in the body."""
+    if founded_on is not None and fact.effective != ctx.effective and fact.effective < founded_on:
+        raise RuleViolation(
+            f"{fact.kind}: effective date {fact.effective} is before the ledger's genesis "
+            f"{founded_on}"
+        )
 
 
 def check_log_key(state: State, log_signer: Signer) -> None:

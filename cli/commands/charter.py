@@ -8,6 +8,7 @@ from pathlib import Path
 import click
 
 from cli.app import WriteRequest, append, db_option, emit, json_option, reading, write_options
+from cli.params import TEXT
 
 
 @click.group()
@@ -46,7 +47,7 @@ def charter_show(at_seq: int | None, db: str, as_json: bool) -> None:
 
 @charter.command("amend")
 @click.argument("file", type=click.Path(dir_okay=False, path_type=Path))
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, type=TEXT)
 @write_options
 def charter_amend(
     file: Path,

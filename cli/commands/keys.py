@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from cli.app import PASSPHRASE_ENV, WriteRequest, append, emit, passphrase, write_options
+from cli.params import TEXT
 
 
 @click.group()
@@ -79,7 +80,7 @@ def key_authorize(
 
 @key.command("revoke")
 @click.argument("keyid")
-@click.option("--reason", required=True)
+@click.option("--reason", required=True, type=TEXT)
 @write_options
 def key_revoke(
     keyid: str,

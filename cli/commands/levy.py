@@ -21,11 +21,12 @@ from cli.app import (
     reading,
     write_options,
 )
+from cli.params import ID, MONTH, TEXT
 from ledger.money import format_eur as _eur
 
 
 def _on(text: str | None, what: str) -> date:
-    if text:
+    if text is not None:
         return parse_date(text, what)
     from ledger.service import utcnow
 
@@ -54,17 +55,19 @@ def property_() -> None:
 
 
 @property_.command("register")
-@click.option("--id", "property_id", required=True, help="Stable property id, e.g. P-1.")
+@click.option("--id", "property_id", required=True, help="Stable property id, e.g. P-1.", type=ID)
 @click.option(
     "--kind",
     "property_kind",
     required=True,
     type=click.Choice(["home", "commercial", "plot", "dwelling"]),
 )
-@click.option("--district", required=True, help="One of the charter's districts.")
+@click.option("--district", required=True, help="One of the charter's districts.", type=TEXT)
 @click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD): the term starts.")
 @click.option("--baseline", required=True, help="Baseline value in EUR, e.g. 400000.")
-@click.option("--baseline-month", help="Month of the baseline (YYYY-MM; default: delivery).")
+@click.option(
+    "--baseline-month", help="Month of the baseline (YYYY-MM; default: delivery).", type=MONTH
+)
 @click.option("--index", "series", help="Index series of the expected value (default: charter).")
 @click.option("--date", "on", help="Registration date (default: today).")
 @write_options
@@ -97,12 +100,12 @@ def property_register(
 
 
 @property_.command("sell")
-@click.option("--id", "property_id", required=True, help="The property sold, e.g. P-1.")
+@click.option("--id", "property_id", required=True, help="The property sold, e.g. P-1.", type=ID)
 @click.option("--date", "on", required=True, help="Sale (transfer) date, YYYY-MM-DD.")
 @click.option("--price", required=True, help="Sale price in EUR.")
 @click.option("--appraisal", help="Independent appraisal in EUR (used when above the price).")
 @click.option("--improvements", default="0", help="Approved improvements in EUR (credited).")
-@click.option("--deed", required=True, help="Deed (notary) reference.")
+@click.option("--deed", required=True, help="Deed (notary) reference.", type=TEXT)
 @click.option("--dry-run", is_flag=True, help="Compute and explain the levy; append nothing.")
 @write_options
 def property_sell(
@@ -183,7 +186,7 @@ def levy_explain(seq: int, db: str, as_json: bool) -> None:
 @click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
 @click.option("--amount", required=True, help="Amount paid in EUR.")
 @click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
-@click.option("--ref", required=True, help="Payment reference (notary, bank).")
+@click.option("--ref", required=True, help="Payment reference (notary, bank).", type=TEXT)
 @write_options
 def levy_pay(
     sale_seq: int,
@@ -203,7 +206,7 @@ def levy_pay(
 
 @levy.command("waive")
 @click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
-@click.option("--reason", required=True, help="Why the levy is waived (signed, public).")
+@click.option("--reason", required=True, help="Why the levy is waived (signed, public).", type=TEXT)
 @click.option("--amount", help="Amount waived in EUR (default: all that is outstanding).")
 @click.option("--date", "on", help="Date of the decision (default: today).")
 @write_options
@@ -261,7 +264,7 @@ def contribution() -> None:
 
 
 @contribution.command("run")
-@click.option("--month", required=True, help="The month to charge, YYYY-MM.")
+@click.option("--month", required=True, help="The month to charge, YYYY-MM.", type=MONTH)
 @click.option("--date", "on", help="Date of the run (default: today; not before the month).")
 @write_options
 def contribution_run(
@@ -295,12 +298,14 @@ def contribution_run(
 
 
 @contribution.command("pay")
-@click.option("--subject", help="The home, dwelling or workspace paid for.")
-@click.option("--month", help="Only this month of the subject (YYYY-MM).")
-@click.option("--member", help="A member paying everything due in their name, oldest first.")
+@click.option("--subject", help="The home, dwelling or workspace paid for.", type=ID)
+@click.option("--month", help="Only this month of the subject (YYYY-MM).", type=MONTH)
+@click.option(
+    "--member", help="A member paying everything due in their name, oldest first.", type=ID
+)
 @click.option("--amount", required=True, help="Amount paid in EUR.")
 @click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
-@click.option("--ref", required=True, help="Payment reference.")
+@click.option("--ref", required=True, help="Payment reference.", type=TEXT)
 @write_options
 def contribution_pay(
     subject: str | None,
@@ -334,7 +339,7 @@ def contribution_arrears(on: str | None, db: str, as_json: bool) -> None:
     from ledger.rules.contributions import arrears
 
     with reading(db) as tx:
-        rows = list(arrears(tx.state, parse_date(on, "--on") if on else None))
+        rows = list(arrears(tx.state, parse_date(on, "--on") if on is not None else None))
 
     def text() -> None:
         for r in rows:

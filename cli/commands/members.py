@@ -14,6 +14,7 @@ from cli.app import (
     reading,
     write_options,
 )
+from cli.params import ID, TEXT
 
 
 @click.group()
@@ -22,16 +23,18 @@ def member() -> None:
 
 
 @member.command("admit")
-@click.option("--id", "member_id", required=True, help="Stable member id, e.g. M-42.")
+@click.option("--id", "member_id", required=True, help="Stable member id, e.g. M-42.", type=ID)
 @click.option(
     "--kind", "member_kind", required=True, type=click.Choice(["person", "household", "business"])
 )
-@click.option("--name", required=True, help="Name (personal data: kept outside the signed log).")
-@click.option("--address", help="Address (personal data).")
-@click.option("--email", help="E-mail (personal data).")
-@click.option("--kvk", help="Chamber of Commerce number (personal data).")
+@click.option(
+    "--name", required=True, help="Name (personal data: kept outside the signed log).", type=TEXT
+)
+@click.option("--address", help="Address (personal data).", type=TEXT)
+@click.option("--email", help="E-mail (personal data).", type=TEXT)
+@click.option("--kvk", help="Chamber of Commerce number (personal data).", type=TEXT)
 @click.option("--founded", help="Founding date of a business (YYYY-MM-DD).")
-@click.option("--district", help="District the member is located in (or moving to).")
+@click.option("--district", help="District the member is located in (or moving to).", type=TEXT)
 @click.option("--date", "on", help="Admission date (default: today).")
 @write_options
 def member_admit(
@@ -56,8 +59,8 @@ def member_admit(
         member_id,
         member_kind,  # type: ignore[arg-type]
         personal,
-        parse_date(on) if on else utcnow().date(),
-        founded=parse_date(founded, "--founded") if founded else None,
+        parse_date(on) if on is not None else utcnow().date(),
+        founded=parse_date(founded, "--founded") if founded is not None else None,
         district=district,
     )
     append(w, [command])
@@ -76,7 +79,7 @@ def member_forget(
     from ledger.rules.members import forget
     from ledger.service import utcnow
 
-    command = forget(member_id, parse_date(on) if on else utcnow().date())
+    command = forget(member_id, parse_date(on) if on is not None else utcnow().date())
     append(w, [command])
 
 

@@ -17,10 +17,13 @@ from cli.app import (
     print_receipt,
     save_receipt,
 )
+from cli.params import TEXT
 
 
 @click.command()
-@click.option("--origin", required=True, help="The log's name, e.g. pampus.example/coop.")
+@click.option(
+    "--origin", required=True, help="The log's name, e.g. pampus.example/coop.", type=TEXT
+)
 @click.option(
     "--charter", "charter_file", required=True, type=click.Path(dir_okay=False, path_type=Path)
 )
@@ -66,7 +69,7 @@ def init(
     charter = load_charter(charter_file)
     governor = load_signer(key)
     log_signer = load_log_signer(log_key)
-    effective = parse_date(on) if on else utcnow().date()
+    effective = parse_date(on) if on is not None else utcnow().date()
     command = genesis(origin, charter, governor, log_signer, effective)
     path = sqlite_path(db)
     fresh = path is not None and not path.exists()

@@ -21,6 +21,7 @@ from cli.app import (
     reading,
     write_options,
 )
+from cli.params import ID, MONTH, RATE, TEXT
 
 
 def _cents(text: str | None, what: str) -> int | None:
@@ -54,9 +55,9 @@ def dwelling() -> None:
 
 
 @dwelling.command("register")
-@click.option("--id", "dwelling_id", required=True, help="Stable dwelling id, e.g. D-17.")
-@click.option("--address", help="The dwelling's address (not personal data).")
-@click.option("--district", required=True, help="One of the charter's districts.")
+@click.option("--id", "dwelling_id", required=True, help="Stable dwelling id, e.g. D-17.", type=ID)
+@click.option("--address", help="The dwelling's address (not personal data).", type=TEXT)
+@click.option("--district", required=True, help="One of the charter's districts.", type=TEXT)
 @click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD).")
 @click.option(
     "--rule",
@@ -65,14 +66,18 @@ def dwelling() -> None:
 )
 @click.option("--base-price", required=True, help="Base price P0 in EUR.")
 @click.option("--base-date", help="Date of the base price (default: the delivery date).")
-@click.option("--rate", help="fixed-rate: yearly rate, e.g. 0.02 (default: the charter's).")
+@click.option(
+    "--rate", help="fixed-rate: yearly rate, e.g. 0.02 (default: the charter's).", type=RATE
+)
 @click.option(
     "--compounding",
     type=click.Choice(["simple", "compound"]),
     help="fixed-rate: simple or compound (default: the charter's).",
 )
 @click.option("--index", "series", help="indexed: the index series (default: the charter's).")
-@click.option("--owner-share", help="shared-appreciation: the owner's share of a value change.")
+@click.option(
+    "--owner-share", help="shared-appreciation: the owner's share of a value change.", type=RATE
+)
 @click.option(
     "--base-appraisal", help="shared-appreciation: appraised value in EUR on the base date."
 )
@@ -103,7 +108,7 @@ def dwelling_register(
         district,
         delivered_on,
         price,
-        parse_date(base_date, "--base-date") if base_date else delivered_on,
+        parse_date(base_date, "--base-date") if base_date is not None else delivered_on,
         rule=rule,  # type: ignore[arg-type]
         address=address,
         rate=rate,
@@ -213,10 +218,12 @@ def index() -> None:
 
 
 @index.command("publish")
-@click.option("--series", required=True, help="Series id, e.g. CPI.")
-@click.option("--month", required=True, help="YYYY-MM.")
-@click.option("--value", required=True, help="The published value as a decimal, e.g. 131.42.")
-@click.option("--source", required=True, help="Where the value comes from.")
+@click.option("--series", required=True, help="Series id, e.g. CPI.", type=ID)
+@click.option("--month", required=True, help="YYYY-MM.", type=MONTH)
+@click.option(
+    "--value", required=True, help="The published value as a decimal, e.g. 131.42.", type=RATE
+)
+@click.option("--source", required=True, help="Where the value comes from.", type=TEXT)
 @write_options
 def index_publish(
     series: str,
@@ -235,11 +242,11 @@ def index_publish(
 
 
 @index.command("correct")
-@click.option("--series", required=True)
-@click.option("--month", required=True, help="YYYY-MM.")
-@click.option("--value", required=True, help="The correct value.")
-@click.option("--source", required=True, help="Where the correct value comes from.")
-@click.option("--reason", required=True)
+@click.option("--series", required=True, type=ID)
+@click.option("--month", required=True, help="YYYY-MM.", type=MONTH)
+@click.option("--value", required=True, help="The correct value.", type=RATE)
+@click.option("--source", required=True, help="Where the correct value comes from.", type=TEXT)
+@click.option("--reason", required=True, type=TEXT)
 @write_options
 def index_correct(
     series: str,
@@ -259,7 +266,7 @@ def index_correct(
 
 
 @index.command("show")
-@click.option("--series", help="Only this series.")
+@click.option("--series", help="Only this series.", type=ID)
 @db_option
 @json_option
 def index_show(series: str | None, db: str, as_json: bool) -> None:
@@ -301,8 +308,10 @@ def fund() -> None:
 
 @fund.command("deposit")
 @click.option("--amount", required=True, help="Amount in EUR.")
-@click.option("--from", "source", required=True, help="The payer's account id, e.g. GEM.")
-@click.option("--note", help="What the deposit is for.")
+@click.option(
+    "--from", "source", required=True, help="The payer's account id, e.g. GEM.", type=TEXT
+)
+@click.option("--note", help="What the deposit is for.", type=TEXT)
 @click.option("--date", "on", help="Date the money arrived (default: today).")
 @write_options
 def fund_deposit(
@@ -317,7 +326,7 @@ def fund_deposit(
 
     cents = _cents(amount, "--amount")
     assert cents is not None
-    command = deposit(cents, source, note, parse_date(on) if on else None)
+    command = deposit(cents, source, note, parse_date(on) if on is not None else None)
     append(w, [command])
 
 
@@ -362,8 +371,8 @@ _dry_run = click.option(
 
 
 @share.command("sell")
-@click.option("--dwelling", "dwelling_id", required=True)
-@click.option("--member", "member_id", required=True)
+@click.option("--dwelling", "dwelling_id", required=True, type=ID)
+@click.option("--member", "member_id", required=True, type=ID)
 @click.option("--date", "on", required=True, help="Sale date (YYYY-MM-DD).")
 @_appraisal
 @_improvements
@@ -391,7 +400,7 @@ def share_sell(
 
 
 @share.command("buy-back")
-@click.option("--dwelling", "dwelling_id", required=True)
+@click.option("--dwelling", "dwelling_id", required=True, type=ID)
 @click.option("--date", "on", required=True, help="Buy-back date (YYYY-MM-DD).")
 @_appraisal
 @_improvements
@@ -467,7 +476,7 @@ def share_register_cmd(at: str | None, db: str, as_json: bool) -> None:
     """Each dwelling's share: holder, since when, price paid."""
     from ledger.rules.shares import share_register
 
-    at_date = parse_date(at, "--at") if at else None
+    at_date = parse_date(at, "--at") if at is not None else None
     with reading(db) as tx:
         rows = share_register(tx.state, at_date)
 
@@ -493,7 +502,7 @@ def price() -> None:
 
 
 @price.command("explain")
-@click.option("--dwelling", "dwelling_id", required=True)
+@click.option("--dwelling", "dwelling_id", required=True, type=ID)
 @click.option("--date", "on", required=True, help="YYYY-MM-DD.")
 @_appraisal
 @_improvements
@@ -539,7 +548,7 @@ def price_explain(
 
 @click.command()
 @click.argument("seq", type=SEQ)
-@click.option("--reason", required=True, help="Why the entry was wrong.")
+@click.option("--reason", required=True, help="Why the entry was wrong.", type=TEXT)
 @click.option("--date", "on", help="Date of the correction (default: today).")
 @write_options
 def correct(
@@ -553,6 +562,6 @@ def correct(
 
     append(
         w,
-        [correct_entry(seq, reason, parse_date(on) if on else None)],
+        [correct_entry(seq, reason, parse_date(on) if on is not None else None)],
         lambda r: f"corrected entry {seq} ({r.facts[0].body.kind}): {reason}",
     )

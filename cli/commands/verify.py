@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.app import db_option, emit, reading
+from cli.app import db_option, echo, emit, reading
 
 
 @contextmanager
@@ -41,7 +41,7 @@ def _render(report: Any, as_json: bool, what: str) -> None:
         emit(report.as_json(), True)
     else:
         for finding in report.findings:
-            click.echo(finding.line())
+            echo(finding.line())
         state = (
             "OK"
             if report.ok

@@ -17,6 +17,7 @@ from cli.app import (
     reading,
     write_options,
 )
+from cli.params import ID, TEXT
 from ledger.money import format_eur as _eur
 
 
@@ -27,7 +28,7 @@ def _today() -> date:
 
 
 def _on(text: str | None, what: str) -> date:
-    return parse_date(text, what) if text else _today()
+    return parse_date(text, what) if text is not None else _today()
 
 
 def _cents(text: str, what: str) -> int:
@@ -53,8 +54,8 @@ def workspace() -> None:
 
 
 @workspace.command("register")
-@click.option("--id", "workspace_id", required=True, help="Stable workspace id, e.g. W-3.")
-@click.option("--district", required=True, help="One of the charter's districts.")
+@click.option("--id", "workspace_id", required=True, help="Stable workspace id, e.g. W-3.", type=ID)
+@click.option("--district", required=True, help="One of the charter's districts.", type=TEXT)
 @click.option("--area-m2", "area_m2", required=True, type=int, help="Floor area in whole m2.")
 @click.option(
     "--market-rent",
@@ -164,7 +165,9 @@ def lease() -> None:
 
 
 @lease.command("apply")
-@click.option("--member", "member_id", required=True, help="The business member, e.g. B-1.")
+@click.option(
+    "--member", "member_id", required=True, help="The business member, e.g. B-1.", type=ID
+)
 @click.option("--min-m2", "min_m2", required=True, type=int, help="Smallest floor area needed.")
 @click.option("--max-m2", "max_m2", required=True, type=int, help="Largest floor area wanted.")
 @click.option("--date", "on", help="Application date (default: today).")
@@ -191,9 +194,11 @@ def lease_apply(
 
 
 @lease.command("withdraw")
-@click.option("--member", "member_id", required=True, help="The member whose application ends.")
+@click.option(
+    "--member", "member_id", required=True, help="The member whose application ends.", type=ID
+)
 @click.option("--date", "on", help="Withdrawal date (default: today).")
-@click.option("--reason", help="Why (optional).")
+@click.option("--reason", help="Why (optional).", type=TEXT)
 @write_options
 def lease_withdraw(
     member_id: str,
@@ -235,8 +240,10 @@ def lease_queue(db: str, as_json: bool) -> None:
 
 
 @lease.command("grant")
-@click.option("--workspace", "workspace_id", required=True, help="The workspace, e.g. W-3.")
-@click.option("--member", "member_id", required=True, help="The tenant, e.g. B-1.")
+@click.option(
+    "--workspace", "workspace_id", required=True, help="The workspace, e.g. W-3.", type=ID
+)
+@click.option("--member", "member_id", required=True, help="The tenant, e.g. B-1.", type=ID)
 @click.option("--start", required=True, help="First day of the lease (YYYY-MM-DD).")
 @click.option(
     "--end", "end_", required=True, help="First day after the lease (exclusive, YYYY-MM-DD)."
@@ -247,6 +254,7 @@ def lease_queue(db: str, as_json: bool) -> None:
     "exception_reason",
     help="Grant out of waiting-list order, for this reason (needs the charter's "
     "lease.exception_role, by default governor).",
+    type=TEXT,
 )
 @click.option("--date", "on", help="Decision date (default: today).")
 @write_options
@@ -290,7 +298,7 @@ def lease_grant(
 
 
 @lease.command("index")
-@click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.")
+@click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.", type=ID)
 @click.option("--date", "on", required=True, help="The day the new rent applies from.")
 @click.option("--rent", required=True, help="The new monthly rent in EUR.")
 @write_options
@@ -316,9 +324,9 @@ def lease_index(
 
 
 @lease.command("end")
-@click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.")
+@click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.", type=ID)
 @click.option("--date", "on", required=True, help="First day the workspace is no longer leased.")
-@click.option("--reason", required=True, help="Why the lease ends.")
+@click.option("--reason", required=True, help="Why the lease ends.", type=TEXT)
 @write_options
 def lease_end(
     lease_id: str,

@@ -11,7 +11,7 @@ from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, NotFound, RuleViolation
 from ledger.keys import decode_public_key, key_id
-from ledger.state import Ctx, State, adopt_charter, kind
+from ledger.state import Ctx, State, adopt_charter, charter_at, kind
 from ledger.types import FROZEN
 
 # C2SP tlog-checkpoint: the origin is a non-empty line, conventionally a schema-less URL.
@@ -171,7 +171,27 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
 @kind("charter.amended", role="governor", body=CharterAmended)
 def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
     # Contracts made earlier keep the version they reference; only new ones read this one.
+    _, current = charter_at(state)
+    dropped = set(current.cooperative.districts) - set(body.charter.cooperative.districts)
+    if dropped:
+        check_districts_unused(state, dropped)
     adopt_charter(state, body.charter, ctx.seq)
+
+
+# The records that name a district: a district one of them names stays in the charter.
+_DISTRICT_NAMESPACES = ("dwelling", "workspace", "property", "member")
+
+
+def check_districts_unused(state: State, dropped: set[str]) -> None:
+    """Refuse an amendment that drops a district a record names. Read only when an amendment
+    drops districts (rare), so no other entry pays for the scan."""
+    for ns in _DISTRICT_NAMESPACES:
+        for key, record in state.scan(ns):
+            district = record.get("district")
+            if district in dropped:
+                raise RuleViolation(
+                    f"the amended charter drops district {district!r}, which {ns} {key} names"
+                )
 
 
 # -- commands ----------------------------------------------------------------------------------

@@ -430,7 +430,7 @@ def test_user_mistakes_are_one_line_errors(levy_ledger: Any) -> None:
             ("levy", "pay", "--sale", "0", "--amount", "0", "--date", "2032-06-01", "--ref", "r"),
             "--amount '0' must be more than 0",
         ),
-        (("contribution", "run", "--month", "2032-1"), "expected a month as YYYY-MM"),
+        (("contribution", "run", "--month", "2032-1"), "--month '2032-1' is not a month (YYYY-MM)"),
         (
             (
                 "contribution",

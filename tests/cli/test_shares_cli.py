@@ -307,7 +307,7 @@ def test_user_mistakes_are_one_line_errors(cli_ledger: Any) -> None:
                 "--base-price",
                 "1000",
             ],
-            "dwelling_id: Value error",
+            "--id 'D 1' must be 1-64 letters",
         ),
         (
             [
@@ -326,7 +326,7 @@ def test_user_mistakes_are_one_line_errors(cli_ledger: Any) -> None:
                 "--rate",
                 "two percent",
             ],
-            "not a decimal number: 'two percent'",
+            "--rate 'two percent' is not a plain decimal number",
         ),
         (
             [
@@ -341,16 +341,16 @@ def test_user_mistakes_are_one_line_errors(cli_ledger: Any) -> None:
                 "--source",
                 "x",
             ],
-            "expected a month as YYYY-MM, got '2031-13'",
+            "--month '2031-13' is not a month (YYYY-MM)",
         ),
-        (["fund", "deposit", "--amount", "-5", "--from", "GEM"], "--amount '-5' must be 0"),
+        (["fund", "deposit", "--amount", "-5", "--from", "GEM"], "amount '-5' is not a plain decimal number"),
         (
             ["share", "sell", "--dwelling", "D-9", "--member", "M-1", "--date", "2031-01-01"],
             "unknown dwelling D-9",
         ),
         (
             ["share", "buy-back", "--dwelling", "D-9", "--date", "yesterday"],
-            "date 'yesterday' is not a date",
+            "--date 'yesterday' is not a date",
         ),
         (["price", "explain", "--dwelling", "D-9", "--date", "2031-01-01"], "unknown dwelling D-9"),
     ]
