@@ -13,11 +13,10 @@ from urllib.parse import quote
 import pytest
 
 from ledger import note
-from ledger.charter import TEMPLATE
 from ledger.keys import Signer, generate
 from ledger.rules import members
 from ledger.rules.members import PersonalData
-from tests.support import ORIGIN, PG_ENV, CliRunner, Founded, found_ledger
+from tests.support import ORIGIN, PG_ENV, CliRunner, Founded, found_ledger, found_through_cli
 
 
 @pytest.fixture(scope="session")
@@ -113,30 +112,7 @@ def cli_ledger(tmp_path: Path, cli: CliRunner) -> Callable[..., Any]:
     """A ledger founded through the CLI, with key files for every role; returns the runner
     with COOPLEDGER_DB, COOPLEDGER_LOG_KEY set and a `keys` dict of role -> key file."""
     cli.ok("charter", "template")
-    (tmp_path / "charter.toml").write_text(TEMPLATE, encoding="utf-8")
-    keys: dict[str, Path] = {}
-    for role in ("governor", "coop-admin", "werk-admin", "levy-admin"):
-        keys[role] = tmp_path / f"{role}.key"
-        cli.ok("key", "new", "--name", f"cli-{role}", "--out", str(keys[role]))
-    keys["log"] = tmp_path / "log.key"
-    cli.ok("key", "new", "--name", ORIGIN, "--out", str(keys["log"]))
-    cli.env.update(
-        {"COOPLEDGER_DB": str(tmp_path / "ledger.db"), "COOPLEDGER_LOG_KEY": str(keys["log"])}
-    )
-    cli.ok(
-        "init",
-        "--origin",
-        ORIGIN,
-        "--charter",
-        "charter.toml",
-        "--key",
-        str(keys["governor"]),
-        "--date",
-        "2031-01-01",
-    )
-    for role in ("coop-admin", "werk-admin", "levy-admin"):
-        vkey = cli.ok("key", "show", str(keys[role]), "--vkey").out.strip()
-        cli.ok("key", "authorize", vkey, "--role", role, "--key", str(keys["governor"]))
+    keys = found_through_cli(cli, tmp_path, str(tmp_path / "ledger.db"))
     cli.keys = keys  # type: ignore[attr-defined]
     return cli  # type: ignore[return-value]
 

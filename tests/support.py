@@ -117,3 +117,37 @@ class CliRunner:
             f"coopledger {' '.join(args)} -> {result.code}\n{result.out}\n{result.err}"
         )
         return result
+
+
+def sqlite_dump(db: Path) -> list[str]:
+    """Every row of a SQLite ledger as SQL text: compared before and after a refused command."""
+    import sqlite3
+
+    conn = sqlite3.connect(db)
+    try:
+        return list(conn.iterdump())
+    finally:
+        conn.close()
+
+
+def found_through_cli(
+    cli: CliRunner, home: Path, db: str, roles: tuple[str, ...] = ("coop-admin", "werk-admin", "levy-admin")
+) -> dict[str, Path]:
+    """Found a ledger at `db` through the CLI the way an office would: key files for every role
+    and the log key in `home`, `init` with the charter template, the administrators in `roles`
+    authorised. Sets COOPLEDGER_DB and COOPLEDGER_LOG_KEY on the runner; returns role -> key."""
+    (home / "charter.toml").write_text(TEMPLATE, encoding="utf-8")
+    keys: dict[str, Path] = {}
+    for role in ("governor", "coop-admin", "werk-admin", "levy-admin"):
+        keys[role] = home / f"{role}.key"
+        cli.ok("key", "new", "--name", f"cli-{role}", "--out", str(keys[role]))
+    keys["log"] = home / "log.key"
+    cli.ok("key", "new", "--name", ORIGIN, "--out", str(keys["log"]))
+    cli.env.update({"COOPLEDGER_DB": db, "COOPLEDGER_LOG_KEY": str(keys["log"])})
+    governor = str(keys["governor"])
+    cli.ok("init", "--origin", ORIGIN, "--charter", "charter.toml", "--key", governor,
+           "--date", "2031-01-01")  # fmt: skip
+    for role in roles:
+        vkey = cli.ok("key", "show", str(keys[role]), "--vkey").out.strip()
+        cli.ok("key", "authorize", vkey, "--role", role, "--key", governor)
+    return keys

@@ -2,18 +2,11 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import pytest
 
-
-def _dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+from tests.support import sqlite_dump
 
 
 @pytest.fixture
@@ -59,14 +52,14 @@ def test_refused_command_changes_nothing(story, label: str, argv: list[str], mes
     keys = {k: str(v) for k, v in cli.keys.items()}
     argv = [a.format(**keys) for a in argv]
     env = {k: v.format(**keys) for k, v in env.items()}
-    before = _dump(db)
+    before = sqlite_dump(db)
     result = cli(*argv, env=env)
     assert result.code != 0, result.out
     err_lines = [line for line in result.err.splitlines() if line.strip()]
     assert len(err_lines) == 1 or (result.code == 2 and "Traceback" not in result.err), result.err
     assert "Traceback" not in result.err + result.out
     assert message in result.err, result.err
-    assert _dump(db) == before
+    assert sqlite_dump(db) == before
 
 
 def test_revoked_key_is_refused_through_the_cli(story) -> None:  # type: ignore[no-untyped-def]
@@ -77,10 +70,10 @@ def test_revoked_key_is_refused_through_the_cli(story) -> None:  # type: ignore[
     key_id = json.loads(admin_id)["key_id"]
     cli.ok("key", "revoke", key_id[:12], "--reason", "left", "--key", str(cli.keys["governor"]))
     db = Path(cli.env["COOPLEDGER_DB"])
-    before = _dump(db)
+    before = sqlite_dump(db)
     result = cli("member", "admit", "--id", "M-3", "--kind", "person", "--name", "C", "--key", str(cli.keys["coop-admin"]))
     assert result.code == 1 and "revoked at entry" in result.err
-    assert _dump(db) == before
+    assert sqlite_dump(db) == before
     assert "OK" in cli.ok("verify").out
 
 

@@ -3,31 +3,24 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-
-def _dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
+from tests.support import sqlite_dump
 
 
 def _refused(cli: Any, *args: str, message: str, code: int = 1) -> str:
     """Refused with one line naming the problem, and the database is byte-for-byte unchanged."""
     db = Path(cli.env["COOPLEDGER_DB"])
-    before = _dump(db)
+    before = sqlite_dump(db)
     result = cli(*args)
     assert result.code == code, (result.code, result.out, result.err)
     lines = result.err.strip().splitlines()
     assert len(lines) == 1 and message in lines[0], result.err
     assert "Traceback" not in result.err
-    assert _dump(db) == before
+    assert sqlite_dump(db) == before
     return lines[0]
 
 

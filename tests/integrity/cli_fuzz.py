@@ -6,7 +6,6 @@ import os
 import re
 import shutil
 import signal
-import sqlite3
 import sys
 import unicodedata
 from collections.abc import Callable, Iterator
@@ -20,7 +19,7 @@ import click
 from hypothesis import strategies as st
 
 from ledger.keys import generate
-from tests.support import CliRunner
+from tests.support import CliRunner, sqlite_dump
 
 # -- values that name something in the sandbox, resolved when the command runs ---------------------
 
@@ -724,14 +723,6 @@ def build_pristine(root: Path) -> dict[str, str]:
     return refs
 
 
-def dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
-
-
 class Hang(BaseException):
     """Raised in the command's thread when it runs past its deadline (not an Exception, so the
     CLI's error boundary cannot turn it into an exit code)."""
@@ -832,7 +823,7 @@ class Sandbox:
             outcome.crash = f"uncaught {type(e).__name__}: {first_line(str(e))}"
         else:
             outcome.code, outcome.out, outcome.err = result.code, result.out, result.err
-        outcome.db_changed = dump(where / DB) != self.before
+        outcome.db_changed = sqlite_dump(where / DB) != self.before
         if verify_writes and outcome.code == 0 and inv.writes and outcome.db_changed:
             env["COOPLEDGER_PASSPHRASE"] = PASSPHRASE
             checked = CliRunner(where, env=env)("verify")
@@ -1016,7 +1007,7 @@ def main() -> None:
         pristine = Path(tmp) / "pristine"
         pristine.mkdir()
         refs = build_pristine(pristine)
-        box = Sandbox(pristine, refs, dump(pristine / DB))
+        box = Sandbox(pristine, refs, sqlite_dump(pristine / DB))
         start = time.monotonic()
         found = survey(box, examples, tree)
         print(f"{examples} runs in {time.monotonic() - start:.0f} s; {len(found)} failure classes")

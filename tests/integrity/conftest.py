@@ -9,10 +9,9 @@ from typing import Any
 
 import pytest
 
-from ledger.charter import TEMPLATE
 from ledger.demo import DEMO_PASSPHRASE, build_demo
 from ledger.keys import Signer, read_key_file
-from tests.support import ORIGIN, CliRunner
+from tests.support import CliRunner, found_through_cli
 
 
 @pytest.fixture
@@ -20,28 +19,7 @@ def cli_any(tmp_path: Path, store_target: str) -> CliRunner:
     """A ledger founded through the CLI on each backend, the administrators authorised;
     COOPLEDGER_DB and COOPLEDGER_LOG_KEY set, `keys` maps role -> key file, `db` the target."""
     cli = CliRunner(tmp_path)
-    (tmp_path / "charter.toml").write_text(TEMPLATE, encoding="utf-8")
-    keys: dict[str, Path] = {}
-    for role in ("governor", "coop-admin", "werk-admin", "levy-admin"):
-        keys[role] = tmp_path / f"{role}.key"
-        cli.ok("key", "new", "--name", f"cli-{role}", "--out", str(keys[role]))
-    keys["log"] = tmp_path / "log.key"
-    cli.ok("key", "new", "--name", ORIGIN, "--out", str(keys["log"]))
-    cli.env.update({"COOPLEDGER_DB": store_target, "COOPLEDGER_LOG_KEY": str(keys["log"])})
-    cli.ok(
-        "init",
-        "--origin",
-        ORIGIN,
-        "--charter",
-        "charter.toml",
-        "--key",
-        str(keys["governor"]),
-        "--date",
-        "2031-01-01",
-    )
-    for role in ("coop-admin", "levy-admin"):
-        vkey = cli.ok("key", "show", str(keys[role]), "--vkey").out.strip()
-        cli.ok("key", "authorize", vkey, "--role", role, "--key", str(keys["governor"]))
+    keys = found_through_cli(cli, tmp_path, store_target, roles=("coop-admin", "levy-admin"))
     cli.keys = keys  # type: ignore[attr-defined]
     cli.db = store_target  # type: ignore[attr-defined]
     return cli

@@ -4,7 +4,6 @@ charter values and key files are refused with one line, exit 1 or 2, and the led
 from __future__ import annotations
 
 import json
-import sqlite3
 from datetime import date
 from pathlib import Path
 
@@ -13,18 +12,11 @@ from cryptography.hazmat.primitives import serialization
 
 from ledger.charter import TEMPLATE
 from ledger.keys import generate, read_key_file
+from tests.support import sqlite_dump
 
 ESC = "\x1b"
 RLO = "\u202e"
 DISTRICTS = 'districts = ["Pampus-Centrum", "Pampus-Haven", "Pampus-Oost"]'
-
-
-def _dump(db: Path) -> list[str]:
-    conn = sqlite3.connect(db)
-    try:
-        return list(conn.iterdump())
-    finally:
-        conn.close()
 
 
 def _charter(old: str, new: str, count: int = 1) -> str:
@@ -198,7 +190,7 @@ def test_lenient_input_is_refused(story, label: str, argv: list[str], env: dict[
     cli = story
     db = Path(cli.env["COOPLEDGER_DB"])
     argv, env = _fill(cli, argv, env)
-    before = _dump(db)
+    before = sqlite_dump(db)
     files = sorted(p.name for p in cli.cwd.iterdir())
     result = cli(*argv, env=env)
     assert result.code in (1, 2), f"{label}: exit {result.code}\n{result.out}{result.err}"
@@ -207,7 +199,7 @@ def test_lenient_input_is_refused(story, label: str, argv: list[str], env: dict[
     assert "Traceback" not in result.err + result.out
     assert message in result.err, result.err
     assert ESC not in result.err and RLO not in result.err, result.err
-    assert _dump(db) == before
+    assert sqlite_dump(db) == before
     assert sorted(p.name for p in cli.cwd.iterdir()) == files
 
 
