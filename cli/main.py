@@ -104,6 +104,15 @@ def not_utf8(args: list[str]) -> str | None:
     return None
 
 
+def say_error(message: str, prefix: str = "coopledger: error: ") -> None:
+    """The one way an error reaches the terminal: one line, with control characters, bidi
+    overrides and line breaks from ids, files or a database shown escaped, never acted on."""
+    from ledger.types import printable
+
+    line = printable(message).replace("\n", "\\n").replace("\t", " ")
+    click.echo(f"{prefix}{line}", err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     """Run the CLI; a LedgerError becomes one line on stderr and exit code 1 (2 for usage)."""
     from pydantic import ValidationError
@@ -113,7 +122,7 @@ def main(argv: list[str] | None = None) -> Any:
     args = sys.argv[1:] if argv is None else argv
     problem = not_utf8(args)
     if problem is not None:
-        click.echo(f"coopledger: error: {problem}", err=True)
+        say_error(problem)
         sys.exit(2)
     try:
         rc = cli.main(args=args, prog_name="coopledger", standalone_mode=False)
@@ -122,13 +131,13 @@ def main(argv: list[str] | None = None) -> Any:
         sys.exit(1)
     except click.UsageError as e:
         where = e.ctx.command_path if e.ctx is not None else "coopledger"
-        click.echo(f"coopledger: error: {e.format_message()} (see {where} --help)", err=True)
+        say_error(f"{e.format_message()} (see {where} --help)")
         sys.exit(2)
     except click.ClickException as e:
-        click.echo(f"coopledger: error: {e.format_message()}", err=True)
+        say_error(e.format_message())
         sys.exit(e.exit_code)
     except LedgerError as e:
-        click.echo(f"coopledger: error: {e}", err=True)
+        say_error(str(e))
         sys.exit(e.exit_code)
     except click.exceptions.Exit as e:
         sys.exit(e.exit_code)
@@ -138,18 +147,16 @@ def main(argv: list[str] | None = None) -> Any:
     except ValidationError as e:  # a model built from user input without ledger.types.validated
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"])
-        click.echo(f"coopledger: error: {where}: {first['msg']}", err=True)
+        say_error(f"{where}: {first['msg']}")
         sys.exit(1)
     except OSError as e:
-        click.echo(
-            f"coopledger: error: {e.strerror or e}: {e.filename or ''}".rstrip(": "), err=True
-        )
+        say_error(f"{e.strerror or e}: {e.filename or ''}".rstrip(": "))
         sys.exit(1)
     except Exception as e:  # a bug, not a user mistake: still one line unless debugging
         if os.environ.get("COOPLEDGER_DEBUG"):
             raise
         summary = (str(e).strip().splitlines() or [""])[0]
-        click.echo(f"coopledger: internal error: {type(e).__name__}: {summary}", err=True)
+        say_error(f"{type(e).__name__}: {summary}", "coopledger: internal error: ")
         sys.exit(3)
     sys.exit(rc if isinstance(rc, int) else 0)
 

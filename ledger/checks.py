@@ -251,6 +251,15 @@ def _check_member_data(tx: ReadTx, auditor: Auditor) -> None:
                 "member_data",
                 f"member {member_id}: personal data does not match the commitment in entry {admitted}",
             )
+    stored = {row[0] for row in tx.member_data_rows()}
+    for member_id, record in auditor.state.scan("member"):
+        if member_id not in stored and record.get("forgotten_seq") is None:
+            admitted = int(record["admitted_seq"])
+            auditor.add(
+                admitted,
+                "member_data",
+                f"member {member_id}: personal data is missing, and the log never erased it",
+            )
 
 
 def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:

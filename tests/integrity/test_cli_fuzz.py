@@ -15,11 +15,11 @@ from tests.integrity.cli_fuzz import (
     Sandbox,
     build_pristine,
     command_tree,
-    dump,
     invocations,
     judge,
     uncovered,
 )
+from tests.support import sqlite_dump
 
 TREE = command_tree()
 # About 40 s on 2 busy cores (0.2 s a run); COOPLEDGER_FUZZ_EXAMPLES=5000 for a thorough run.
@@ -34,7 +34,7 @@ def sandbox(tmp_path_factory: pytest.TempPathFactory) -> Sandbox:
     pristine = tmp_path_factory.mktemp("cli-fuzz") / "pristine"
     pristine.mkdir()
     refs = build_pristine(pristine)
-    return Sandbox(pristine, refs, dump(pristine / DB))
+    return Sandbox(pristine, refs, sqlite_dump(pristine / DB))
 
 
 def test_every_command_and_option_has_a_strategy() -> None:
