@@ -29,6 +29,8 @@ _Event = tuple[int, object]
 # Signatures per task sent to a worker: large enough to amortise the pickling, small enough
 # that the main process never waits long for the first result.
 _CHUNK = 512
+# The findings a report keeps; the rest are counted (Report.omitted).
+MAX_FINDINGS = 10_000
 
 
 @dataclass(frozen=True)
@@ -53,10 +55,24 @@ class Report:
     origin: str | None = None
     latest_checkpoint: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    # Findings past MAX_FINDINGS are counted, not kept: a bundle of a million junk lines must
+    # not hold a million messages in memory (issue 11, bounded reading of untrusted input).
+    omitted: int = 0
 
     @property
     def ok(self) -> bool:
         return not self.findings
+
+    @property
+    def total_findings(self) -> int:
+        return len(self.findings) + self.omitted
+
+    def note(self, finding: Finding) -> None:
+        """Keep a finding (the first MAX_FINDINGS, in feed order), or count it."""
+        if len(self.findings) < MAX_FINDINGS:
+            self.findings.append(finding)
+        else:
+            self.omitted += 1
 
     @property
     def first_bad_seq(self) -> int | None:
@@ -75,6 +91,7 @@ class Report:
             "findings": [
                 {"seq": f.seq, "code": f.code, "message": f.message} for f in self.findings
             ],
+            "findings_omitted": self.omitted,
         }
 
 
@@ -145,7 +162,7 @@ class Auditor:
         if self._deferring():
             self._events.append((_FINDING, Finding(seq, code, message)))
         else:
-            self.report.findings.append(Finding(seq, code, message))
+            self.report.note(Finding(seq, code, message))
 
     def _deferring(self) -> bool:
         if self._settling:
@@ -332,11 +349,11 @@ class Auditor:
         for kind, item in events:
             if kind == _FINDING:
                 assert isinstance(item, Finding)
-                self.report.findings.append(item)
+                self.report.note(item)
             elif kind == _SIGNATURE:
                 index, seq, sig_key = cast(tuple[int, int, str], item)
                 if index in bad:
-                    self.report.findings.append(
+                    self.report.note(
                         Finding(
                             seq, "signature", f"signature by key {sig_key[:16]} does not verify"
                         )

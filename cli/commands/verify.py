@@ -42,10 +42,12 @@ def _render(report: Any, as_json: bool, what: str) -> None:
     else:
         for finding in report.findings:
             echo(finding.line())
+        if report.omitted:
+            echo(f"... and {report.omitted} more findings, not shown")
         state = (
             "OK"
             if report.ok
-            else f"FAILED ({len(report.findings)} findings, first at entry {report.first_bad_seq})"
+            else f"FAILED ({report.total_findings} findings, first at entry {report.first_bad_seq})"
         )
         click.echo(
             f"{what}: {report.entries} entries, {report.checkpoints} checkpoints checked, "

@@ -306,3 +306,19 @@ def test_gem_verify_refuses_a_manifest_linked_to_dev_zero(bundle: Path, trust: s
         "gem", "verify", str(gem), "--bundle", str(bundle), "--trust", trust, cwd=bundle.parent
     )
     assert_refused(result, "manifest.json", "character device")
+
+
+def test_findings_beyond_the_cap_are_counted_not_kept(bundle: Path, trust: str) -> None:
+    from ledger.audit import MAX_FINDINGS
+
+    junk = MAX_FINDINGS + 2_000
+    (bundle / "entries.jsonl").write_bytes(b"not json\n" * junk)
+    code, out, err = verify(bundle, trust)
+    assert code == 1 and "Traceback" not in err, err
+    lines = out.splitlines()
+    kept = [line for line in lines if line.startswith(("entry ", "bundle: "))]
+    assert len(kept) == MAX_FINDINGS
+    more = next(line for line in lines if line.startswith("... and "))
+    omitted = int(more.split()[2])
+    assert omitted >= junk - MAX_FINDINGS
+    assert f"FAILED ({MAX_FINDINGS + omitted} findings" in out
