@@ -192,3 +192,50 @@ def test_example_checkpoint_and_receipt(doc: str) -> None:
     )
     leaf = value(doc, "leaf-bytes").encode("ascii")
     assert note.verify_tlog_proof(receipt, merkle.leaf_hash(leaf), verifier, expected_index=1)
+
+
+# -- §14: the edge cases, where a statement can be checked against the code ------------------------
+
+
+def test_edge_cases_name_the_codes_constants(doc: str) -> None:
+    from ledger.encoding import canonical
+    from ledger.export import gem
+
+    text = section(doc, 14)
+    assert gem.MANIFEST_CONTEXT == b"coop-ledger/gem-manifest/v1\n"
+    assert "`coop-ledger/gem-manifest/v1` (without the newline)" in text
+    assert note.MAX_TREE_SIZE == 2**63 - 1 and "2^63 − 1" in text
+    assert bundle.BUNDLE_FORMAT in text
+    # The \u00xx case: lowercase hex, short forms for the five named controls.
+    assert canonical("\x1f\b\t\n\f\r") == b'"\\u001f\\b\\t\\n\\f\\r"'
+    assert "`\\u001f`" in text
+
+
+def test_request_id_statement_is_the_writers_rule(doc: str) -> None:
+    from ledger.errors import UsageError
+
+    assert model.check_request_id("!" * 128) == "!" * 128
+    for bad in ("", "x" * 129, "a b", "é"):
+        with pytest.raises(UsageError):
+            model.check_request_id(bad)
+    assert "1–128 visible ASCII characters" in " ".join(section(doc, 14).split())
+
+
+def test_exception_role_rule_names_the_charters_choices(doc: str) -> None:
+    from typing import get_args
+
+    from ledger.charter import LeaseTerms
+
+    roles = get_args(LeaseTerms.model_fields["exception_role"].annotation)
+    assert set(roles) == {"governor", "werk-admin"}
+    kinds = section(doc, 9)
+    assert "`governor` → `lease.exception-granted`, `werk-admin` → `lease.granted`" in kinds
+
+
+def test_values_outside_the_signed_domain_are_refused() -> None:
+    from ledger.encoding import canonical
+    from ledger.errors import InputError
+
+    for value in ({"a": 1.5}, {"a": 2**53}, {"é": 1}):
+        with pytest.raises(InputError):
+            canonical(value)
