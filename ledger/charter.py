@@ -105,7 +105,11 @@ class Charter(BaseModel):
     """Every parameter a rule reads; nothing Pampus has not decided is a constant in code."""
 
     model_config = FROZEN
-    version: Literal[1] = 1
+    # The charter version is also the edition of the rules it adopts: entries decided under a
+    # version-1 charter keep the rules they were made with; the rules of issue 12 (and their
+    # parameters) apply from the entry that adopts a version-2 charter onward
+    # (docs/decisions/0016-rules-by-charter-version.md). Test with `charter.rules_from(2)`.
+    version: Literal[1, 2] = 2
     cooperative: CooperativeTerms
     shares: ShareTerms = ShareTerms()
     levy: LevyTerms = LevyTerms()
@@ -118,6 +122,10 @@ class Charter(BaseModel):
         if unknown:
             raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
         return self
+
+    def rules_from(self, version: int) -> bool:
+        """Whether the rules introduced with charter `version` apply under this charter."""
+        return self.version >= version
 
     @property
     def lease_area(self) -> frozenset[str]:
@@ -173,7 +181,8 @@ TEMPLATE = """\
 # Every value below is a PLACEHOLDER until the cooperative decides (see DOMAIN.md):
 # nothing public fixes Pampus's percentages, price rules or index yet.
 # Amounts are whole cents; rates and ratios are decimal strings ("0.30" = 30%).
-version = 1
+# The charter version chooses the edition of the rules (docs/RULES.md): 2 is the current one.
+version = 2
 
 [cooperative]
 name = "Gebiedscoöperatie Almere Pampus"

@@ -172,6 +172,11 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
 def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
     # Contracts made earlier keep the version they reference; only new ones read this one.
     _, current = charter_at(state)
+    if body.charter.version < current.version:
+        raise RuleViolation(
+            f"the amended charter has version {body.charter.version}, below the version "
+            f"{current.version} in force: rules adopted once are never given up"
+        )
     dropped = set(current.cooperative.districts) - set(body.charter.cooperative.districts)
     if dropped:
         check_districts_unused(state, dropped)

@@ -150,3 +150,37 @@ def test_charter_amendment_needs_a_governor_and_is_kept_as_a_version(founded) ->
         seq, current = charter_at(tx.state)
         assert seq == receipt.entries[0].seq and current.levy.rate == "0.25"
         assert charter_at(tx.state, 0)[1].levy.rate == "0.30"
+
+
+# -- charter versions: the edition of the rules (docs/decisions/0016-rules-by-charter-version.md)
+
+
+def test_a_new_charter_adopts_the_current_rules_edition() -> None:
+    from ledger.charter import TEMPLATE, parse_charter
+
+    charter = parse_charter(TEMPLATE)
+    assert charter.version == 2
+    assert charter.rules_from(2) and not charter.rules_from(3)
+
+
+def test_a_ledger_moves_to_new_rules_by_amendment_and_never_back(tmp_path, signers) -> None:  # type: ignore[no-untyped-def]
+    from ledger.charter import TEMPLATE, parse_charter
+    from ledger.state import charter_at
+    from tests.support import found_ledger
+
+    first = parse_charter(TEMPLATE).model_copy(update={"version": 1})
+    founded = found_ledger(str(tmp_path / "v1.db"), signers, first)
+    founded.append(
+        "governor",
+        [governance.amend_charter(first.model_copy(update={"version": 2}), "rules of 2032")],
+    )
+    with founded.store.reading() as tx:
+        before = tx.head()[0]
+        _, now = charter_at(tx.state)
+    assert now.version == 2
+    with pytest.raises(RuleViolation, match="version 1, below the version 2 in force"):
+        founded.append("governor", [governance.amend_charter(first, "back to the first rules")])
+    assert _head(founded) == before
+    with founded.store.reading() as tx:
+        assert verify_store(tx).ok
+    founded.store.dispose()
