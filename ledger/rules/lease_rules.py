@@ -427,7 +427,9 @@ def roz_months(on: date) -> tuple[str, str]:
     return f"{new.year:04d}-{new.month:02d}", f"{old.year:04d}-{old.month:02d}"
 
 
-def roz_rent_cents(old_rent: int, index_new: Decimal, index_old: Decimal, rounding: Rounding) -> int:
+def roz_rent_cents(
+    old_rent: int, index_new: Decimal, index_old: Decimal, rounding: Rounding
+) -> int:
     """The ROZ formula: rent x I(4 months before) / I(16 months before), rounded once by the
     charter's rule."""
     return round_to_cents(old_rent * index_new / (index_old * 100), rounding)

@@ -28,9 +28,9 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, ClassVar, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SerializerFunctionWrapHandler, model_serializer
+from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
@@ -60,7 +60,7 @@ from ledger.rules.lease_rules import (
 )
 from ledger.rules.members import add_history, get_member
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
-from ledger.types import FROZEN, DecimalStr, Ident, Month, validated
+from ledger.types import FROZEN, DecimalStr, Ident, Month, edition_2, validated
 
 NS_WORKSPACE = "workspace"
 NS_APPLICATION = "application"
@@ -104,22 +104,6 @@ class WorkspaceRevalued(BaseModel):
     source: Annotated[str, Field(min_length=1, max_length=300)]
 
 
-class _Edition2Fields(BaseModel):
-    """A body whose edition-2 fields are left out of its JSON form when absent (None), so
-    the entries signed under a version-1 charter keep their one normal form."""
-
-    model_config = FROZEN
-    EDITION_2: ClassVar[tuple[str, ...]] = ()
-
-    @model_serializer(mode="wrap")
-    def _dump(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
-        data: dict[str, Any] = handler(self)
-        for name in self.EDITION_2:
-            if data.get(name) is None:
-                data.pop(name, None)
-        return data
-
-
 LeaseType = Literal["7:230a", "7:290"]
 
 
@@ -148,12 +132,12 @@ class QueueException(BaseModel):
     passed_over_application_seq: Seq
 
 
-class LeaseGranted(_Edition2Fields):
+class LeaseGranted(BaseModel):
     """A lease over [start, end); lease_id, charter_seq, application_seq and the exception's
     passed-over applicant are computed by the rule and checked again by the applier. The
     lease type (edition 2) decides the term rule; absent under a version-1 charter."""
 
-    EDITION_2 = ("lease_type",)
+    model_config = FROZEN
     lease_id: Ident
     workspace_id: Ident
     member_id: Ident
@@ -163,35 +147,26 @@ class LeaseGranted(_Edition2Fields):
     charter_seq: Seq
     application_seq: Seq
     exception: QueueException | None = None
-    lease_type: LeaseType | None = None
+    lease_type: LeaseType | None = edition_2()
 
 
-class LeaseIndexed(_Edition2Fields):
+class LeaseIndexed(BaseModel):
     """A rent change from the entry's effective date on. Edition 2: a yearly indexation by
     the ROZ formula, with every input and the caps it was checked against (absent under a
     version-1 charter, where the rent is typed and only capped)."""
 
-    EDITION_2 = (
-        "index_series",
-        "index_month",
-        "index_value",
-        "base_month",
-        "base_index_value",
-        "formula_cents",
-        "ceiling_cents",
-        "cap_cents",
-    )
+    model_config = FROZEN
     lease_id: Ident
     previous_rent_cents_per_month: Int
     rent_cents_per_month: Int
-    index_series: Ident | None = None
-    index_month: Month | None = None
-    index_value: DecimalStr | None = None
-    base_month: Month | None = None
-    base_index_value: DecimalStr | None = None
-    formula_cents: Int | None = None
-    ceiling_cents: Int | None = None
-    cap_cents: Int | None = None
+    index_series: Ident | None = edition_2()
+    index_month: Month | None = edition_2()
+    index_value: DecimalStr | None = edition_2()
+    base_month: Month | None = edition_2()
+    base_index_value: DecimalStr | None = edition_2()
+    formula_cents: Int | None = edition_2()
+    ceiling_cents: Int | None = edition_2()
+    cap_cents: Int | None = edition_2()
 
 
 class LeaseEnded(BaseModel):
@@ -1069,7 +1044,7 @@ def grant(
             charter_seq=charter_seq,
             application_seq=int(application["applied_seq"]),
             exception=exception,
-            lease_type=lease_type if charter.rules_from(2) else None,  # type: ignore[arg-type]
+            lease_type=lease_type if charter.rules_from(2) else None,
         )
         # The kind carries the signer's role: an exception goes under the charter's role.
         kind_name = GRANT_KINDS[WERK_ADMIN if exception is None else charter.lease.exception_role]

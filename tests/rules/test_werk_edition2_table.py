@@ -231,7 +231,11 @@ def test_the_cap_of_a_new_grant_follows_the_market_rent_on_its_start(werk: Found
     )
     werk.append(
         "werk-admin",
-        [werk_rules.grant("W-1", "B-1", D("2031-06-01"), D("2032-06-01"), 1800_00, D("2031-02-01"))],
+        [
+            werk_rules.grant(
+                "W-1", "B-1", D("2031-06-01"), D("2032-06-01"), 1800_00, D("2031-02-01")
+            )
+        ],
     )
 
 
@@ -403,7 +407,11 @@ def test_a_roz_body_is_refused_under_version_1(werk_v1: Founded) -> None:
     werk_v1.append("werk-admin", [werk_rules.apply("B-1", 100, 150, D("2031-01-05"))])
     werk_v1.append(
         "werk-admin",
-        [werk_rules.grant("W-1", "B-1", D("2031-03-01"), D("2036-03-01"), 1000_00, D("2031-02-01"))],
+        [
+            werk_rules.grant(
+                "W-1", "B-1", D("2031-03-01"), D("2036-03-01"), 1000_00, D("2031-02-01")
+            )
+        ],
     )
     lid = lease_id_of(werk_v1)
     command = werk_rules.index(lid, 1020_00, D("2032-03-01"))
@@ -431,9 +439,7 @@ def test_defect_d_a_lease_at_the_cap_is_capped_until_the_market_rent_is_revalued
     lid = grant(werk, "2031-03-01", "2036-03-01", rent=W1_CAP)
     cpi(werk, ("2030-11", "100"), ("2031-11", "102"))
     # Without a revaluation the highest indexed rent is the cap: the rent cannot rise.
-    refused(
-        werk, "werk-admin", werk_rules.index(lid, 1500_01, D("2032-03-01")), "rent cap 1500.00"
-    )
+    refused(werk, "werk-admin", werk_rules.index(lid, 1500_01, D("2032-03-01")), "rent cap 1500.00")
     # The market rent follows the market: 250.00 -> 270.00 per m2 per year, cap 1620.00.
     revalue(werk, 270_00, "2032-01-01")
     body = werk.append("werk-admin", [werk_rules.index(lid, None, D("2032-03-01"))]).facts[-1].body

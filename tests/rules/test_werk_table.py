@@ -16,13 +16,13 @@ from ledger.charter import Charter, charter_from_dict
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, LedgerError, NotFound, RuleViolation
+from ledger.keys import Signer
 from ledger.rules import governance, members
 from ledger.rules import werk as werk_rules
 from ledger.rules.contributions import charge_month
 from ledger.rules.corrections import correct as correct_entry
 from ledger.rules.members import PersonalData
 from ledger.state import Ctx, State, charter_at
-from ledger.keys import Signer
 from tests.support import Founded, charter_v1, found_ledger
 
 D = date.fromisoformat
