@@ -383,3 +383,15 @@ def test_a_version_1_charter_carrying_a_version_2_parameter_is_refused() -> None
     data["lease"]["index_series"] = "CPI"
     with pytest.raises(LedgerError, match=r"lease\.index_series is a version-2 parameter"):
         charter_from_dict(data)
+
+
+def test_the_template_carries_domain_md_placeholders() -> None:
+    """DOMAIN.md: EUR 10.00 per home and per workplace a month, whole months, for the area
+    management organisation; leases indexed by the ROZ formula on CPI."""
+    template = parse_charter(TEMPLATE)
+    assert template.version == 2
+    terms = template.contribution
+    assert (terms.home_monthly_cents, terms.workspace_monthly_cents) == (10_00, 10_00)
+    assert (terms.beneficiary, terms.part_month) == ("area-management", "whole-month")
+    assert template.lease.index_series == "CPI"
+    assert template.lease.max_term_years == 5
