@@ -586,12 +586,13 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             "last_change": start,
             "status": GRANTED,
             "exception": None if body.exception is None else body.exception.model_dump(mode="json"),
-            "lease_type": body.lease_type,
             "application_seq": body.application_seq,
             "application": application,
             "granted_seq": ctx.seq,
             "ended": None,
             "corrected_seq": None,
+            # Edition 2 only: a version-1 lease's record keeps its old shape.
+            **({} if body.lease_type is None else {"lease_type": body.lease_type}),
         },
     )
     state.put(

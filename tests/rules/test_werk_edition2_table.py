@@ -307,6 +307,8 @@ def test_a_lease_type_is_refused_under_version_1(werk_v1: Founded) -> None:
     )
     granted = werk_v1.append("werk-admin", [command]).facts[-1].body
     assert "lease_type" not in granted.model_dump(mode="json")  # the version-1 body as before
+    # ... and its projection record as before (verify on an old database compares it).
+    assert "lease_type" not in lease(werk_v1, granted.lease_id)
     werk_v1.append("werk-admin", [werk_rules.apply("B-2", 100, 150, D("2031-01-06"))])
     other = werk_rules.grant(
         "W-1", "B-2", D("2032-03-01"), D("2033-03-01"), 1000_00, D("2031-02-01")
