@@ -7,7 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from ledger import limits
 from ledger.errors import InputError
@@ -87,7 +95,12 @@ class LevyTerms(BaseModel):
 class ContributionTerms(BaseModel):
     model_config = FROZEN
     home_monthly_cents: NonNegCents = 1000
+    # Per workspace in use (edition 1); per registered workplace of a business (edition 2).
     workspace_monthly_cents: NonNegCents = 1000
+    # Edition 2 (version-2 charters only): who the contributions are for, and what a home or
+    # business that starts or stops within a month pays for it.
+    beneficiary: Ident = "area-management"
+    part_month: Literal["whole-month", "pro-rata"] = "whole-month"
 
 
 class LeaseTerms(BaseModel):
@@ -99,6 +112,15 @@ class LeaseTerms(BaseModel):
     area_districts: Districts = ()
     affordable_target: Fraction = "0.20"
     exception_role: Literal["governor", "werk-admin"] = "governor"
+    # Edition 2 (version-2 charters only): the CPI series of the ROZ indexation formula.
+    index_series: Ident = "CPI"
+
+
+# Parameters that exist only in version-2 charters (decision 0016), per table.
+EDITION_2_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "contribution": ("beneficiary", "part_month"),
+    "lease": ("index_series",),
+}
 
 
 class Charter(BaseModel):
@@ -122,6 +144,30 @@ class Charter(BaseModel):
         if unknown:
             raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
         return self
+
+    @model_validator(mode="after")
+    def _edition_2_parameters_need_version_2(self) -> Charter:
+        if self.version < 2:
+            for table, names in EDITION_2_PARAMETERS.items():
+                carried = sorted(set(names) & getattr(self, table).model_fields_set)
+                if carried:
+                    raise ValueError(
+                        f"{table}.{carried[0]} is a version-2 parameter; found it in a "
+                        f"version-{self.version} charter"
+                    )
+        return self
+
+    @model_serializer(mode="wrap")
+    def _dump_edition(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # A version-1 charter is dumped without the version-2 parameters, so the charters
+        # already signed in version-1 ledgers keep their one normal form.
+        data: dict[str, object] = handler(self)
+        if self.version < 2:
+            for table, names in EDITION_2_PARAMETERS.items():
+                section = data.get(table)
+                if isinstance(section, dict):
+                    data[table] = {k: v for k, v in section.items() if k not in names}
+        return data
 
     def rules_from(self, version: int) -> bool:
         """Whether the rules introduced with charter `version` apply under this charter."""
@@ -209,9 +255,11 @@ baseline_policy = "reset-on-sale" # reset-on-sale | keep
 default_index = "CPI"             # the index that defines the expected value path
 
 [contribution]
-# Monthly area contribution per home and per workspace in use, in cents.
+# Monthly area contribution per home and per workplace of a business, in cents.
 home_monthly_cents = 1000
 workspace_monthly_cents = 1000
+beneficiary = "area-management"   # who the contributions are for (the area management)
+part_month = "whole-month"        # start or stop within a month: whole-month | pro-rata
 
 [lease]
 # Werkcorporatie: affordable workspace for local starting businesses.
@@ -222,4 +270,5 @@ max_founded_years = 5             # tenant founded at most 5 years before the le
 area_districts = []               # empty: every district above counts as "the area"
 affordable_target = "0.20"        # affordable share of workspace floor area
 exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
+index_series = "CPI"              # yearly indexation by the ROZ formula on this CPI series
 """

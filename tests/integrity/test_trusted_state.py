@@ -111,18 +111,18 @@ def test_defect1_a_lowered_price_input_is_refused(demo_any: Demo) -> None:
 
 
 def test_defect1_a_raised_levy_balance_is_refused(demo_any: Demo) -> None:
-    edit_record(demo_any.target, "levy", "000000000047", {"outstanding": 10_000_00})
+    edit_record(demo_any.target, "levy", "000000000050", {"outstanding": 10_000_00})
     before = dump(demo_any.target)
     store, ledger = _ledger(demo_any.target)
     admin, log = demo_any.signers["levy-admin"], demo_any.signers["log"]
-    overpay = levy.pay_levy(47, 10_000_00, date(2032, 7, 1), "bank-99")
+    overpay = levy.pay_levy(50, 10_000_00, date(2032, 7, 1), "bank-99")
     try:
-        with pytest.raises(IntegrityError, match=r"^projection record levy/000000000047 fails"):
+        with pytest.raises(IntegrityError, match=r"^projection record levy/000000000050 fails"):
             ledger.append([overpay], admin, log)
         assert dump(demo_any.target) == before
         rebuild(store, log)
         with pytest.raises(RuleViolation):
-            ledger.append([levy.pay_levy(47, 10_000_00, date(2032, 7, 1), "bank-99")], admin, log)
+            ledger.append([levy.pay_levy(50, 10_000_00, date(2032, 7, 1), "bank-99")], admin, log)
     finally:
         store.dispose()
 
@@ -449,7 +449,7 @@ def test_a_writer_refuses_a_schema_1_store(demo_any: Demo) -> None:
     try:
         with pytest.raises(StorageError, match="schema version 1: run coopledger rebuild"):
             ledger.append(
-                [levy.pay_levy(47, 1, date(2032, 7, 1), "x")],
+                [levy.pay_levy(50, 1, date(2032, 7, 1), "x")],
                 demo_any.signers["levy-admin"],
                 demo_any.signers["log"],
             )

@@ -1,14 +1,26 @@
-"""Area contributions: a dwelling and a workspace that share an id are refused, not half-charged."""
+"""Area contributions: a dwelling and a workspace that share an id are refused, not half-charged
+(edition 1: under a version-2 charter workspaces are charged through their tenants' workplaces)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from datetime import date
+from pathlib import Path
 
 import pytest
 
 from ledger.errors import RuleViolation
+from ledger.keys import Signer
 from ledger.rules import contributions, members, shares, werk
 from ledger.rules.members import PersonalData
+from tests.support import Founded, charter_v1, found_ledger
+
+
+@pytest.fixture
+def founded(tmp_path: Path, signers: dict[str, Signer]) -> Iterator[Founded]:
+    f = found_ledger(str(tmp_path / "ledger.db"), signers, charter_v1())
+    yield f
+    f.store.dispose()
 
 
 def test_one_id_for_a_dwelling_and_a_workspace_is_refused(founded) -> None:  # type: ignore[no-untyped-def]
