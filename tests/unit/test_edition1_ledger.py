@@ -11,8 +11,8 @@ from ledger import note
 from ledger.export.bundle import verify_bundle
 from ledger.rules.werk import LeaseGranted, LeaseIndexed
 
-BUNDLE = Path(__file__).resolve().parents[1] / "vectors" / "edition1-bundle"
-VKEY = (BUNDLE.parent / "edition1-bundle.vkey").read_text(encoding="utf-8").strip()
+BUNDLE = Path(__file__).resolve().parents[1] / "vectors" / "ledgers" / "edition-1-leases"
+VKEY = (BUNDLE.parent / "edition-1-leases.vkey").read_text(encoding="utf-8").strip()
 
 
 def test_the_edition_1_bundle_verifies() -> None:
