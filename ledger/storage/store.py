@@ -208,7 +208,7 @@ class Store:
         where = display_target(self.target)
         if name == "SQLITE_FULL" or state == "53100":
             return StorageError(f"database or disk is full: {where}")
-        if name.startswith("SQLITE_BUSY") or state == "55P03":
+        if name.startswith("SQLITE_BUSY") or state in ("55P03", "40P01"):
             return ConflictError(
                 f"another writer holds the ledger's lock (waited {self.lock_timeout:g} s): {where}"
             )
@@ -251,9 +251,12 @@ class Store:
                 if self.dialect == "postgresql":
                     # Two `init`s at once: the second waits, then finds the schema made.
                     conn.exec_driver_sql("SELECT pg_advisory_xact_lock(7120110)")
-                SQLModel.metadata.create_all(conn, tables=_tables())
-                for statement in _trigger_sql(self.dialect):
-                    conn.exec_driver_sql(statement)
+                # A schema made already (by a concurrent `init`, or an earlier one) is left as
+                # it is: recreating its triggers would lock its tables against the writer.
+                if not sa.inspect(conn).has_table("head"):
+                    SQLModel.metadata.create_all(conn, tables=_tables())
+                    for statement in _trigger_sql(self.dialect):
+                        conn.exec_driver_sql(statement)
                 exists = conn.execute(text("SELECT 1 FROM head WHERE id = 1")).first()
                 if exists is None:
                     conn.execute(
