@@ -104,3 +104,56 @@ def test_the_help_names_the_disposals_and_the_appraisal(cli: Any) -> None:
     text = " ".join(cli.ok("property", "sell", "--help").out.split())
     assert "--disposal [sale|gift|related-party-sale|share-deal|inheritance|divorce|" in text
     assert "required for a gift, related-party sale or share deal" in text
+
+
+# -- shared appreciation (issue 12 point 5) ----------------------------------------------------
+
+
+def test_shared_appreciation_help_says_the_appraisals_exclude_improvements(cli: Any) -> None:
+    for command in (("share", "sell"), ("share", "buy-back")):
+        text = " ".join(cli.ok(*command, "--help").out.split())
+        assert "the appraised value in EUR on the date, EXCLUDING the owner's improvements" in text
+        assert "an appraisal that includes them counts them twice" in text
+    text = " ".join(cli.ok("dwelling", "register", "--help").out.split())
+    assert "appraised value in EUR on the base date, EXCLUDING the owner's improvements" in text
+
+
+def test_shared_appreciation_base_resets_at_resale_end_to_end(
+    cli_ledger: Any, tmp_path: Path
+) -> None:
+    cli = cli_ledger
+    coop, gov = ("--key", str(cli.keys["coop-admin"])), ("--key", str(cli.keys["governor"]))
+    charter = tmp_path / "resets.toml"
+    text = cli.ok("charter", "template").out.replace(
+        'shared_appreciation_base = "stays"', 'shared_appreciation_base = "resets"'
+    )
+    charter.write_text(text, encoding="utf-8")
+    cli.ok("charter", "amend", str(charter), "--reason", "Koopgarant-style resale", *gov)
+    for member in ("M-1", "M-2"):
+        cli.ok(
+            "member", "admit", "--id", member, "--kind", "household", "--name", member,
+            "--date", "2031-02-01", *coop,
+        )  # fmt: skip
+    cli.ok("fund", "deposit", "--amount", "100000", "--from", "GEM", "--date", "2031-04-01", *coop)
+    registered = cli.ok(
+        "dwelling", "register", "--id", "D-1", "--district", "Pampus-Haven",
+        "--delivered", "2031-05-01", "--rule", "shared-appreciation", "--base-price", "150000",
+        "--owner-share", "0.5", "--base-appraisal", "200000", *coop,
+    ).out  # fmt: skip
+    assert "base resets at resale" in registered
+
+    def transfer(*args: str) -> str:
+        return cli.ok("share", *args, *coop).out
+
+    transfer("sell", "--dwelling", "D-1", "--member", "M-1", "--date", "2031-05-01",
+             "--appraisal", "200000")  # fmt: skip
+    back = transfer("buy-back", "--dwelling", "D-1", "--date", "2036-05-01",
+                    "--appraisal", "254000", "--improvements", "14000")  # fmt: skip
+    assert "191000.00" in back
+    transfer("sell", "--dwelling", "D-1", "--member", "M-2", "--date", "2036-05-02",
+             "--appraisal", "254000", "--improvements", "14000")  # fmt: skip
+    # M-2's buy-back is priced from M-2's purchase: 191,000 + half of (300,000 - 254,000).
+    last = transfer("buy-back", "--dwelling", "D-1", "--date", "2041-05-01",
+                    "--appraisal", "300000", "--dry-run")  # fmt: skip
+    assert "214000.00" in last
+    cli.ok("verify")
