@@ -20,7 +20,7 @@ from pydantic import (
 from ledger import limits
 from ledger.errors import InputError
 from ledger.money import Rounding
-from ledger.types import FROZEN, DecimalStr, Ident, NonNegCents, check_text
+from ledger.types import FROZEN, DecimalStr, Ident, NonNegCents, check_text, edition_2_field
 
 Role = Literal["governor", "coop-admin", "werk-admin", "levy-admin"]
 ROLES: tuple[Role, ...] = ("governor", "coop-admin", "werk-admin", "levy-admin")
@@ -54,6 +54,10 @@ Ratio = Annotated[DecimalStr, _within(Decimal(0), Decimal(1), low_open=True)]
 Fraction = Annotated[DecimalStr, _within(Decimal(0), Decimal(1), low_open=False)]
 District = Annotated[str, Field(min_length=1, max_length=100)]
 
+# The levy's default expected-value path from version 2: the regional house-price index
+# (placeholder: the CBS/Kadaster price index of existing homes for Almere, DOMAIN.md).
+DEFAULT_LEVY_INDEX = "HPI-ALMERE"
+
 
 def _unique(values: tuple[str, ...]) -> tuple[str, ...]:
     seen: set[str] = set()
@@ -82,6 +86,15 @@ class ShareTerms(BaseModel):
     default_rate: Fraction = "0.02"
     default_compounding: Literal["simple", "compound"] = "compound"
     default_index: Ident = "CPI"
+    shared_appreciation_base: Literal["stays", "resets"] | None = edition_2_field(
+        "shared-appreciation: whether the price base (price paid, base appraisal, base date) "
+        "stays the dwelling's from sale to sale or resets to each sale (edition 2)"
+    )
+
+
+# Transfers a charter may exempt from the levy (they pay nothing and keep the baseline).
+ExemptTransfer = Literal["inheritance", "divorce", "expropriation"]
+EXEMPT_TRANSFERS: tuple[ExemptTransfer, ...] = ("inheritance", "divorce", "expropriation")
 
 
 class LevyTerms(BaseModel):
@@ -89,7 +102,15 @@ class LevyTerms(BaseModel):
     rate: Fraction = "0.30"
     term_years: int = Field(default=40, ge=1, le=200)
     baseline_policy: Literal["reset-on-sale", "keep"] = "reset-on-sale"
+    # Default by version: CPI in a version-1 charter, the regional house-price index from
+    # version 2 (Charter._edition_defaults).
     default_index: Ident = "CPI"
+    exempt_transfers: tuple[ExemptTransfer, ...] | None = edition_2_field(
+        "transfers that pay no levy and keep the baseline (edition 2)"
+    )
+    dwellings_exempt: bool | None = edition_2_field(
+        "whether the cooperative's own dwellings pay no levy (edition 2)"
+    )
 
 
 class ContributionTerms(BaseModel):
@@ -116,10 +137,15 @@ class LeaseTerms(BaseModel):
     index_series: Ident = "CPI"
 
 
-# Parameters that exist only in version-2 charters (decision 0016), per table.
-EDITION_2_PARAMETERS: dict[str, tuple[str, ...]] = {
-    "contribution": ("beneficiary", "part_month"),
-    "lease": ("index_series",),
+# Parameters that exist from charter version 2 (decision 0016), per table, with DOMAIN.md's
+# placeholder values: a version-2 charter that leaves one out gets the placeholder; a
+# version-1 charter may not carry one (its rules would silently ignore it), and is written
+# without them, so the charters signed in version-1 ledgers keep their one normal form.
+EDITION_2_PARAMETERS: dict[str, dict[str, object]] = {
+    "shares": {"shared_appreciation_base": "stays"},
+    "levy": {"exempt_transfers": list(EXEMPT_TRANSFERS), "dwellings_exempt": True},
+    "contribution": {"beneficiary": "area-management", "part_month": "whole-month"},
+    "lease": {"index_series": "CPI"},
 }
 
 
@@ -138,23 +164,38 @@ class Charter(BaseModel):
     contribution: ContributionTerms = ContributionTerms()
     lease: LeaseTerms = LeaseTerms()
 
+    @model_validator(mode="before")
+    @classmethod
+    def _edition_defaults(cls, data: object) -> object:
+        """Edition-2 parameters: DOMAIN.md's placeholders when a version-2 charter leaves them
+        out; refused in a version-1 charter, whose rules would silently ignore them."""
+        if not isinstance(data, dict) or data.get("version", 2) not in (1, 2):
+            return data  # the field validators say what is wrong
+        version = data.get("version", 2)
+        data = dict(data)
+        for table, params in EDITION_2_PARAMETERS.items():
+            given = data.get(table, {})
+            if not isinstance(given, dict):
+                continue
+            given = dict(given)
+            for name, placeholder in params.items():
+                if version < 2 and given.get(name) is not None:
+                    raise ValueError(
+                        f"{table}.{name} is a version-2 parameter: a version-1 charter cannot "
+                        f"carry it (set version = 2)"
+                    )
+                if version >= 2 and given.get(name) is None:
+                    given[name] = placeholder
+            if table == "levy" and "default_index" not in given:
+                given["default_index"] = "CPI" if version < 2 else DEFAULT_LEVY_INDEX
+            data[table] = given
+        return data
+
     @model_validator(mode="after")
     def _lease_area_is_known(self) -> Charter:
         unknown = set(self.lease.area_districts) - set(self.cooperative.districts)
         if unknown:
             raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
-        return self
-
-    @model_validator(mode="after")
-    def _edition_2_parameters_need_version_2(self) -> Charter:
-        if self.version < 2:
-            for table, names in EDITION_2_PARAMETERS.items():
-                carried = sorted(set(names) & getattr(self, table).model_fields_set)
-                if carried:
-                    raise ValueError(
-                        f"{table}.{carried[0]} is a version-2 parameter; found it in a "
-                        f"version-{self.version} charter"
-                    )
         return self
 
     @model_serializer(mode="wrap")
@@ -246,13 +287,23 @@ default_rule = "indexed"          # nominal | fixed-rate | indexed | shared-appr
 default_rate = "0.02"             # fixed-rate: yearly rate
 default_compounding = "compound"  # fixed-rate: simple | compound
 default_index = "CPI"             # indexed: the published index series
+# shared-appreciation: the base (price paid, appraisal, date) "stays" the dwelling's from
+# sale to sale (community land trust), or "resets" to each sale (Koopgarant).
+shared_appreciation_base = "stays"
 
 [levy]
-# Surplus-value levy: share of the EXTRA value increase, charged only on a sale.
+# Surplus-value levy: share of the EXTRA value increase, charged on every disposal in the term.
 rate = "0.30"
 term_years = 40                   # from delivery; on the anniversary itself no levy
-baseline_policy = "reset-on-sale" # reset-on-sale | keep
-default_index = "CPI"             # the index that defines the expected value path
+# reset-on-sale: the next baseline is max(price, appraisal) at the sale month;
+# keep: the baseline stays and each sale is credited with the extra already assessed.
+baseline_policy = "reset-on-sale"
+# The expected value path: a regional house-price index (placeholder: CBS/Kadaster price
+# index of existing homes, Almere), so ordinary market rises are not levied.
+default_index = "HPI-ALMERE"
+# Transfers that pay no levy and keep the baseline: inheritance | divorce | expropriation.
+exempt_transfers = ["inheritance", "divorce", "expropriation"]
+dwellings_exempt = true           # the cooperative's own dwellings (their price is preset)
 
 [contribution]
 # Monthly area contribution per home and per workplace of a business, in cents.

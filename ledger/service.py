@@ -330,7 +330,8 @@ def genesis(
     body = validated(
         LedgerFounded,
         origin=origin,
-        charter=charter,
+        # From its JSON form, so that a charter built with model_copy is validated too.
+        charter=charter.model_dump(mode="json"),
         governor=KeyGrant(
             name=governor.name, public_key=public_key_b64(governor.public_key), roles=("governor",)
         ),

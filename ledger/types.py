@@ -159,3 +159,13 @@ def validated(model: type[M], **data: object) -> M:
         first = e.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or model.__name__
         raise InputError(f"{where}: {first['msg']}") from e
+
+
+def _is_none(value: object) -> bool:
+    return value is None
+
+
+def edition_2_field(description: str) -> Any:
+    """A field added with rules edition 2 (decision 0016): None, and then left out of the signed
+    form, in entries and charters of edition 1, so their bytes and normal form stay as they were."""
+    return Field(default=None, exclude_if=_is_none, description=description)

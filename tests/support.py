@@ -44,22 +44,24 @@ class Founded:
         return self.ledger.append(commands, self.signers[role], self.signers["log"], request_id)
 
 
-# Library-level ledgers are founded early enough for every story's dates: an entry dated by
-# its command may not be before the genesis (issue 11).
-GENESIS = date(2020, 1, 1)
-
-
 def charter_v1(charter: Charter | None = None) -> Charter:
-    """The template charter (or `charter`) as version 1: the rules edition of the ledgers
-    written before issue 12 (decision 0016), without the version-2 parameters."""
-    from ledger.charter import EDITION_2_PARAMETERS, charter_from_dict
+    """A version-1 charter (rules edition 1, decision 0016): the given charter (the template by
+    default) without the edition-2 parameters, with the levy index default of version 1."""
+    from ledger.charter import DEFAULT_LEVY_INDEX, EDITION_2_PARAMETERS, charter_from_dict
 
     data = (charter or parse_charter(TEMPLATE)).model_dump(mode="json")
     data["version"] = 1
     for table, names in EDITION_2_PARAMETERS.items():
         for name in names:
             data[table].pop(name, None)
+    if data["levy"]["default_index"] == DEFAULT_LEVY_INDEX:
+        data["levy"]["default_index"] = "CPI"
     return charter_from_dict(data)
+
+
+# Library-level ledgers are founded early enough for every story's dates: an entry dated by
+# its command may not be before the genesis (issue 11).
+GENESIS = date(2020, 1, 1)
 
 
 def found_ledger(

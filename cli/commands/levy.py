@@ -103,8 +103,33 @@ def property_register(
 @click.option("--id", "property_id", required=True, help="The property sold, e.g. P-1.", type=ID)
 @click.option("--date", "on", required=True, help="Sale (transfer) date, YYYY-MM-DD.")
 @click.option("--price", required=True, help="Sale price in EUR.")
-@click.option("--appraisal", help="Independent appraisal in EUR (used when above the price).")
-@click.option("--improvements", default="0", help="Approved improvements in EUR (credited).")
+@click.option(
+    "--appraisal",
+    help="Independent appraisal in EUR (used when above the price; required for a gift, "
+    "related-party sale or share deal, levied on the appraised value).",
+)
+@click.option(
+    "--improvements",
+    default="0",
+    help="Approved improvements in EUR (credited; under the keep policy every approved "
+    "improvement since the baseline).",
+)
+@click.option(
+    "--disposal",
+    type=click.Choice(
+        [
+            "sale",
+            "gift",
+            "related-party-sale",
+            "share-deal",
+            "inheritance",
+            "divorce",
+            "expropriation",
+        ]
+    ),
+    help="What kind of disposal (charter version 2; default: sale). The charter's exempt "
+    "transfers pay no levy and keep the baseline.",
+)
 @click.option("--deed", required=True, help="Deed (notary) reference.", type=TEXT)
 @click.option("--dry-run", is_flag=True, help="Compute and explain the levy; append nothing.")
 @write_options
@@ -114,11 +139,12 @@ def property_sell(
     price: str,
     appraisal: str | None,
     improvements: str,
+    disposal: str | None,
     deed: str,
     dry_run: bool,
     w: WriteRequest,
 ) -> None:
-    """Record a sale with its levy and every input of the computation."""
+    """Record a sale or other disposal with its levy and every input of the computation."""
     from ledger.rules.levy import explain_lines, sell_property
 
     command = sell_property(
@@ -128,6 +154,7 @@ def property_sell(
         deed,
         appraisal_cents=None if appraisal is None else _cents(appraisal, "--appraisal"),
         improvements_cents=_cents(improvements, "--improvements"),
+        disposal=disposal,
     )
     if dry_run:
         from ledger.service import Ledger

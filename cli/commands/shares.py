@@ -79,7 +79,9 @@ def dwelling() -> None:
     "--owner-share", help="shared-appreciation: the owner's share of a value change.", type=RATE
 )
 @click.option(
-    "--base-appraisal", help="shared-appreciation: appraised value in EUR on the base date."
+    "--base-appraisal",
+    help="shared-appreciation: appraised value in EUR on the base date, EXCLUDING the owner's "
+    "improvements.",
 )
 @write_options
 def dwelling_register(
@@ -137,6 +139,8 @@ def _rule_line(rule: dict[str, Any]) -> str:
             f", owner share {rule['owner_share']}, appraised "
             f"{_eur(rule['base_appraisal_cents'])} on the base date"
         )
+        if rule.get("base_at_resale") is not None:
+            line += f", base {rule['base_at_resale']} at resale"
     return line
 
 
@@ -360,10 +364,15 @@ def share() -> None:
 
 
 _appraisal = click.option(
-    "--appraisal", help="shared-appreciation: the appraised value in EUR on the date."
+    "--appraisal",
+    help="shared-appreciation: the appraised value in EUR on the date, EXCLUDING the owner's "
+    "improvements (their effect is appraised separately, as OpMaat does; an appraisal that "
+    "includes them counts them twice).",
 )
 _improvements = click.option(
-    "--improvements", help="shared-appreciation: appraised value of the owner's improvements."
+    "--improvements",
+    help="shared-appreciation: appraised value in EUR of the owner's improvements (when the "
+    "charter's base stays the dwelling's: every improvement since the base date).",
 )
 _dry_run = click.option(
     "--dry-run", is_flag=True, help="Print the price and its computation; append nothing."

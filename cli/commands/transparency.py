@@ -110,8 +110,9 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
     expected_index: int | None = None
     if entry.isdigit():
         expected_index = int(entry)
+        # A number no database column can hold names no entry (SQLite would overflow).
         with reading(db) as tx:
-            data = tx.entry(expected_index)
+            data = tx.entry(expected_index) if expected_index < 2**63 else None
         if data is None:
             raise NotFound(f"no entry {entry} in {db}")
     else:

@@ -7,7 +7,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from ledger.charter import Charter, Role
+from ledger.charter import Charter, Role, charter_from_dict
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, NotFound, RuleViolation
 from ledger.keys import decode_public_key, key_id
@@ -224,6 +224,10 @@ def revoke_key(key_id_or_prefix: str, reason: str) -> Command:
 
 
 def amend_charter(charter: Charter, reason: str) -> Command:
+    # Validated again from its JSON form: a charter built with model_copy skips the validators
+    # (the edition-2 placeholders, a version-1 charter's refusals), and the entry must carry
+    # the one normal form the auditor's validation gives.
+    charter = charter_from_dict(charter.model_dump(mode="json"))
     return Command(
         "charter.amend",
         {"charter": charter.model_dump(mode="json"), "reason": reason},

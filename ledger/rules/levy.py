@@ -12,8 +12,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
+from ledger.charter import Charter, ExemptTransfer
 from ledger.command import Command, Fact
-from ledger.errors import NotFound, RuleViolation
+from ledger.errors import InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, runs
@@ -21,11 +22,31 @@ from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.index_series import index_lookup
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
-from ledger.types import FROZEN, DecimalStr, Ident, Month, NonNegCents, month_of, validated
+from ledger.types import (
+    FROZEN,
+    DecimalStr,
+    Ident,
+    Month,
+    NonNegCents,
+    edition_2_field,
+    month_of,
+    validated,
+)
 
 PropertyKind = Literal["home", "commercial", "plot", "dwelling"]
 PROPERTY_KINDS: tuple[PropertyKind, ...] = ("home", "commercial", "plot", "dwelling")
 BaselinePolicy = Literal["reset-on-sale", "keep"]
+# Edition 2: every disposal within the term is levied, not only a sale. A gift, a sale between
+# related parties and a sale of the owning company are levied on the appraised value; the
+# charter's exempt transfers pay nothing and keep the baseline.
+Disposal = Literal[
+    "sale", "gift", "related-party-sale", "share-deal", "inheritance", "divorce", "expropriation"
+]
+DISPOSALS: tuple[Disposal, ...] = (
+    "sale", "gift", "related-party-sale", "share-deal", "inheritance", "divorce", "expropriation"
+)  # fmt: skip
+# Why a disposal paid nothing although in term (edition 2).
+Exemption = Literal["inheritance", "divorce", "expropriation", "cooperative-dwelling"]
 
 PropertyId = Annotated[str, Field(pattern=r"^P-[A-Za-z0-9._-]{1,62}$")]
 District = Annotated[str, Field(min_length=1, max_length=100)]
@@ -58,6 +79,12 @@ class PropertyRegistered(BaseModel):
     term_years: int = Field(ge=1, le=200, strict=True)
     baseline_policy: BaselinePolicy
     rounding: Rounding
+    exempt_transfers: tuple[ExemptTransfer, ...] | None = edition_2_field(
+        "the charter's exempt transfers, copied (edition 2)"
+    )
+    dwellings_exempt: bool | None = edition_2_field(
+        "whether the cooperative's dwellings are exempt, copied (edition 2)"
+    )
 
 
 class LevyAssessment(BaseModel):
@@ -80,6 +107,12 @@ class LevyAssessment(BaseModel):
     expected_cents: NonNegCents | None
     extra_cents: NonNegCents | None
     levy_cents: NonNegCents
+    credit_cents: NonNegCents | None = edition_2_field(
+        "K: the extra increase already assessed since the baseline (edition 2, keep policy)"
+    )
+    exemption: Exemption | None = edition_2_field(
+        "why an in-term disposal pays no levy (edition 2); no index is read then"
+    )
 
 
 class PropertySold(BaseModel):
@@ -94,6 +127,7 @@ class PropertySold(BaseModel):
     deed_ref: Ref
     levy: LevyAssessment
     postings: tuple[Posting, ...]
+    disposal: Disposal | None = edition_2_field("what kind of disposal (edition 2)")
 
 
 class LevyPaid(BaseModel):
@@ -153,10 +187,12 @@ def assess(
     price_cents: int,
     appraisal_cents: int | None,
     improvements_cents: int,
+    disposal: Disposal | None = None,
 ) -> tuple[LevyAssessment, LevyComputation | None]:
-    """The levy on a sale of the property as it stands now, with its trail (None after the
-    term, when nothing is computed)."""
+    """The levy on a disposal of the property as it stands now, with its trail (None after the
+    term or for an exempt disposal, when nothing is computed)."""
     prop = get_property(state, property_id)
+    _, charter = charter_at(state)
     delivered = date.fromisoformat(prop["delivered"])
     if sale_date < delivered:
         raise RuleViolation(
@@ -179,6 +215,21 @@ def assess(
         "term_end": end,
         "rounding": prop["rounding"],
     }
+    exemption, credit = _edition_2_terms(prop, charter, property_id, disposal, appraisal_cents)
+    if exemption is not None:
+        return (
+            LevyAssessment(
+                **common,
+                baseline_index=None,
+                sale_index=None,
+                in_term=sale_date < end,
+                expected_cents=None,
+                extra_cents=None,
+                levy_cents=0,
+                exemption=exemption,
+            ),
+            None,
+        )
     if sale_date >= end:
         return (
             LevyAssessment(
@@ -208,6 +259,7 @@ def assess(
         sale_date=sale_date,
         term_years=int(prop["term_years"]),
         rounding=prop["rounding"],
+        credit_cents=credit,
     )
     assessment = LevyAssessment(
         **common,
@@ -217,8 +269,52 @@ def assess(
         expected_cents=computation.expected_cents,
         extra_cents=computation.extra_cents,
         levy_cents=computation.levy_cents,
+        credit_cents=credit,
     )
     return assessment, computation
+
+
+def _edition_2_terms(
+    prop: Record,
+    charter: Charter,
+    property_id: str,
+    disposal: Disposal | None,
+    appraisal_cents: int | None,
+) -> tuple[Exemption | None, int | None]:
+    """The disposal's exemption, if any, and the keep policy's credit K (edition 2; under a
+    version-1 charter only sales are recorded and nothing is credited or exempt)."""
+    if not charter.rules_from(2):
+        if disposal is not None:
+            raise RuleViolation(
+                f"property {property_id}: disposal kind {disposal!r} is recorded from charter "
+                f"version 2; under version {charter.version} only a sale is"
+            )
+        return None, None
+    if disposal is None:
+        raise RuleViolation(
+            f"property {property_id}: under charter version 2 a disposal names its kind "
+            f"({', '.join(DISPOSALS)})"
+        )
+    # The terms copied at registration; a property registered under version 1 has none and
+    # reads them from the charter in force at the disposal.
+    exempt = prop.get("exempt_transfers")
+    if exempt is None:
+        exempt = charter.levy.exempt_transfers or ()
+    if disposal in exempt:
+        return disposal, None  # type: ignore[return-value]  # an ExemptTransfer
+    dwellings_exempt = prop.get("dwellings_exempt")
+    if dwellings_exempt is None:
+        dwellings_exempt = bool(charter.levy.dwellings_exempt)
+    if prop["property_kind"] == "dwelling" and dwellings_exempt:
+        return "cooperative-dwelling", None
+    if disposal != "sale" and appraisal_cents is None:
+        raise RuleViolation(
+            f"property {property_id}: a disposal of kind {disposal} is levied on the appraised "
+            f"value: record an independent appraisal"
+        )
+    if prop["baseline_policy"] != "keep":
+        return None, None
+    return None, int(prop.get("levied_extra_cents", 0))
 
 
 def explain(body: PropertySold) -> LevyComputation | None:
@@ -238,14 +334,16 @@ def explain(body: PropertySold) -> LevyComputation | None:
         sale_date=body.sale_date,
         term_years=levy.term_years,
         rounding=levy.rounding,
+        credit_cents=levy.credit_cents,
     )
 
 
 def explain_lines(seq: int, body: PropertySold) -> list[str]:
     """The computation line by line, as `levy explain` and `property sell --dry-run` print it."""
     levy = body.levy
+    noun = "sale" if body.disposal is None else body.disposal
     lines = [
-        f"sale of {body.property_id} ({body.property_kind}, {body.district}) on {body.sale_date}"
+        f"{noun} of {body.property_id} ({body.property_kind}, {body.district}) on {body.sale_date}"
         f"{'' if seq < 0 else f' (entry {seq})'}, deed {body.deed_ref}",
         f"baseline V_base = {format_eur(levy.baseline_cents)} at {levy.baseline_month}; "
         f"index {levy.index_series}: I({levy.baseline_month}) = {levy.baseline_index or '-'}, "
@@ -254,7 +352,13 @@ def explain_lines(seq: int, body: PropertySold) -> list[str]:
         f"rounding {levy.rounding}",
     ]
     computation = explain(body)
-    if computation is None:
+    if levy.exemption is not None:
+        lines.append(
+            f"exempt ({levy.exemption}): no levy (L = 0.00), the baseline is kept"
+            if levy.exemption != "cooperative-dwelling"
+            else "the cooperative's own dwelling, exempt by the charter: no levy (L = 0.00)"
+        )
+    elif computation is None:
         lines.append(
             f"sale on {body.sale_date} is on or after {levy.term_end}, the end of the term: "
             f"no levy (L = 0.00)"
@@ -265,11 +369,19 @@ def explain_lines(seq: int, body: PropertySold) -> list[str]:
     return lines
 
 
-def _next_baseline(prop: Record, body: PropertySold) -> tuple[int, str]:
+def _next_baseline(prop: Record, body: PropertySold) -> tuple[int, str, int]:
+    """The baseline after a disposal, and K, the extra increase assessed since it (kept for
+    every sale, so that an edition-2 sale under `keep` credits what any earlier sale assessed:
+    K is the largest cumulative extra assessed, in cents)."""
+    kept = int(prop.get("levied_extra_cents", 0))
+    if body.levy.exemption is not None:
+        return int(prop["baseline_cents"]), str(prop["baseline_month"]), kept
     if prop["baseline_policy"] == "keep":
-        return int(prop["baseline_cents"]), str(prop["baseline_month"])
+        if body.levy.extra_cents is not None:
+            kept = max(kept, (body.levy.credit_cents or 0) + body.levy.extra_cents)
+        return int(prop["baseline_cents"]), str(prop["baseline_month"]), kept
     declared = max(body.price_cents, body.appraisal_cents or 0)
-    return declared, month_of(body.sale_date)
+    return declared, month_of(body.sale_date), 0
 
 
 # -- appliers ----------------------------------------------------------------------------------
@@ -290,20 +402,31 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
             f"charter's districts ({', '.join(charter.cooperative.districts)})"
         )
     terms = charter.levy
-    recorded = (body.charter_seq, body.rate, body.term_years, body.baseline_policy, body.rounding)
+    recorded = (
+        body.charter_seq,
+        body.rate,
+        body.term_years,
+        body.baseline_policy,
+        body.rounding,
+        body.exempt_transfers,
+        body.dwellings_exempt,
+    )
     in_force = (
         charter_seq,
         terms.rate,
         terms.term_years,
         terms.baseline_policy,
         charter.cooperative.rounding,
+        terms.exempt_transfers,
+        terms.dwellings_exempt,
     )
     if recorded != in_force:
         raise RuleViolation(
             f"property {body.property_id}: levy terms (charter {recorded[0]}, rate {recorded[1]}, "
-            f"{recorded[2]} years, {recorded[3]}, {recorded[4]}) differ from the charter in force "
-            f"(entry {in_force[0]}: rate {in_force[1]}, {in_force[2]} years, {in_force[3]}, "
-            f"{in_force[4]})"
+            f"{recorded[2]} years, {recorded[3]}, {recorded[4]}, exempt {recorded[5]}, "
+            f"dwellings exempt {recorded[6]}) differ from the charter in force (entry "
+            f"{in_force[0]}: rate {in_force[1]}, {in_force[2]} years, {in_force[3]}, "
+            f"{in_force[4]}, exempt {in_force[5]}, dwellings exempt {in_force[6]})"
         )
     state.put(
         "property",
@@ -319,10 +442,15 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
             "term_years": body.term_years,
             "baseline_policy": body.baseline_policy,
             "rounding": body.rounding,
+            "exempt_transfers": None
+            if body.exempt_transfers is None
+            else list(body.exempt_transfers),
+            "dwellings_exempt": body.dwellings_exempt,
             "charter_seq": body.charter_seq,
             "registered_seq": ctx.seq,
             "sales": [],
             "last_sale_date": None,
+            "levied_extra_cents": 0,
         },
     )
     remember(state, "property.registered", body, ctx)
@@ -349,6 +477,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
         body.price_cents,
         body.appraisal_cents,
         body.improvements_cents,
+        body.disposal,
     )
     if body.levy != assessment:
         raise RuleViolation(
@@ -360,7 +489,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
         raise RuleViolation(f"{what}: postings are not {_show(postings)}")
     if postings:
         post(state, postings, what)
-    baseline_cents, baseline_month = _next_baseline(prop, body)
+    baseline_cents, baseline_month, levied_extra = _next_baseline(prop, body)
     state.put(
         "property",
         body.property_id,
@@ -368,6 +497,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
             **prop,
             "baseline_cents": baseline_cents,
             "baseline_month": baseline_month,
+            "levied_extra_cents": levied_extra,
             "sales": [*prop["sales"], ctx.seq],
             "last_sale_date": body.sale_date.isoformat(),
         },
@@ -382,6 +512,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
                 "baseline_cents": prop["baseline_cents"],
                 "baseline_month": prop["baseline_month"],
                 "last_sale_date": prop["last_sale_date"],
+                "levied_extra_cents": prop.get("levied_extra_cents", 0),
             },
             "corrected_seq": None,
             "property_id": body.property_id,
@@ -656,6 +787,8 @@ def register_property(
             term_years=charter.levy.term_years,
             baseline_policy=charter.levy.baseline_policy,
             rounding=charter.cooperative.rounding,
+            exempt_transfers=charter.levy.exempt_transfers,
+            dwellings_exempt=charter.levy.dwellings_exempt,
         )
         return Fact("property.registered", body, effective)
 
@@ -679,13 +812,25 @@ def sell_property(
     deed_ref: str,
     appraisal_cents: int | None = None,
     improvements_cents: int = 0,
+    disposal: str | None = None,
 ) -> Command:
-    """Record a sale with its computed levy; the sale date is the entry's effective date."""
+    """Record a disposal (a sale unless named otherwise, edition 2) with its computed levy; the
+    sale date is the entry's effective date."""
 
     def decide(state: State, _ctx: Ctx) -> Fact:
         prop = get_property(state, property_id)
+        _, charter = charter_at(state)
+        kind_of: Disposal | None = None
+        if disposal is not None or charter.rules_from(2):
+            kind_of = _disposal(disposal or "sale")
         assessment, _ = assess(
-            state, property_id, sale_date, price_cents, appraisal_cents, improvements_cents
+            state,
+            property_id,
+            sale_date,
+            price_cents,
+            appraisal_cents,
+            improvements_cents,
+            kind_of,
         )
         body = validated(
             PropertySold,
@@ -699,10 +844,11 @@ def sell_property(
             deed_ref=deed_ref,
             levy=assessment,
             postings=_levy_postings(property_id, assessment.levy_cents),
+            disposal=kind_of,
         )
         return Fact("property.sold", body, sale_date)
 
-    args = {
+    args: dict[str, Any] = {
         "property_id": property_id,
         "sale_date": sale_date.isoformat(),
         "price_cents": price_cents,
@@ -710,7 +856,16 @@ def sell_property(
         "improvements_cents": improvements_cents,
         "deed_ref": deed_ref,
     }
+    if disposal is not None:  # (requests made before edition 2 keep their fingerprint)
+        args["disposal"] = disposal
     return Command("property.sell", args, decide)
+
+
+def _disposal(name: str) -> Disposal:
+    for known in DISPOSALS:
+        if name == known:
+            return known
+    raise InputError(f"unknown disposal {name!r}: expected one of {', '.join(DISPOSALS)}")
 
 
 def pay_levy(sale_seq: int, amount_cents: int, paid_on: date, ref: str) -> Command:

@@ -65,11 +65,14 @@ def compute_levy(
     sale_date: date,
     term_years: int,
     rounding: Rounding,
+    credit_cents: int | None = None,
 ) -> LevyComputation:
-    """The levy on a sale: L = rate × max(0, max(S, A) − E − C), with E = V·I(sale) / I(base).
+    """The levy on a sale: L = rate × max(0, max(S, A) − E − C − K), with E = V·I(sale) / I(base).
 
-    A sale before the end of the term pays L rounded once by the charter's rule; a sale on the
-    anniversary or later pays nothing. The caller looks up the two index values by month.
+    K (`credit_cents`, edition 2, `keep` policy only) is the extra increase already assessed on
+    earlier sales measured from the same baseline: it is never levied twice. A sale before the
+    end of the term pays L rounded once by the charter's rule; a sale on the anniversary or
+    later pays nothing. The caller looks up the two index values by month.
     """
     if sale_date < delivered:
         raise RuleViolation(f"sale date {sale_date} is before the delivery date {delivered}")
@@ -77,6 +80,8 @@ def compute_levy(
     amounts.append(("improvements", improvements_cents))
     if appraisal_cents is not None:
         amounts.append(("appraisal", appraisal_cents))
+    if credit_cents is not None:
+        amounts.append(("extra already assessed", credit_cents))
     for what, cents in amounts:
         if not 0 <= cents <= MAX_CENTS:
             raise InputError(
@@ -106,11 +111,14 @@ def compute_levy(
     }
     if appraisal_cents is not None:
         inputs["appraisal_cents"] = str(appraisal_cents)
+    if credit_cents is not None:
+        inputs["credit_cents"] = str(credit_cents)
 
-    v_base, s, c = (
+    v_base, s, c, k = (
         cents_to_eur(baseline_cents),
         cents_to_eur(sale_price_cents),
         cents_to_eur(improvements_cents),
+        cents_to_eur(credit_cents or 0),
     )
     steps.append(
         f"term: {term_years} years from delivery on {delivered}, levied on sales before {end}; "
@@ -133,7 +141,8 @@ def compute_levy(
             ctx.traps[decimal.Inexact] = True
             expected_scaled = v_base * sale_index
             extra_scaled = max(
-                Decimal(0), declared * baseline_index - expected_scaled - c * baseline_index
+                Decimal(0),
+                declared * baseline_index - expected_scaled - (c + k) * baseline_index,
             )
             levy_scaled = rate * extra_scaled
             ctx.traps[decimal.Inexact] = False
@@ -165,10 +174,17 @@ def compute_levy(
     )
     steps.append(declared_line)
     steps.append(f"C = {c} (approved improvements)")
-    steps.append(
-        f"X = max(0, max(S, A) − E − C) = max(0, {declared} − {plain_decimal(expected)} − {c}) "
-        f"= {plain_decimal(extra)}"
-    )
+    if credit_cents is None:
+        steps.append(
+            f"X = max(0, max(S, A) − E − C) = max(0, {declared} − {plain_decimal(expected)} − "
+            f"{c}) = {plain_decimal(extra)}"
+        )
+    else:
+        steps.append(f"K = {k} (extra increase already assessed since the baseline)")
+        steps.append(
+            f"X = max(0, max(S, A) − E − C − K) = max(0, {declared} − {plain_decimal(expected)} "
+            f"− {c} − {k}) = {plain_decimal(extra)}"
+        )
     if in_term:
         steps.append(
             f"L = rate × X = {rate_str(rate)} × {plain_decimal(extra)} = {plain_decimal(exact_levy)}"

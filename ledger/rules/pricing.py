@@ -25,6 +25,7 @@ from ledger.money import (
     rate_str,
     round_to_cents,
 )
+from ledger.types import edition_2_field
 
 # Significant digits of the working context. Sums and products are exact (or refused); a
 # division or a power is cut here, 30-odd digits below the cent, so the one rounding at the
@@ -125,7 +126,12 @@ class IndexedRule(BaseModel):
 class SharedAppreciationRule(BaseModel):
     """Price paid + improvements + owner's share of the appraised value's change (Koopgarant style).
 
-    The appraisal now and the improvements are sale-time inputs, passed to compute_price.
+    The appraisal now and the improvements are sale-time inputs, passed to compute_price. Both
+    appraisals EXCLUDE the owner's improvements, which are appraised separately (as OpMaat
+    does for Koopgarant): an appraisal that includes them would count them twice.
+    `base_at_resale` (edition 2, from the charter): "stays" keeps this base from sale to
+    sale; "resets" makes each sale to a member the base of the next price (ledger/rules/
+    shares.py: price_base).
     """
 
     model_config = ConfigDict(frozen=True, extra="forbid")
@@ -135,6 +141,9 @@ class SharedAppreciationRule(BaseModel):
     base_date: date
     owner_share: DecimalText
     base_appraisal_cents: Cents
+    base_at_resale: Literal["stays", "resets"] | None = edition_2_field(
+        "whether the base stays the dwelling's or resets at each sale (edition 2)"
+    )
 
     @field_validator("owner_share")
     @classmethod
@@ -387,11 +396,12 @@ def _shared_appreciation(
     if trail.explaining:
         trail.step(
             "rule shared-appreciation: paid + improvements + owner share × (appraisal now − "
-            "appraisal then), never below 0"
+            "appraisal then), never below 0; both appraisals exclude the owner's improvements"
         )
         trail.step(f"paid = {paid} (on {rule.base_date}), improvements = {improvements}")
         trail.step(
-            f"appraisal then = {then}, appraisal now = {now}, owner share = {rule.owner_share}"
+            f"appraisal then = {then}, appraisal now = {now} (without improvements), "
+            f"owner share = {rule.owner_share}"
         )
         trail.step(
             f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}"

@@ -13,13 +13,14 @@ from ledger.errors import InputError, NotFound, RuleViolation
 from ledger.money import format_eur
 from ledger.postings import FUND, Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, month_start
-from ledger.rules.corrections import cannot_reverse, remember
+from ledger.rules.corrections import cannot_reverse, effect_of, remember
 from ledger.rules.index_series import index_lookup
 from ledger.rules.members import add_history, get_member
 from ledger.rules.pricing import (
     IndexedRule,
     PriceComputation,
     PriceRule,
+    SharedAppreciationRule,
     compute_price,
 )
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
@@ -152,7 +153,7 @@ def share_price(
     """The preset price of a dwelling's share on a date: its rule, the index values in the
     ledger now, and the rounding of the charter version its contract was made under."""
     dwelling = get_dwelling(state, dwelling_id)
-    rule = price_rule(dwelling["price_rule"])
+    rule = price_base(state, dwelling, price_rule(dwelling["price_rule"]))
     _, contract = charter_at(state, dwelling["charter_seq"])
     try:
         return compute_price(
@@ -165,6 +166,31 @@ def share_price(
         )
     except (RuleViolation, InputError) as e:
         raise type(e)(f"dwelling {dwelling_id}: {e}") from e
+
+
+def price_base(state: State, dwelling: Record, rule: PriceRule) -> PriceRule:
+    """The rule with the base in force: a shared-appreciation rule whose base resets at resale
+    (edition 2) is based on the latest acquisition by a member still in force (its price, date
+    and appraisal); every other rule keeps the base it was registered with."""
+    if not isinstance(rule, SharedAppreciationRule) or rule.base_at_resale != "resets":
+        return rule
+    acquired = [row for row in holding_rows(dwelling) if row["holder"] is not None]
+    if not acquired:
+        return rule
+    last = acquired[-1]
+    effect = effect_of(state, int(last["seq"]))  # read by key: the entry's own body
+    appraisal = None if effect is None else effect["body"].get("appraisal_cents")
+    if appraisal is None:  # pragma: no cover - a shared-appreciation price needs an appraisal
+        raise RuleViolation(
+            f"dwelling {dwelling['dwelling_id']}: entry {last['seq']} has no appraisal"
+        )
+    return rule.model_copy(
+        update={
+            "base_price_cents": int(last["price_cents"]),
+            "base_date": date.fromisoformat(last["on"]),
+            "base_appraisal_cents": int(appraisal),
+        }
+    )
 
 
 def sale_postings(member_id: str, price_cents: int) -> tuple[Posting, ...]:
@@ -206,6 +232,15 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
             f"dwelling {body.dwelling_id}: district {body.district!r} is not one of the charter's "
             f"districts ({', '.join(charter.cooperative.districts)})"
         )
+    rule = body.price_rule
+    if isinstance(rule, SharedAppreciationRule):
+        # Edition 2: the charter in force says whether the base stays or resets at resale.
+        policy = charter.shares.shared_appreciation_base
+        if rule.base_at_resale != policy:
+            raise RuleViolation(
+                f"dwelling {body.dwelling_id}: the price rule's base_at_resale is "
+                f"{rule.base_at_resale}, the charter in force says {policy}"
+            )
     row = {
         "seq": ctx.seq,
         "kind": REGISTERED,
@@ -584,6 +619,7 @@ def register_dwelling(
                 )
             params["owner_share"] = owner_share
             params["base_appraisal_cents"] = base_appraisal_cents
+            params["base_at_resale"] = terms.shared_appreciation_base  # None before edition 2
         body = validated(
             DwellingRegistered,
             dwelling_id=dwelling_id,

@@ -35,8 +35,8 @@ CHARTERS = {
     ),
     "series-path.toml": _charter('default_index = "CPI"', 'default_index = "../../x"'),
     "levy-series-path.toml": _charter(
-        'default_index = "CPI"             # the index',
-        'default_index = "../x"             # the index',
+        'default_index = "HPI-ALMERE"',
+        'default_index = "../x"',
     ),
     "drops-oost.toml": _charter(DISTRICTS, 'districts = ["Pampus-Centrum", "Pampus-Haven"]'),
     "esc-name.toml": _charter('name = "Gebiedscoöperatie', 'name = "\\u001b[2JGebiedscoöperatie'),

@@ -113,7 +113,10 @@ def play(f: Founded, story: Any) -> list[int]:
     properties, index, steps, _period = story
     f.append(
         "coop-admin",
-        [publish_index("CPI", m, str(v), "test") for m, v in zip(MONTHS, index, strict=True)],
+        [
+            publish_index("HPI-ALMERE", m, str(v), "test")
+            for m, v in zip(MONTHS, index, strict=True)
+        ],
     )
     f.append(
         "levy-admin",

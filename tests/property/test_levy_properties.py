@@ -74,3 +74,40 @@ def test_levy_is_at_most_the_rate_of_the_declared_value(sale: dict[str, Any]) ->
 def test_levy_grows_with_the_sale_price(sale: dict[str, Any], more: int) -> None:
     higher = {**sale, "sale_price_cents": sale["sale_price_cents"] + more}
     assert levy(sale).levy_cents <= levy(higher).levy_cents
+
+
+@given(
+    baseline=st.integers(min_value=1_00, max_value=10_000_000_00),
+    base_index=index_values,
+    steps=st.lists(
+        st.tuples(index_values, st.integers(min_value=0, max_value=20_000_000_00), cents),
+        min_size=1,
+        max_size=6,
+    ),
+    rounding=roundings,
+)
+def test_keep_never_levies_the_same_increase_twice(
+    baseline: int,
+    base_index: Decimal,
+    steps: list[tuple[Decimal, int, int]],
+    rounding: Rounding,
+) -> None:
+    """Edition 2, `keep`: over any run of sales from one baseline, with K the largest cumulative
+    extra assessed so far, the extras assessed add up to the largest cumulative extra (each
+    rounded once), never more: no part of an increase is levied twice."""
+    credit, total, largest = 0, 0, 0
+    for sale_index, price, improvements in steps:
+        common: dict[str, Any] = {
+            "baseline_cents": baseline, "baseline_index": base_index, "sale_index": sale_index,
+            "sale_price_cents": price, "appraisal_cents": None,
+            "improvements_cents": improvements, "rate": Decimal("0.3"),
+            "delivered": date(2031, 5, 1), "sale_date": date(2040, 6, 1), "term_years": 40,
+            "rounding": rounding,
+        }  # fmt: skip
+        cumulative = compute_levy(**common).extra_cents  # measured from the baseline, no credit
+        levied = compute_levy(**common, credit_cents=credit)
+        assert levied.extra_cents == max(0, cumulative - credit)
+        total += levied.extra_cents
+        largest = max(largest, cumulative)
+        credit = max(credit, credit + levied.extra_cents)
+        assert total == largest == credit

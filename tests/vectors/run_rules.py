@@ -26,7 +26,7 @@ from pydantic import TypeAdapter  # noqa: E402
 
 from ledger import errors  # noqa: E402
 from ledger.calendar import add_months, anniversary, whole_months, whole_years  # noqa: E402
-from ledger.charter import EDITION_2_PARAMETERS, TEMPLATE, Charter, parse_charter  # noqa: E402
+from ledger.charter import TEMPLATE, Charter, parse_charter  # noqa: E402
 from ledger.checks import verify_store  # noqa: E402
 from ledger.command import Command  # noqa: E402
 from ledger.keys import generate  # noqa: E402
@@ -143,6 +143,7 @@ def check_levy(inp: dict[str, Any], exp: dict[str, Any]) -> None:
             sale_date=_day(inp["sale_date"]),
             term_years=inp["term_years"],
             rounding=inp["rounding"],
+            credit_cents=inp.get("credit_cents"),
         )
 
     if "error" in exp:
@@ -271,20 +272,18 @@ def check_lease(inp: dict[str, Any], exp: dict[str, Any]) -> None:
 
 
 def _charter(overrides: dict[str, Any]) -> Charter:
-    """The template charter with the vector's overrides ("table.name": value); "version": 1
-    gives the version-1 charter (rules edition 1), without the version-2 parameters."""
+    """The template charter with the vector's overrides ("table.name": value); `"version": 1`
+    gives the version-1 charter (rules edition 1: no edition-2 parameters, levy index CPI)."""
+    from tests.support import charter_v1
+
     data = parse_charter(TEMPLATE).model_dump(mode="json")
     for path, value in overrides.items():
         if path == "version":
-            data["version"] = value
-            if value < 2:
-                for table, names in EDITION_2_PARAMETERS.items():
-                    for name in names:
-                        data[table].pop(name, None)
             continue
         table, name = path.split(".")
         data[table][name] = value
-    return Charter.model_validate(data)
+    charter = Charter.model_validate(data)
+    return charter_v1(charter) if overrides.get("version") == 1 else charter
 
 
 def _command(op: str, args: dict[str, Any]) -> Command:
