@@ -470,3 +470,26 @@ def test_a_schema_2_database_is_upgraded_to_the_state_commitment(cli_any: CliRun
     assert upgraded["schema_version"] == "3" and upgraded["upgraded_from"] == "2"
     cli.ok("key", "authorize", later, "--role", "coop-admin", "--key", governor)
     assert "OK" in cli.ok("verify").out
+
+
+# -- a deleted member record whose personal data is still stored ---------------------------------
+
+
+def test_admitting_a_member_whose_record_alone_was_deleted_is_a_clean_refusal(
+    cli_any: CliRunner,
+) -> None:
+    """The projection row member/M-1 deleted, its member_data row left: admitting M-1 again
+    must not reach the database's UNIQUE constraint (an internal error, exit 3)."""
+    cli, db = cli_any, cli_any.db  # type: ignore[attr-defined]
+    admit = ("member", "admit", "--id", "M-1", "--kind", "person", "--name", "A",
+             "--date", "2031-02-01", "--key", str(cli.keys["coop-admin"]))  # type: ignore[attr-defined]  # fmt: skip
+    cli.ok(*admit)
+    execute(db, [("DELETE FROM projection WHERE ns = 'member' AND key = 'M-1'", {})])
+    before = dump(db)
+    result = cli(*admit)
+    assert result.code == 1, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err + result.out, result.err
+    assert lines[0].startswith("coopledger: error: "), result.err
+    assert "M-1" in lines[0] and "run coopledger verify" in lines[0], result.err
+    assert dump(db) == before
