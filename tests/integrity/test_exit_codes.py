@@ -134,3 +134,14 @@ def test_full_disk_is_one_line_and_appends_nothing(ledger_cli: Any, full_disk: N
             break
     _one_line_refusal(result, {1}, f"database or disk is full: {db}")
     assert _dump(db) == before
+
+
+def test_a_receipt_entry_that_is_a_digit_but_not_a_number_is_one_line(ledger_cli: Any) -> None:
+    """'²' is a digit to str.isdigit but not to int(): it was an internal error (exit 3)."""
+    cli = ledger_cli
+    cli.ok("proof", "inclusion", "1", "--out", "receipt.txt")
+    vkey = cli.ok("checkpoint", "--vkey").out.strip()
+    for entry in ("²", "99999999999999999999"):
+        result = cli("verify-receipt", "receipt.txt", "--vkey", vkey, "--entry", entry)
+        _one_line_refusal(result, {1}, entry)
+
