@@ -135,17 +135,14 @@ def rows(target: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, .
         engine.dispose()
 
 
-TABLES = ("ledger_meta", "head", "entries", "merkle_nodes", "checkpoints", "requests",
-          "projection", "member_data")  # fmt: skip
-
-
 def backup(target: str) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
-    """Every row of every table: an old copy of the database, on either backend."""
+    """Every row of every table (whatever the schema version holds): an old copy of the
+    database, on either backend."""
     engine = sa.create_engine(normalize_target(target), poolclass=sa.pool.NullPool)
     try:
         with engine.connect() as conn:
             copy = {}
-            for table in TABLES:
+            for table in sorted(sa.inspect(conn).get_table_names()):
                 result = conn.exec_driver_sql(f"SELECT * FROM {table}")
                 copy[table] = (list(result.keys()), [tuple(r) for r in result])
             return copy
