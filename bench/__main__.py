@@ -92,6 +92,7 @@ def env() -> dict[str, str]:
     e = dict(os.environ)
     e["PYTHONPATH"] = str(ROOT) + os.pathsep + e.get("PYTHONPATH", "")
     e["COOPLEDGER_PASSPHRASE"] = PASSPHRASE
+    e.pop("COOPLEDGER_LOG_STATE", None)  # the bench's log key keeps its memory beside it
     return e
 
 
@@ -272,9 +273,32 @@ def admit_args(db: Path, keys: Path, member_id: str) -> list[str]:
     ]
 
 
+def remember_latest(paths: dict[str, Path]) -> None:
+    """The bench builds its ledgers through the library, which keeps no memory for the log key,
+    and the CLI's log key signs nothing without one (decision 0015): give the key file the
+    memory of the last checkpoint, as `coopledger log adopt` would after verifying the whole
+    log (skipped here: the bench signed every one of these checkpoints itself)."""
+    from ledger.keys import read_key_file
+    from ledger.log_memory import LogMemory
+    from ledger.storage.store import Store
+
+    memory = LogMemory.beside(paths["keys"] / "log.key", env={})
+    if memory.exists():
+        return
+    store = Store(str(paths["db"]))
+    try:
+        with store.reading() as tx:
+            latest = tx.checkpoint()
+    finally:
+        store.dispose()
+    assert latest is not None
+    memory.save(latest[2], read_key_file(paths["keys"] / "log.key", PASSPHRASE.encode()))
+
+
 def cli_transaction(size: int, runs: int) -> float:
     """Median wall time of `coopledger member admit` (process start to exit)."""
     paths = ledger_paths(size)
+    remember_latest(paths)
     coopledger = shutil.which("coopledger")
     cmd = [coopledger] if coopledger else [sys.executable, "-m", "cli.main"]
     tag = f"{os.getpid()}-{time.time_ns()}"

@@ -43,7 +43,7 @@ HELP = {
     "charter": "Print the charter template, show or amend the charter in force.",
     "init": "Found a new ledger: entry 0 with the charter, governor and log key.",
     "member": "Admit, show, list and forget members.",
-    "log": "Read the log.",
+    "log": "Read the log; give the log key its memory back (log adopt).",
     "verify": "Verify the ledger, or an exported bundle offline.",
     "bundle": "Export an auditor bundle.",
     "checkpoint": "Print a signed checkpoint, or the log's verifier key.",

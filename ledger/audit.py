@@ -35,14 +35,15 @@ MAX_FINDINGS = 10_000
 
 @dataclass(frozen=True)
 class Finding:
-    """One thing that does not verify; seq is None for findings about the bundle as a whole."""
+    """One thing that does not verify; seq is None for findings about what was verified as a
+    whole (the bundle, or the database: its Report's `scope`)."""
 
     seq: int | None
     code: str
     message: str
 
-    def line(self) -> str:
-        where = "bundle" if self.seq is None else f"entry {self.seq}"
+    def line(self, scope: str = "bundle") -> str:
+        where = scope if self.seq is None else f"entry {self.seq}"
         return f"{where}: {self.code}: {self.message}"
 
 
@@ -55,6 +56,8 @@ class Report:
     origin: str | None = None
     latest_checkpoint: str | None = None
     findings: list[Finding] = field(default_factory=list)
+    # What a finding with no entry is about: "bundle" offline, "database" on a live store.
+    scope: str = "bundle"
     # Findings past MAX_FINDINGS are counted, not kept: a bundle of a million junk lines must
     # not hold a million messages in memory (issue 11, bounded reading of untrusted input).
     omitted: int = 0

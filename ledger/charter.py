@@ -31,18 +31,22 @@ CHARTER_DECIMALS = 12
 
 def _within(low: Decimal, high: Decimal, *, low_open: bool) -> AfterValidator:
     """A fraction in [low, high] (or (low, high]), with at most CHARTER_DECIMALS decimals."""
+    assert high < 10  # the whole part is one digit (see check)
     bracket = "(" if low_open else "["
 
     def check(value: str) -> str:
         whole, _, frac = value.partition(".")
         shown = value if len(value) <= 20 else value[:20] + "..."
-        if len(whole) > 1 or len(frac) > CHARTER_DECIMALS:
-            raise ValueError(
-                f"{shown!r} must be a fraction with at most {CHARTER_DECIMALS} decimals"
-            )
+        outside = ValueError(f"{shown!r} is outside {bracket}{low}, {high}]")
+        # A DecimalStr has no sign and no leading zero: two digits before the point are 10 or
+        # more, outside the range whatever their length (and never handed to Decimal).
+        if len(whole) > 1:
+            raise outside
+        if len(frac) > CHARTER_DECIMALS:
+            raise ValueError(f"{shown!r} has more than {CHARTER_DECIMALS} decimals")
         number = Decimal(value)
         if number > high or number < low or (low_open and number == low):
-            raise ValueError(f"{shown!r} is outside {bracket}{low}, {high}]")
+            raise outside
         return value
 
     return AfterValidator(check)

@@ -103,6 +103,7 @@ def verify_log(
     node, and that a signed checkpoint covers every entry."""
     size, head_hash = tx.head()
     auditor = Auditor(trusted)
+    auditor.report.scope = "database"
     auditor.expect_checkpoints((s, text) for s, _root, text in tx.checkpoints())
     tree = _TreeCheck(tx, auditor)
     signed = _SignedSizes(tx, auditor)
@@ -215,6 +216,7 @@ def verify_store(
                 f"{len(differing)} projected records differ from a replay of the log, first {ns}/{key}",
             )
     _check_member_data(tx, auditor)
+    _check_requests(tx, auditor)
     if mac_key is not None:
         _check_authentication(tx, auditor, mac_key)
     return report
@@ -260,6 +262,50 @@ def _check_member_data(tx: ReadTx, auditor: Auditor) -> None:
                 "member_data",
                 f"member {member_id}: personal data is missing, and the log never erased it",
             )
+
+
+def _check_requests(tx: ReadTx, auditor: Auditor) -> None:
+    """Each requests row names entries first..last that all carry its request id, and no
+    other entry carries it, below a checkpoint row of its size; and every request id an entry
+    carries has its row (what a retry relies on: decision 0015). The entries' request_id
+    column stands for their signed bytes here: the replay compared the two already. One
+    query for each, every lookup by key; the log key is not needed."""
+    rows = tx.raw.rows(
+        "SELECT r.request_id, r.first_seq, r.last_seq, r.checkpoint_size, "
+        "(SELECT COUNT(*) FROM checkpoints c WHERE c.size = r.checkpoint_size), "
+        "(SELECT COUNT(*) FROM entries e WHERE e.request_id = r.request_id "
+        " AND e.seq >= r.first_seq AND e.seq <= r.last_seq), "
+        "(SELECT COUNT(*) FROM entries e WHERE e.request_id = r.request_id) "
+        "FROM requests r ORDER BY r.first_seq, r.request_id"
+    )
+    for rid, first, last, size, checkpoint, inside, carried in rows:
+        first, last, size = int(first), int(last), int(size)
+        if not 0 <= first <= last < size:
+            problem = f"entries {first}..{last} do not lie below its checkpoint {size}"
+        elif int(checkpoint) != 1:
+            problem = f"its checkpoint {size} is missing"
+        elif int(inside) != last - first + 1:
+            problem = f"not every entry {first}..{last} carries the request id"
+        elif int(carried) != int(inside):
+            problem = f"entries outside {first}..{last} carry the request id too"
+        else:
+            continue
+        auditor.add(
+            first if first >= 0 else None,
+            "requests",
+            f"the requests row for request id {rid!r} does not match the signed entries: {problem}",
+        )
+    orphans = tx.raw.rows(
+        "SELECT e.request_id, MIN(e.seq) FROM entries e WHERE e.request_id IS NOT NULL "
+        "AND NOT EXISTS (SELECT 1 FROM requests r WHERE r.request_id = e.request_id) "
+        "GROUP BY e.request_id ORDER BY MIN(e.seq)"
+    )
+    for rid, seq in orphans:
+        auditor.add(
+            int(seq),
+            "requests",
+            f"request id {rid!r} is carried by entry {seq} but has no requests row",
+        )
 
 
 def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from pydantic import ValidationError
@@ -34,37 +34,47 @@ def _verifier(log_signer: Signer) -> note.Verifier:
     return note.Verifier.from_public_key(log_signer.name, log_signer.public_key)
 
 
-def _signed_row(row: tuple[int, bytes, str], log_signer: Signer) -> note.Checkpoint:
+def signed_row(
+    row: tuple[int, bytes, str],
+    log_signer: Signer,
+    refuse: Callable[[str], LedgerError] = _refuse,
+) -> note.Checkpoint:
     """A checkpoint row whose note this log key signed and whose size and root are the note's."""
     size, root, text = row
     try:
         checkpoint = note.open_checkpoint(text, _verifier(log_signer))
     except LedgerError as e:
-        raise _refuse(
-            f"the database's checkpoint {size} is not signed by this log key ({e})"
-        ) from e
+        raise refuse(f"the database's checkpoint {size} is not signed by this log key ({e})") from e
     if checkpoint.tree_size != size or checkpoint.root_hash != root:
-        raise _refuse(f"the database's checkpoint row {size} differs from its signed note")
+        raise refuse(f"the database's checkpoint row {size} differs from its signed note")
     return checkpoint
 
 
 def signed_tip(tx: ReadTx, log_signer: Signer, memory: LogMemory | None) -> note.Checkpoint | None:
     """Check, before anything is decided, that the database extends what the log key signed
-    last and that its head is exactly the last checkpoint; return the remembered checkpoint."""
+    last and that its head is exactly the last checkpoint; return the remembered checkpoint.
+    A log key with no memory signs nothing over a database that holds checkpoints: which of
+    them it signed last only the operator can say (`coopledger log adopt`)."""
     size, last_leaf = tx.head()
     latest = tx.checkpoint()
     remembered = memory.load(log_signer) if memory is not None else None
     if remembered is not None:
         _extends_memory(tx, latest, remembered, log_signer)
     elif memory is not None and latest is not None:
-        _signed_row(latest, log_signer)
-        memory.first_use(
-            f"coopledger: no memory of the last checkpoint this log key signed at {memory.path}: "
-            f"trusted the database's checkpoint {latest[0]} (its signature verifies) and "
-            "remembered the new one"
-        )
+        raise no_memory(memory, latest)
     _head_is_signed(tx, size, last_leaf, latest)
     return None if remembered is None else remembered[0]
+
+
+def no_memory(memory: LogMemory, latest: tuple[int, bytes, str]) -> VerificationError:
+    """The refusal of a log key without memory: trusting the database's latest checkpoint
+    would let a restored older copy of the database make the key sign a fork."""
+    return VerificationError(
+        f"refusing to sign: the log key has no memory of the checkpoints it signed (expected "
+        f"at {memory.path}); if checkpoint {latest[0]} (root {_root(latest[1])}) of this "
+        f"database is the last one this key signed, run coopledger log adopt --log-key FILE "
+        f"--size {latest[0]}"
+    )
 
 
 def _extends_memory(
@@ -84,7 +94,7 @@ def _extends_memory(
         return
     # Another holder of the log key signed since (or this memory was restored): the database's
     # checkpoint must be signed and extend the remembered one.
-    _signed_row(latest, log_signer)
+    signed_row(latest, log_signer)
     consistent(tx, checkpoint.tree_size, checkpoint.root_hash, latest[0], latest[1],
                f"the database's checkpoint {latest[0]} does not extend {mine}")  # fmt: skip
 

@@ -35,7 +35,6 @@ class LogMemory:
         self._loaded = False
         self._checkpoint: note.Checkpoint | None = None
         self._text: str | None = None
-        self._first_use: str | None = None
 
     @classmethod
     def beside(
@@ -93,11 +92,6 @@ class LogMemory:
                 f"({e}): restore it from its backup"
             ) from e
 
-    def first_use(self, message: str) -> None:
-        """Say `message` once the memory is first written: said before, it would stand beside
-        the refusal of a command that then appends nothing, as a second line."""
-        self._first_use = message
-
     def remember(self, signed: str, log_signer: Signer) -> None:
         """Replace the memory with `signed` atomically (temporary file, fsync, rename, mode 0600).
         A failure is reported through `notice` as a warning: the entries are committed already."""
@@ -109,13 +103,24 @@ class LogMemory:
                 f"{self.path} was not updated: {e.strerror or e}"
             )
             return
+        self._loaded_as(signed, log_signer)
+
+    def save(self, signed: str, log_signer: Signer) -> None:
+        """Write `signed` as the memory (atomically, mode 0600) when the write is the whole
+        point (`coopledger log adopt`): a failure is an error, not a warning."""
+        try:
+            self._write(signed)
+        except OSError as e:
+            raise StorageError(
+                f"cannot write the log key's memory {self.path}: {e.strerror or e}"
+            ) from e
+        self._loaded_as(signed, log_signer)
+
+    def _loaded_as(self, signed: str, log_signer: Signer) -> None:
         verifier = note.Verifier.from_public_key(log_signer.name, log_signer.public_key)
         self._checkpoint = note.open_checkpoint(signed, verifier)
         self._text = signed
         self._loaded = True
-        if self._first_use is not None:
-            self.notice(self._first_use)
-            self._first_use = None
 
     def _write(self, text: str) -> None:
         directory = self.path.parent

@@ -44,7 +44,7 @@ def rebuild(store: Store, log_signer: Signer, memory: LogMemory | None = None) -
             )
         if not report.ok:
             raise IntegrityError(
-                f"the log does not verify, nothing was changed: {report.findings[0].line()}"
+                f"the log does not verify, nothing was changed: {report.findings[0].line(report.scope)}"
             )
         assert isinstance(auditor.state, MemoryState)
         records = auditor.state.snapshot()

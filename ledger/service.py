@@ -12,7 +12,13 @@ from ledger import log_guard, merkle, note
 from ledger.charter import Charter
 from ledger.command import Command, Fact
 from ledger.derived_keys import PROJECTION_MAC, derive
-from ledger.errors import KeyFileError, RuleViolation, StorageError, VerificationError
+from ledger.errors import (
+    IntegrityError,
+    KeyFileError,
+    RuleViolation,
+    StorageError,
+    VerificationError,
+)
 from ledger.keys import Signer, public_key_b64
 from ledger.log_memory import LogMemory
 from ledger.model import (
@@ -263,6 +269,7 @@ class Ledger:
             )
             if fact.personal is not None:
                 member_id, salt, personal = fact.personal
+                unclaimed_member_data(tx, member_id)
                 tx.put_member_data(member_id, salt, personal)
             if fact.erase_personal is not None:
                 tx.erase_member_data(fact.erase_personal, size)
@@ -317,6 +324,16 @@ class Ledger:
         )
         tx.add_checkpoint(size, root, signed)
         return signed
+
+
+def unclaimed_member_data(tx: WriteTx, member_id: str) -> None:
+    """A member the projection does not know must have no personal data stored either: a row
+    left behind means the projection record was deleted outside coop-ledger (read by key)."""
+    if tx.member_data(member_id) is not None:
+        raise IntegrityError(
+            f"member {member_id}: the database holds a member_data row for it but no projection "
+            "record: the database was changed outside coop-ledger; run coopledger verify"
+        )
 
 
 def genesis(

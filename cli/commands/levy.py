@@ -21,7 +21,7 @@ from cli.app import (
     reading,
     write_options,
 )
-from cli.params import ID, MONTH, TEXT
+from cli.params import ID, MONTH, TEXT, cents
 from ledger.money import format_eur as _eur
 
 
@@ -34,16 +34,7 @@ def _on(text: str | None, what: str) -> date:
 
 
 def _cents(text: str, what: str, *, positive: bool = False) -> int:
-    from ledger.errors import InputError
-    from ledger.money import parse_eur
-
-    try:
-        cents = parse_eur(text)
-    except InputError as e:
-        raise InputError(f"{what}: {e}") from e
-    if cents < 0 or (positive and cents == 0):
-        raise InputError(f"{what} {text!r} must be {'more than' if positive else 'at least'} 0")
-    return cents
+    return cents(text, what, positive=positive)
 
 
 # -- property ----------------------------------------------------------------------------------

@@ -1,21 +1,28 @@
-"""`coopledger log`: read the log, entry by entry."""
+"""`coopledger log`: read the log, entry by entry; give the log key its memory (`log adopt`)."""
 
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import click
 
-from cli.app import COUNT, SEQ, db_option, emit, json_option, reading
+from cli.app import (
+    COUNT,
+    SEQ,
+    db_option,
+    emit,
+    json_option,
+    load_log_signer,
+    log_memory,
+    open_store,
+    reading,
+)
 
 
 @click.group(invoke_without_command=True)
-@click.option(
-    "--from", "start", type=SEQ, default=0, help="First sequence number."
-)
-@click.option(
-    "--limit", type=COUNT, default=None, help="At most this many entries."
-)
+@click.option("--from", "start", type=SEQ, default=0, help="First sequence number.")
+@click.option("--limit", type=COUNT, default=None, help="At most this many entries.")
 @click.option("--kind", "kinds", multiple=True, help="Only entries of this kind (repeatable).")
 @db_option
 @json_option
@@ -79,4 +86,48 @@ def log_show(seq: int, db: str, as_json: bool) -> None:
     value_out = {"leaf_hash": merkle.leaf_hash(data).hex(), **value}
     emit(
         value_out, as_json, lambda: click.echo(json.dumps(value_out, indent=2, ensure_ascii=False))
+    )
+
+
+@log.command("adopt")
+@click.option(
+    "--size",
+    required=True,
+    type=COUNT,
+    help="The size of the last checkpoint this log key signed, as you know it from outside "
+    "the database (the checkpoint you published last, an auditor's saved file, a receipt).",
+)
+@click.option(
+    "--log-key",
+    envvar="COOPLEDGER_LOG_KEY",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="The ledger's log key, whose memory is missing (env COOPLEDGER_LOG_KEY).",
+)
+@db_option
+@json_option
+def log_adopt(size: int, log_key: Path | None, db: str, as_json: bool) -> None:
+    """Give a log key without memory (a ledger from before the memory existed, a lost file)
+    the database's latest checkpoint as the last one it signed: only if every entry,
+    checkpoint and Merkle node verifies with the key and that checkpoint is of SIZE."""
+    from ledger.log_adopt import adopt
+    from ledger.note import b64encode
+
+    signer = load_log_signer(log_key)
+    store = open_store(db)
+    try:
+        done = adopt(store, signer, log_memory(log_key), size)
+    finally:
+        store.dispose()
+    data = {
+        "size": done.size,
+        "root": b64encode(done.root),
+        "recorded_at": done.recorded_at,
+        "memory": str(done.memory),
+    }
+    when = "" if done.recorded_at is None else f", recorded at {done.recorded_at}"
+    emit(
+        data,
+        as_json,
+        f"adopted checkpoint {done.size} (root {data['root']}{when}) as the last one log key "
+        f"{signer.name} signed; remembered in {done.memory}",
     )

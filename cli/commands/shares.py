@@ -21,23 +21,12 @@ from cli.app import (
     reading,
     write_options,
 )
-from cli.params import ID, MONTH, RATE, TEXT
+from cli.params import ID, MONTH, RATE, TEXT, cents
 
 
 def _cents(text: str | None, what: str) -> int | None:
     """A euro amount typed by the user, in cents; the message names the option."""
-    if text is None:
-        return None
-    from ledger.errors import InputError
-    from ledger.money import parse_eur
-
-    try:
-        cents = parse_eur(text)
-    except InputError as e:
-        raise InputError(f"{what}: {e}") from e
-    if cents < 0:
-        raise InputError(f"{what} {text!r} must be 0 or more")
-    return cents
+    return None if text is None else cents(text, what)
 
 
 def _eur(cents: int | None) -> str:

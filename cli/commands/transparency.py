@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from cli.app import COUNT, SEQ, db_option, emit, json_option, reading
+from cli.app import COUNT, MAX_SEQ, SEQ, db_option, emit, json_option, reading
 
 
 @click.command()
@@ -108,11 +108,12 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
     verifier = parse_verifier_key(vkey)
     text = limits.read_text(file, "receipt", limits.RECEIPT_BYTES)
     expected_index: int | None = None
-    if entry.isdigit():
+    if entry.isascii() and entry.isdigit():  # '²' is a digit to str.isdigit, not to int()
         expected_index = int(entry)
-        # A number no database column can hold names no entry (SQLite would overflow).
-        with reading(db) as tx:
-            data = tx.entry(expected_index) if expected_index < 2**63 else None
+        data = None
+        if expected_index <= MAX_SEQ:
+            with reading(db) as tx:
+                data = tx.entry(expected_index)
         if data is None:
             raise NotFound(f"no entry {entry} in {db}")
     else:

@@ -41,14 +41,12 @@ def _render(report: Any, as_json: bool, what: str) -> None:
         emit(report.as_json(), True)
     else:
         for finding in report.findings:
-            echo(finding.line())
+            echo(finding.line(report.scope))
         if report.omitted:
             echo(f"... and {report.omitted} more findings, not shown")
-        state = (
-            "OK"
-            if report.ok
-            else f"FAILED ({report.total_findings} findings, first at entry {report.first_bad_seq})"
-        )
+        first = report.first_bad_seq
+        where = "" if first is None else f", first at entry {first}"
+        state = "OK" if report.ok else f"FAILED ({report.total_findings} findings{where})"
         click.echo(
             f"{what}: {report.entries} entries, {report.checkpoints} checkpoints checked, "
             f"tree size {report.tree_size}: {state}"

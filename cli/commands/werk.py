@@ -17,7 +17,7 @@ from cli.app import (
     reading,
     write_options,
 )
-from cli.params import ID, TEXT
+from cli.params import ID, TEXT, cents
 from ledger.money import format_eur as _eur
 
 
@@ -32,13 +32,7 @@ def _on(text: str | None, what: str) -> date:
 
 
 def _cents(text: str, what: str) -> int:
-    from ledger.errors import InputError
-    from ledger.money import parse_eur
-
-    try:
-        return parse_eur(text)
-    except InputError as e:
-        raise InputError(f"{what}: {e}") from e
+    return cents(text, what)
 
 
 def _fact_body(result: Any) -> Any:

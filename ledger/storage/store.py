@@ -91,6 +91,11 @@ def _sqlite_pragmas(busy_ms: int, dbapi_conn: Any, _record: Any) -> None:
     cur.close()
 
 
+# Less free space than this under a SQLite file that fails with an I/O error: a full disk
+# (a WAL index alone grows in steps of 32 KiB).
+_FULL_BELOW = 1 << 20
+
+
 def _sqlite_read_only(path: Path, timeout: float) -> sqlite3.Connection:
     """A connection that never writes the file: `mode=ro`, or `immutable=1` when the WAL's
     `-shm` file cannot be created (a read-only medium or folder, where no writer can be)."""
@@ -206,7 +211,9 @@ class Store:
         name = str(getattr(orig, "sqlite_errorname", ""))
         state = str(getattr(orig, "sqlstate", "") or "")
         where = display_target(self.target)
-        if name == "SQLITE_FULL" or state == "53100":
+        if name == "SQLITE_FULL" or state == "53100" or (
+            name.startswith("SQLITE_IOERR") and self._disk_full()
+        ):
             return StorageError(f"database or disk is full: {where}")
         if name.startswith("SQLITE_BUSY") or state in ("55P03", "40P01"):
             return ConflictError(
@@ -228,6 +235,18 @@ class Store:
         if known is None:
             raise e
         raise known from e
+
+    def _disk_full(self) -> bool:
+        """SQLite reports a full disk as SQLITE_IOERR where it grows the WAL index (`-shm`,
+        SQLITE_IOERR_SHMSIZE) or syncs: the file system's free space tells them apart."""
+        path = self.path
+        if path is None:
+            return False
+        try:
+            free = os.statvfs(path.parent)
+        except OSError:
+            return False
+        return free.f_bavail * free.f_frsize < _FULL_BELOW
 
     def _unwritable(self) -> bool:
         path = self.path

@@ -10,6 +10,8 @@ from datetime import date
 from pathlib import Path
 
 from ledger.keys import write_key_file
+from ledger.log_adopt import adopt
+from ledger.log_memory import LogMemory
 from ledger.rules import members, shares
 from ledger.rules.members import PersonalData
 from tests.support import found_ledger
@@ -34,9 +36,13 @@ def test_contribution_run_in_a_fresh_process_charges_dwellings(tmp_path: Path, s
             shares.sell_share("D-1", "M-1", date(2031, 3, 1)),
         ],
     )
-    f.store.dispose()
     for role in ("levy-admin", "log"):
         write_key_file(tmp_path / f"{role}.key", signers[role], b"pw")
+    # The office gives the log key its memory once (`coopledger log adopt`, decision 0015).
+    with f.store.reading() as tx:
+        size = tx.head()[0]
+    adopt(f.store, signers["log"], LogMemory.beside(tmp_path / "log.key", env={}), size)
+    f.store.dispose()
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPLEDGER_")}
     env.update(
         {

@@ -115,7 +115,7 @@ def test_the_werkcorporatie_story(werk: Any, tmp_path: Path) -> None:
     ]  # fmt: skip
     _refused(cli, *grant_w2, "--end", "2036-06-01", "--rent", "1650.01", message="cap 1650.00")
     _refused(cli, *grant_w2, "--end", "2036-06-02", "--rent", "1500", message="2036-06-01")
-    _refused(cli, *grant_w2, "--end", "2036-06-01", "--rent", "12,50", message="'12,50'")
+    _refused(cli, *grant_w2, "--end", "2036-06-01", "--rent", "12,50", message="'12,50'", code=2)
     _refused(cli, *grant_w2, "--end", "2036-13-01", "--rent", "1", message="2036-13-01", code=2)
     _refused(
         cli, "lease", "apply", "--member", "H-1", "--min-m2", "1", "--max-m2", "9", "--key", wa,

@@ -492,6 +492,7 @@ TABLE: dict[str, Spec] = {
             ),
         }
     ),
+    "log adopt": Spec({"size": int_choice(1, 59, 60, 61)}),
     "log show": Spec({"seq": int_choice(0, 59, 60)}),
     "member admit": Spec(
         {

@@ -12,6 +12,8 @@ from typing import Any
 import sqlalchemy as sa
 
 from ledger.keys import Signer, write_key_file
+from ledger.log_adopt import adopt
+from ledger.log_memory import LogMemory
 from ledger.rules import members
 from ledger.rules.members import PersonalData
 from ledger.storage.store import normalize_target
@@ -59,13 +61,19 @@ class Office:
         )  # fmt: skip
 
 
-def office(tmp_path: Path, target: str, signers: dict[str, Signer], size: int) -> Office:
-    """A ledger of `size` entries made through the library, with key files written for the CLI."""
+def office(
+    tmp_path: Path, target: str, signers: dict[str, Signer], size: int, remember: bool = True
+) -> Office:
+    """A ledger of `size` entries made through the library, with key files written for the CLI;
+    the log key's memory beside log.key adopts its last checkpoint (as the office would run
+    `coopledger log adopt --size SIZE` once), unless `remember` is False."""
     founded = grown_ledger(target, signers, size)
     keys = {}
     for role in ("coop-admin", "log"):
         keys[role] = tmp_path / f"{role}.key"
         write_key_file(keys[role], signers[role], PASSPHRASE.encode())
+    if remember:
+        adopt(founded.store, signers["log"], LogMemory.beside(keys["log"], env={}), size)
     cli = CliRunner(tmp_path, {"COOPLEDGER_DB": target, "COOPLEDGER_LOG_KEY": str(keys["log"])})
     return Office(cli, founded, target, keys)
 
@@ -127,6 +135,31 @@ def rows(target: str, sql: str, params: Sequence[Any] = ()) -> list[tuple[Any, .
         engine.dispose()
 
 
+def backup(target: str) -> dict[str, tuple[list[str], list[tuple[Any, ...]]]]:
+    """Every row of every table (whatever the schema version holds): an old copy of the
+    database, on either backend."""
+    engine = sa.create_engine(normalize_target(target), poolclass=sa.pool.NullPool)
+    try:
+        with engine.connect() as conn:
+            copy = {}
+            for table in sorted(sa.inspect(conn).get_table_names()):
+                result = conn.exec_driver_sql(f"SELECT * FROM {table}")
+                copy[table] = (list(result.keys()), [tuple(r) for r in result])
+            return copy
+    finally:
+        engine.dispose()
+
+
+def restore(target: str, copy: dict[str, tuple[list[str], list[tuple[Any, ...]]]]) -> None:
+    """Put an old copy back, as an insider restoring a backup over the live database would."""
+    with insider(target) as conn:
+        for table, (columns, values) in copy.items():
+            run(conn, f"DELETE FROM {table}")
+            marks = ", ".join("?" for _ in columns)
+            for value in values:
+                run(conn, f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", value)
+
+
 def sizes(target: str) -> tuple[int, int, int]:
     """(entries, head size, largest checkpoint size)."""
     (count,) = rows(target, "SELECT COUNT(*) FROM entries")[0]
@@ -139,9 +172,11 @@ __all__ = [
     "ORIGIN",
     "Office",
     "admissions",
+    "backup",
     "covering",
     "insider",
     "office",
+    "restore",
     "rows",
     "run",
     "sizes",

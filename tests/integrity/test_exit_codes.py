@@ -134,3 +134,59 @@ def test_full_disk_is_one_line_and_appends_nothing(ledger_cli: Any, full_disk: N
             break
     _one_line_refusal(result, {1}, f"database or disk is full: {db}")
     assert _dump(db) == before
+
+
+def test_a_receipt_entry_that_is_a_digit_but_not_a_number_is_one_line(ledger_cli: Any) -> None:
+    """'²' is a digit to str.isdigit but not to int(): it was an internal error (exit 3)."""
+    cli = ledger_cli
+    cli.ok("proof", "inclusion", "1", "--out", "receipt.txt")
+    vkey = cli.ok("checkpoint", "--vkey").out.strip()
+    for entry in ("²", "99999999999999999999"):
+        result = cli("verify-receipt", "receipt.txt", "--vkey", vkey, "--entry", entry)
+        _one_line_refusal(result, {1}, entry)
+
+
+def test_a_really_full_disk_says_so(ledger_cli: Any, tmp_path: Path) -> None:
+    """A full file system, not a page limit: SQLite fails to grow the WAL index (`-shm`) and
+    reports SQLITE_IOERR_SHMSIZE, "disk I/O error"; the user must read that the disk is full.
+    Needs a private mount namespace with a 2 MB tmpfs (`unshare -m`, as root); skipped without."""
+    import os
+    import shutil
+
+    if shutil.which("unshare") is None or not hasattr(os, "geteuid") or os.geteuid() != 0:
+        pytest.skip("needs unshare and root to mount a small tmpfs")
+    cli = ledger_cli
+    copy = tmp_path / "copy.db"
+    source = sqlite3.connect(cli.env["COOPLEDGER_DB"])
+    target = sqlite3.connect(copy)
+    source.backup(target)
+    source.close()
+    target.close()
+    mnt, out, err, rc = (tmp_path / n for n in ("mnt", "out.txt", "err.txt", "rc.txt"))
+    mnt.mkdir()
+    script = f"""
+set -e
+mount -t tmpfs -o size=2m tmpfs {mnt}
+cp {copy} {mnt}/ledger.db
+avail=$(df -k --output=avail {mnt} | tail -1)
+dd if=/dev/zero of={mnt}/filler bs=1k count=$((avail - 8)) 2>/dev/null || true
+set +e
+{sys.executable} -m cli.main member admit --id M-9 --kind person --name A \\
+    --key {cli.keys["coop-admin"]} --db {mnt}/ledger.db > {out} 2> {err}
+echo $? > {rc}
+"""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("COOPLEDGER_")}
+    env.update({"COOPLEDGER_PASSPHRASE": "test-pass", "COOPLEDGER_LOG_KEY": str(cli.keys["log"])})
+    done = subprocess.run(
+        ["unshare", "-m", "sh", "-c", script],
+        cwd=Path(__file__).resolve().parents[2],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    if not rc.exists():
+        pytest.skip(f"cannot mount a tmpfs here: {done.stderr.strip()[:200]}")
+    code, message = int(rc.read_text()), err.read_text()
+    assert code == 1, message
+    assert message.splitlines() == [f"coopledger: error: database or disk is full: {mnt}/ledger.db"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import os
 from pathlib import Path
 
@@ -9,20 +10,24 @@ import pytest
 
 from ledger import merkle, note
 from ledger.keys import Signer
+from ledger.log_memory import LogMemory
 from tests.integrity.insider import (
     ORIGIN,
     Office,
     admissions,
+    backup,
     covering,
     grown_ledger,
     insider,
     office,
+    restore,
     rows,
     run,
     sizes,
 )
+from tests.support import CliResult, CliRunner
 
-MEMORY_NOTICE = "no memory of the last checkpoint"
+NO_MEMORY = "the log key has no memory of the checkpoints it signed"
 
 
 def memory_of(o: Office) -> Path:
@@ -154,34 +159,20 @@ def test_init_creates_the_memory(cli_ledger, signers) -> None:  # type: ignore[n
     text = memory.read_text(encoding="utf-8")
     assert text.startswith(ORIGIN + "\n4\n")  # genesis and three authorisations
     result = cli_ledger.ok("verify")
-    assert MEMORY_NOTICE not in result.err
-
-
-def test_lost_memory_is_recreated_with_a_notice(
-    tmp_path: Path, store_target: str, signers: dict[str, Signer]
-) -> None:
-    o = office(tmp_path, store_target, signers, 5)
-    first = o.admit("M-5", "A")
-    assert first.code == 0 and MEMORY_NOTICE in first.err, first.err
-    memory = memory_of(o)
-    assert remembered(memory, signers).tree_size == 6
-    assert (memory.stat().st_mode & 0o777) == 0o600
-    second = o.admit("M-6", "B")
-    assert second.code == 0 and MEMORY_NOTICE not in second.err
-    memory.unlink()
-    third = o.admit("M-7", "C")
-    assert third.code == 0 and MEMORY_NOTICE in third.err
-    assert remembered(memory, signers).tree_size == 8
+    assert NO_MEMORY not in result.err
 
 
 def test_a_lagging_memory_second_copy_of_the_log_key_works(
     tmp_path: Path, store_target: str, signers: dict[str, Signer]
 ) -> None:
-    o = office(tmp_path, store_target, signers, 5)
+    o = office(tmp_path, store_target, signers, 5, remember=False)
     desk = tmp_path / "desk.checkpoint"
     laptop = {"COOPLEDGER_LOG_STATE": str(tmp_path / "laptop.checkpoint")}
     o.cli.env["COOPLEDGER_LOG_STATE"] = str(desk)
+    o.cli.ok("log", "adopt", "--size", "5")
     assert o.admit("M-5", "A").code == 0
+    # The laptop's copy of the key is given its memory the same way, once.
+    o.cli.ok("log", "adopt", "--size", "6", env=laptop)
     assert o.cli("member", "admit", "--id", "M-6", "--kind", "person", "--name", "B", "--date",
                  "2031-02-01", "--key", str(o.keys["coop-admin"]), env=laptop).code == 0  # fmt: skip
     assert remembered(desk, signers).tree_size == 6
@@ -219,10 +210,14 @@ def test_a_tampered_memory_is_refused(
 
 
 def test_memory_that_cannot_be_written_after_the_commit_is_a_warning(
-    tmp_path: Path, store_target: str, signers: dict[str, Signer]
+    tmp_path: Path, store_target: str, signers: dict[str, Signer], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     o = office(tmp_path, store_target, signers, 5)
-    o.cli.env["COOPLEDGER_LOG_STATE"] = str(tmp_path / "no-such-dir" / "log.checkpoint")
+
+    def full(_self: LogMemory, _text: str) -> None:
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(LogMemory, "_write", full)
     result = o.admit("M-5", "A")
     assert result.code == 0, result.err
     assert "warning" in result.err and "entry 5" in result.out
@@ -253,3 +248,126 @@ def test_a_log_key_that_remembers_a_checkpoint_does_not_found_a_second_ledger(cl
     assert (
         Path(str(cli_ledger.keys["log"]) + ".checkpoint").read_text().startswith(ORIGIN + "\n4\n")
     )
+
+
+# -- a log key without memory signs nothing; `coopledger log adopt` gives it one ----------------
+
+
+def admit(cli: CliRunner, n: int) -> CliResult:
+    return cli("member", "admit", "--id", f"M-{n}", "--kind", "person", "--name", f"Person {n}",
+               "--date", "2031-02-01", "--key", str(cli.keys["coop-admin"]))  # type: ignore[attr-defined]  # fmt: skip
+
+
+def cli_memory(cli: CliRunner) -> Path:
+    return Path(str(cli.keys["log"]) + ".checkpoint")  # type: ignore[attr-defined]
+
+
+def checkpoints(target: str) -> list[tuple[int]]:
+    return [(int(s),) for (s,) in rows(target, "SELECT size FROM checkpoints ORDER BY size")]
+
+
+def test_restored_older_database_with_the_memory_deleted_is_not_signed_over(
+    cli_any: CliRunner,
+) -> None:
+    """An insider deletes the memory file and restores an older copy of the database: the log
+    key would sign checkpoint 6 over 5 entries after it already signed checkpoint 7 over 7."""
+    db = cli_any.db  # type: ignore[attr-defined]
+    for n in (1, 2):
+        assert admit(cli_any, n).code == 0
+    old = backup(db)
+    for n in (3, 4):
+        assert admit(cli_any, n).code == 0
+    assert sizes(db) == (7, 7, 7)
+    memory = cli_memory(cli_any)
+    memory.unlink()
+    restore(db, old)
+    signed = checkpoints(db)
+    result = admit(cli_any, 5)
+    assert result.code == 1, result.out
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1, result.err
+    assert lines[0].startswith("coopledger: error: refusing to sign: " + NO_MEMORY), result.err
+    assert f"(expected at {memory})" in lines[0]
+    assert "if checkpoint 5 (root " in lines[0]
+    assert lines[0].endswith("run coopledger log adopt --log-key FILE --size 5"), result.err
+    assert sizes(db) == (5, 5, 5) and checkpoints(db) == signed
+    assert not memory.exists()
+
+
+def test_adopt_with_another_size_than_the_latest_checkpoint_is_refused(cli_any: CliRunner) -> None:
+    assert admit(cli_any, 1).code == 0
+    memory = cli_memory(cli_any)
+    memory.unlink()
+    result = cli_any("log", "adopt", "--size", "3")
+    assert result.code == 1, result.out
+    assert result.err.count("\n") == 1, result.err
+    assert "you named checkpoint 3, but the database's latest checkpoint is 4 (root " in result.err
+    assert not memory.exists()
+    assert admit(cli_any, 2).code == 1
+
+
+@pytest.mark.parametrize("tamper", ["merkle node", "middle checkpoint", "entry bytes"])
+def test_adopt_on_a_database_that_does_not_verify_is_refused(
+    cli_any: CliRunner, tamper: str
+) -> None:
+    db = cli_any.db  # type: ignore[attr-defined]
+    for n in (1, 2):
+        assert admit(cli_any, n).code == 0
+    memory = cli_memory(cli_any)
+    memory.unlink()
+    with insider(db) as conn:
+        if tamper == "merkle node":
+            run(conn, "UPDATE merkle_nodes SET hash = ? WHERE level = 0 AND idx = 1", (bytes(32),))
+        elif tamper == "middle checkpoint":
+            run(conn, "DELETE FROM checkpoints WHERE size = 4")
+        else:
+            (data,) = run(conn, "SELECT data FROM entries WHERE seq = 3")[0]
+            forged = bytes(data).replace(b'"effective":"2031-02-01"', b'"effective":"2031-02-02"')
+            assert forged != bytes(data)
+            run(conn, "UPDATE entries SET data = ? WHERE seq = 3", (forged,))
+    result = cli_any("log", "adopt", "--size", "5")
+    assert result.code == 1, result.out
+    assert result.err.count("\n") == 1, result.err
+    assert "refusing to adopt: the log does not verify" in result.err, result.err
+    assert not memory.exists()
+
+
+def test_adopt_remembers_the_latest_checkpoint_and_the_writer_signs_again(
+    cli_any: CliRunner,
+) -> None:
+    db = cli_any.db  # type: ignore[attr-defined]
+    assert admit(cli_any, 1).code == 0
+    memory = cli_memory(cli_any)
+    kept = memory.read_text(encoding="utf-8")
+    memory.unlink()
+    assert admit(cli_any, 2).code == 1
+    result = cli_any.ok("log", "adopt", "--size", "4")
+    (root,) = rows(db, "SELECT root_hash FROM checkpoints WHERE size = 4")[0]
+    (recorded,) = rows(db, "SELECT recorded_at FROM entries WHERE seq = 3")[0]
+    assert result.out.startswith(
+        f"adopted checkpoint 4 (root {note.b64encode(bytes(root))}, recorded at {recorded})"
+    ), result.out
+    assert str(memory) in result.out
+    assert memory.read_text(encoding="utf-8") == kept
+    assert (memory.stat().st_mode & 0o777) == 0o600
+    assert admit(cli_any, 2).code == 0
+    assert memory.read_text(encoding="utf-8").startswith(ORIGIN + "\n5\n")
+    cli_any.ok("verify")
+
+
+def test_adopt_refuses_when_the_log_key_remembers_a_checkpoint(cli_any: CliRunner) -> None:
+    assert admit(cli_any, 1).code == 0
+    before = cli_memory(cli_any).read_text(encoding="utf-8")
+    result = cli_any("log", "adopt", "--size", "4")
+    assert result.code == 1, result.out
+    assert "already remembers checkpoint 4" in result.err and "nothing to adopt" in result.err
+    assert cli_memory(cli_any).read_text(encoding="utf-8") == before
+
+
+def test_adopt_with_another_log_key_is_refused(cli_any: CliRunner, tmp_path: Path) -> None:
+    cli_memory(cli_any).unlink()
+    cli_any.ok("key", "new", "--name", ORIGIN, "--out", str(tmp_path / "other-log.key"))
+    result = cli_any("log", "adopt", "--size", "3", "--log-key", str(tmp_path / "other-log.key"))
+    assert result.code == 1, result.out
+    assert "checkpoint 3 is not signed by this log key" in result.err, result.err
+    assert not (tmp_path / "other-log.key.checkpoint").exists()

@@ -58,6 +58,7 @@ def test_a_writer_behind_a_held_lock_gives_up_with_one_line(
     founded.store.dispose()
     keys = _keys(tmp_path, signers)
     cli = CliRunner(tmp_path, {"COOPLEDGER_LOCK_TIMEOUT": "1", "COOPLEDGER_LOG_KEY": keys["log"]})
+    cli.ok("log", "adopt", "--size", "4", "--db", store_target)  # a library-founded ledger
     argv = ["member", "admit", "--id", "M-1", "--kind", "person", "--name", "A"]
     with holding_the_lock(store_target):
         started = time.monotonic()

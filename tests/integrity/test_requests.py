@@ -133,3 +133,37 @@ def test_defect5_erasure_leaves_nothing_that_re_identifies_the_member(
         raw = path.read_bytes() if path.exists() else b""
         for secret in (NAME, EMAIL):
             assert secret.encode("utf-8") not in raw, f"{secret} survives in {path.name}"
+
+
+@pytest.mark.parametrize("edit", ["planted", "deleted", "moved", "no checkpoint"])
+def test_verify_reports_a_requests_row_that_does_not_match_the_signed_entries(
+    office8: Office, edit: str
+) -> None:
+    """The writer's refusal of such a row says `run coopledger verify`: verify must find it."""
+    assert office8.admit("M-8", "New Member", "--request-id", "office-50").code == 0
+    assert office8.cli("verify").code == 0
+    statement, rid = {
+        "planted": ("INSERT INTO requests (request_id, content_hash, first_seq, last_seq, "
+                    "checkpoint_size) VALUES ('office-42', 'x', 5, 5, 8)", "office-42"),
+        "deleted": ("DELETE FROM requests WHERE request_id = 'office-50'", "office-50"),
+        "moved": ("UPDATE requests SET first_seq = 7, last_seq = 7 "
+                  "WHERE request_id = 'office-50'", "office-50"),
+        "no checkpoint": ("UPDATE requests SET checkpoint_size = 10 "
+                          "WHERE request_id = 'office-50'", "office-50"),
+    }[edit]  # fmt: skip
+    with insider(office8.target) as conn:
+        run(conn, statement)
+    result = office8.cli("verify")
+    assert result.code == 1, result.out
+    found = [line for line in result.out.splitlines() if ": requests: " in line]
+    assert len(found) == 1 and repr(rid) in found[0], result.out
+
+
+def test_verify_names_database_findings_as_such(office8: Office) -> None:
+    with insider(office8.target) as conn:
+        run(conn, "DELETE FROM projection WHERE ns = 'member' AND key = 'M-4'")
+    result = office8.cli("verify")
+    assert result.code == 1, result.out
+    assert "database: projection: " in result.out, result.out
+    assert "bundle" not in result.out and "first at entry None" not in result.out, result.out
+    assert result.out.rstrip().endswith("findings)"), result.out

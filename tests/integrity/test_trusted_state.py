@@ -470,3 +470,39 @@ def test_a_schema_2_database_is_upgraded_to_the_state_commitment(cli_any: CliRun
     assert upgraded["schema_version"] == "3" and upgraded["upgraded_from"] == "2"
     cli.ok("key", "authorize", later, "--role", "coop-admin", "--key", governor)
     assert "OK" in cli.ok("verify").out
+
+
+# -- a deleted member record whose personal data is still stored ---------------------------------
+
+
+@pytest.mark.parametrize("edit", ["record deleted", "member_data planted"])
+def test_admitting_a_member_whose_personal_data_is_already_stored_is_a_clean_refusal(
+    cli_any: CliRunner, edit: str
+) -> None:
+    """A member_data row without its member record (the record deleted, or a row planted for
+    an id not admitted yet): admitting that id must not reach the database's UNIQUE
+    constraint (an internal error, exit 3)."""
+    cli, db = cli_any, cli_any.db  # type: ignore[attr-defined]
+    admit = ("member", "admit", "--kind", "person", "--name", "A",
+             "--date", "2031-02-01", "--key", str(cli.keys["coop-admin"]))  # type: ignore[attr-defined]  # fmt: skip
+    cli.ok(*admit, "--id", "M-1")
+    if edit == "record deleted":
+        member = "M-1"
+        execute(db, [("DELETE FROM projection WHERE ns = 'member' AND key = 'M-1'", {})])
+    else:
+        member = "M-2"
+        execute(db, [("INSERT INTO member_data (member_id, salt, data, erased_seq) "
+                      "SELECT 'M-2', salt, data, NULL FROM member_data WHERE member_id = 'M-1'",
+                      {})])  # fmt: skip
+    before = dump(db)
+    result = cli(*admit, "--id", member)
+    assert result.code == 1, (result.out, result.err)
+    lines = result.err.strip().splitlines()
+    assert len(lines) == 1 and "Traceback" not in result.err + result.out, result.err
+    assert lines[0].startswith("coopledger: error: "), result.err
+    # A deleted record is caught by the state commitment first (decision 0014); a planted
+    # member_data row, which no commitment covers, by the service before the insert.
+    assert member in lines[0] and "run coopledger" in lines[0], result.err
+    if edit == "member_data planted":
+        assert "member_data row" in lines[0] and "run coopledger verify" in lines[0]
+    assert dump(db) == before
