@@ -67,6 +67,19 @@ class CooperativeTerms(BaseModel):
     districts: Annotated[Districts, Field(min_length=1)]
 
 
+MemberKind = Literal["person", "household", "business"]
+
+
+def _no_duplicate_kinds(values: tuple[MemberKind, ...]) -> tuple[MemberKind, ...]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"holder_kinds lists a kind twice: {list(values)}")
+    return values
+
+
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class ShareTerms(BaseModel):
     model_config = FROZEN
     max_dwelling_shares_per_member: int = Field(default=1, ge=1, le=1000)
@@ -74,6 +87,24 @@ class ShareTerms(BaseModel):
     default_rate: Fraction = "0.02"
     default_compounding: Literal["simple", "compound"] = "compound"
     default_index: Ident = "CPI"
+    # Version-2 parameters (None: not given; left out of the signed charter, so version-1
+    # charters keep their bytes). Read them through the properties below.
+    holder_kinds: (
+        Annotated[tuple[MemberKind, ...], Field(min_length=1), AfterValidator(_no_duplicate_kinds)]
+        | None
+    ) = Field(default=None, exclude_if=_unset)
+    buyback_deadline_months: int | None = Field(default=None, ge=1, le=120, exclude_if=_unset)
+
+    @property
+    def home_holder_kinds(self) -> tuple[MemberKind, ...]:
+        """Who may hold a home share (edition 2; placeholder: persons and households)."""
+        return self.holder_kinds or ("person", "household")
+
+    @property
+    def offer_deadline_months(self) -> int:
+        """Months the cooperative has to buy back or resell after an owner's offer (edition 2;
+        placeholder 3, as in Koopgarant)."""
+        return self.buyback_deadline_months or 3
 
 
 class LevyTerms(BaseModel):
@@ -115,6 +146,17 @@ class Charter(BaseModel):
     levy: LevyTerms = LevyTerms()
     contribution: ContributionTerms = ContributionTerms()
     lease: LeaseTerms = LeaseTerms()
+
+    @model_validator(mode="after")
+    def _version_2_parameters(self) -> Charter:
+        if self.version < 2:
+            for name in ("holder_kinds", "buyback_deadline_months"):
+                if getattr(self.shares, name) is not None:
+                    raise ValueError(
+                        f"shares.{name} is a version-2 parameter; a version-1 charter cannot "
+                        f"carry it"
+                    )
+        return self
 
     @model_validator(mode="after")
     def _lease_area_is_known(self) -> Charter:
@@ -200,6 +242,11 @@ default_rule = "indexed"          # nominal | fixed-rate | indexed | shared-appr
 default_rate = "0.02"             # fixed-rate: yearly rate
 default_compounding = "compound"  # fixed-rate: simple | compound
 default_index = "CPI"             # indexed: the published index series
+# Home shares go only to members of these kinds, who declare they will live in the home.
+holder_kinds = ["person", "household"]
+# After a member offers the share, the cooperative buys it back or arranges a resale within
+# this many months (Koopgarant's 3).
+buyback_deadline_months = 3
 
 [levy]
 # Surplus-value levy: share of the EXTRA value increase, charged only on a sale.

@@ -393,7 +393,8 @@ REFUSALS: list[Any] = [
         _sold_at_the_base_price,
         lambda s: s.buy_back("D-17", TEN_YEARS_ON),
         RuleViolation,
-        "buy-back of dwelling D-17's share from M-1: the fund holds 250000.00, short by 50000.00",
+        "buy-back of dwelling D-17's share from M-1: the fund would hold -50000.00 on 2031-05-01, "
+        "short by 50000.00",
         id="the fund never goes below zero: a buy-back it cannot pay names the shortfall",
     ),
     pytest.param(
@@ -726,7 +727,8 @@ CORRECTION_REFUSALS: list[Any] = [
             s.buy_back("D-17", TEN_YEARS_ON),
         ),
         7,
-        "correction of entry 7 (fund.deposited): the fund holds 50000.00, short by 50000.00",
+        "correction of entry 7 (fund.deposited): the fund would hold -50000.00 on 2031-05-01, "
+        "short by 50000.00",
         id="a deposit whose money was spent (the fund would go below zero)",
     ),
     pytest.param(
