@@ -32,7 +32,14 @@ def test_one_id_for_a_dwelling_and_a_workspace_is_refused(founded) -> None:  # t
                 date(2031, 1, 1),
                 rule="nominal",
             ),
-            shares.sell_share("X-1", "M-1", date(2031, 3, 1)),
+            shares.sell_share(
+                "X-1",
+                "M-1",
+                date(2031, 3, 1),
+                deed="A-1",
+                declared_on=date(2031, 3, 1),
+                declaration="V-1",
+            ),
         ],
     )
     founded.append(
