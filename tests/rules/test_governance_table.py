@@ -168,7 +168,12 @@ def test_a_ledger_moves_to_new_rules_by_amendment_and_never_back(tmp_path, signe
     from ledger.state import charter_at
     from tests.support import found_ledger
 
-    first = parse_charter(TEMPLATE).model_copy(update={"version": 1})
+    template = parse_charter(TEMPLATE)
+    # A version-1 charter carries no version-2 parameter (holder_kinds, buyback_deadline_months).
+    shares_v1 = template.shares.model_copy(
+        update={"holder_kinds": None, "buyback_deadline_months": None}
+    )
+    first = template.model_copy(update={"version": 1, "shares": shares_v1})
     founded = found_ledger(str(tmp_path / "v1.db"), signers, first)
     founded.append(
         "governor",
