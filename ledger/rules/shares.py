@@ -708,6 +708,14 @@ def _undo_buy_back(state: State, body: ShareBoughtBack, original: Ctx, ctx: Ctx)
         raise cannot_reverse(original, BOUGHT_BACK, str(e)) from e
     state.put(DWELLING, body.dwelling_id, _corrected(dwelling, original, ctx, body.member_id))
     _set_holdings(state, body.member_id, ctx.seq, add=body.dwelling_id)
+    offer = state.get(OFFER, body.dwelling_id)
+    if offer is not None and offer["closed_seq"] == original.seq:
+        # The buy-back never happened: the owner's offer it settled is open again.
+        state.put(
+            OFFER,
+            body.dwelling_id,
+            {**offer, "closed_seq": None, "closed_on": None, "closed_by": None},
+        )
 
 
 @reverser(REGISTERED)

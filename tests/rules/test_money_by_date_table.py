@@ -361,6 +361,16 @@ def test_an_offer_has_the_charter_deadline_and_is_named_when_overdue(book: Book)
     book.verifies()
 
 
+def test_correcting_the_buy_back_reopens_the_offer_it_settled(book: Book) -> None:
+    _sold_and_offered(book)
+    book.deposit(50_000_00, date(2035, 1, 1))
+    seq = book.buy_back(N4)
+    assert book.offers(date(2035, 6, 11)) == []
+    book.correct(seq)
+    assert [o["overdue"] for o in book.offers(date(2035, 6, 11))] == [True]
+    book.verifies()
+
+
 def test_the_offer_deadline_is_a_charter_parameter(book: Book) -> None:
     data = parse_charter(TEMPLATE).model_dump(mode="json")
     data["shares"]["buyback_deadline_months"] = 6
