@@ -124,13 +124,28 @@ class Workload:
                 if not self.free:
                     break
                 did = self.free.popleft()
-                out.append(("shares", "coop-admin", shares.sell_share(did, mid, day)))
+                out.append(
+                    (
+                        "shares",
+                        "coop-admin",
+                        shares.sell_share(
+                            did,
+                            mid,
+                            day,
+                            deed=f"A-{did}-{day}",
+                            declared_on=day,
+                            declaration=f"V-{mid}",
+                        ),
+                    )
+                )
                 sold_today.append((did, day))
             for _ in range(20):
                 if not self.held or self.held[0][1] >= day:
                     break
                 did, _sold = self.held.popleft()
-                out.append(("shares", "coop-admin", shares.buy_back_share(did, day)))
+                out.append(
+                    ("shares", "coop-admin", shares.buy_back_share(did, day, deed=f"A-{did}-{day}"))
+                )
                 self.free.append(did)
             self.held.extend(sold_today)
             # Surplus-value levy: properties delivered, and sold once a month has passed.

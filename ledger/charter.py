@@ -83,6 +83,19 @@ class CooperativeTerms(BaseModel):
     districts: Annotated[Districts, Field(min_length=1)]
 
 
+MemberKind = Literal["person", "household", "business"]
+
+
+def _no_duplicate_kinds(values: tuple[MemberKind, ...]) -> tuple[MemberKind, ...]:
+    if len(set(values)) != len(values):
+        raise ValueError(f"holder_kinds lists a kind twice: {list(values)}")
+    return values
+
+
+def _unset(value: object) -> bool:
+    return value is None
+
+
 class ShareTerms(BaseModel):
     model_config = FROZEN
     max_dwelling_shares_per_member: int = Field(default=1, ge=1, le=1000)
@@ -94,6 +107,24 @@ class ShareTerms(BaseModel):
         "shared-appreciation: whether the price base (price paid, base appraisal, base date) "
         "stays the dwelling's from sale to sale or resets to each sale (edition 2)"
     )
+    # Version-2 parameters (None: not given; left out of the signed charter, so version-1
+    # charters keep their bytes). Read them through the properties below.
+    holder_kinds: (
+        Annotated[tuple[MemberKind, ...], Field(min_length=1), AfterValidator(_no_duplicate_kinds)]
+        | None
+    ) = Field(default=None, exclude_if=_unset)
+    buyback_deadline_months: int | None = Field(default=None, ge=1, le=120, exclude_if=_unset)
+
+    @property
+    def home_holder_kinds(self) -> tuple[MemberKind, ...]:
+        """Who may hold a home share (edition 2; placeholder: persons and households)."""
+        return self.holder_kinds or ("person", "household")
+
+    @property
+    def offer_deadline_months(self) -> int:
+        """Months the cooperative has to buy back or resell after an owner's offer (edition 2;
+        placeholder 3, as in Koopgarant)."""
+        return self.buyback_deadline_months or 3
 
 
 # Transfers a charter may exempt from the levy (they pay nothing and keep the baseline).
@@ -146,7 +177,11 @@ class LeaseTerms(BaseModel):
 # version-1 charter may not carry one (its rules would silently ignore it), and is written
 # without them, so the charters signed in version-1 ledgers keep their one normal form.
 EDITION_2_PARAMETERS: dict[str, dict[str, object]] = {
-    "shares": {"shared_appreciation_base": "stays"},
+    "shares": {
+        "shared_appreciation_base": "stays",
+        "holder_kinds": ["person", "household"],
+        "buyback_deadline_months": 3,
+    },
     "levy": {"exempt_transfers": list(EXEMPT_TRANSFERS), "dwellings_exempt": True},
     "contribution": {"beneficiary": "area-management", "part_month": "whole-month"},
     "lease": {"index_series": "CPI"},
@@ -294,6 +329,11 @@ default_index = "CPI"             # indexed: the published index series
 # shared-appreciation: the base (price paid, appraisal, date) "stays" the dwelling's from
 # sale to sale (community land trust), or "resets" to each sale (Koopgarant).
 shared_appreciation_base = "stays"
+# Home shares go only to members of these kinds, who declare they will live in the home.
+holder_kinds = ["person", "household"]
+# After a member offers the share, the cooperative buys it back or arranges a resale within
+# this many months (Koopgarant's 3).
+buyback_deadline_months = 3
 
 [levy]
 # Surplus-value levy: share of the EXTRA value increase, charged on every disposal in the term.

@@ -6,6 +6,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from ledger.charter import TEMPLATE, parse_charter
 from ledger.checks import verify_store
@@ -33,11 +34,18 @@ class DemoLedger:
 
     memory: LogMemory | None = None
 
-    def append(
-        self, role: str, commands: list[Command], request_id: str | None = None
-    ) -> Receipt:
+    def append(self, role: str, commands: list[Command], request_id: str | None = None) -> Receipt:
         log = self.signers["log"]
         return self.ledger.append(commands, self.signers[role], log, request_id, self.memory)
+
+
+def _papers(dwelling_id: str, on: date) -> dict[str, Any]:
+    """The notary's deed and the buyer's self-occupation declaration a sale names (edition 2)."""
+    return {
+        "deed": f"AKTE-{dwelling_id}-{on.isoformat()}",
+        "declared_on": on,
+        "declaration": f"VERKLARING-{dwelling_id}-{on.isoformat()}",
+    }
 
 
 def members_step(demo: DemoLedger) -> None:
@@ -126,10 +134,19 @@ def shares_step(demo: DemoLedger) -> None:
     demo.append("coop-admin", [fund.deposit(500_000_00, "GEM", "start capital for buy-backs")])
     demo.say(f"published {len(cpi)} CPI values; the GEM deposited EUR 500000.00 into the fund")
 
-    demo.append("coop-admin", [shares.sell_share("D-1", "M-1", date(2031, 4, 1))])
-    demo.append("coop-admin", [shares.sell_share("D-2", "M-2", date(2031, 4, 15))])
+    demo.append(
+        "coop-admin",
+        [shares.sell_share("D-1", "M-1", date(2031, 4, 1), **_papers("D-1", date(2031, 4, 1)))],
+    )
+    demo.append(
+        "coop-admin",
+        [shares.sell_share("D-2", "M-2", date(2031, 4, 15), **_papers("D-2", date(2031, 4, 15)))],
+    )
     wrong = (
-        demo.append("coop-admin", [shares.sell_share("D-3", "M-3", date(2031, 5, 1))])
+        demo.append(
+            "coop-admin",
+            [shares.sell_share("D-3", "M-3", date(2031, 5, 1), **_papers("D-3", date(2031, 5, 1)))],
+        )
         .entries[0]
         .seq
     )
@@ -137,7 +154,10 @@ def shares_step(demo: DemoLedger) -> None:
         "governor",
         [correct(wrong, "the deed is dated 2031-05-10, not 2031-05-01", date(2031, 5, 12))],
     )
-    demo.append("coop-admin", [shares.sell_share("D-3", "M-3", date(2031, 5, 10))])
+    demo.append(
+        "coop-admin",
+        [shares.sell_share("D-3", "M-3", date(2031, 5, 10), **_papers("D-3", date(2031, 5, 10)))],
+    )
     demo.say(
         f"sold D-1, D-2 and D-3 at their preset prices; the board corrected entry {wrong} "
         "(wrong date) and the sale was recorded again"
@@ -151,7 +171,10 @@ def shares_step(demo: DemoLedger) -> None:
     )
     receipt = demo.append(
         "coop-admin",
-        [shares.buy_back_share("D-1", resale), shares.sell_share("D-1", "M-5", resale)],
+        [
+            shares.buy_back_share("D-1", resale, deed="AKTE-D-1-2034-09-01-T"),
+            shares.sell_share("D-1", "M-5", resale, **_papers("D-1", resale)),
+        ],
     )
     price = receipt.facts[0].body.price_cents  # type: ignore[attr-defined]
     demo.say(
@@ -262,11 +285,7 @@ def levy_step(demo: DemoLedger) -> None:
     from ledger.storage.store import sqlite_path
 
     def sale_seq(commands: list[Command]) -> int:
-        return (
-            demo.append("levy-admin", commands)
-            .entries[0]
-            .seq
-        )
+        return demo.append("levy-admin", commands).entries[0].seq
 
     # A house price index of its own (CBS "bestaande koopwoningen" style), so the levy's
     # expected value follows house prices, not consumer prices.
@@ -461,9 +480,15 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
     say("founded the ledger with the placeholder charter")
 
     grants: list[Command] = [
-        governance.authorize_key(signers["coop-admin"].name, signers["coop-admin"].public_key, ("coop-admin",)),
-        governance.authorize_key(signers["werk-admin"].name, signers["werk-admin"].public_key, ("werk-admin",)),
-        governance.authorize_key(signers["levy-admin"].name, signers["levy-admin"].public_key, ("levy-admin",)),
+        governance.authorize_key(
+            signers["coop-admin"].name, signers["coop-admin"].public_key, ("coop-admin",)
+        ),
+        governance.authorize_key(
+            signers["werk-admin"].name, signers["werk-admin"].public_key, ("werk-admin",)
+        ),
+        governance.authorize_key(
+            signers["levy-admin"].name, signers["levy-admin"].public_key, ("levy-admin",)
+        ),
     ]
     ledger.append(grants, gov, log, request_id="demo-keys", memory=memory)
     say("authorised the cooperative, Werkcorporatie and levy administrators")
@@ -477,11 +502,15 @@ def build_demo(db: str, keys_dir: Path, bundle_dir: Path, say: Callable[[str], N
         result.entries = report.entries
         result.ok = report.ok
         export_bundle(tx, bundle_dir)
-    say(f"verified the database: {report.entries} entries, {report.checkpoints} checkpoints: {'OK' if report.ok else 'FAILED'}")
+    say(
+        f"verified the database: {report.entries} entries, {report.checkpoints} checkpoints: {'OK' if report.ok else 'FAILED'}"
+    )
     trusted = Verifier.from_public_key(log.name, log.public_key)
     result.vkey = trusted.key_text()
     bundle_report = verify_bundle(bundle_dir, trusted)
     result.bundle_ok = bundle_report.ok
-    say(f"exported a bundle to {bundle_dir} and verified it offline: {'OK' if bundle_report.ok else 'FAILED'}")
+    say(
+        f"exported a bundle to {bundle_dir} and verified it offline: {'OK' if bundle_report.ok else 'FAILED'}"
+    )
     store.dispose()
     return result

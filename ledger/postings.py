@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
+from datetime import date
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field
 
+from ledger import dated
 from ledger.errors import RuleViolation
 from ledger.money import MAX_CENTS, format_eur
-from ledger.state import State
+from ledger.state import State, charter_at
 from ledger.types import FROZEN
 
 # Account names: "fund" (the cooperative fund's money), "member:M-42" (what a member paid in,
@@ -63,14 +65,45 @@ def balance(state: State, account: str) -> int:
     return 0 if record is None else int(record["cents"])
 
 
-def post(state: State, postings: Sequence[Posting], what: str) -> None:
-    """Apply balanced postings to the running balances; the fund may never go below zero."""
+def must_not_go_negative(account: str) -> bool:
+    """The balances that may never be below zero on any date: the fund's money."""
+    return account == FUND
+
+
+def post(state: State, postings: Sequence[Posting], what: str, on: date | None = None) -> None:
+    """Apply balanced postings to the running balances, and to the balances by date on `on`
+    (required when a posting moves a balance that must not go negative).
+
+    Edition 1: the fund may not go below zero in log order, leg by leg. Edition 2 (charter
+    version 2; docs/RULES.md §5): every such balance is checked by date after all the entry's
+    legs (so an entry is checked on its net), from `on` through every later date."""
     check_balanced(postings, what)
+    guarded = {p.account for p in postings if must_not_go_negative(p.account)}
+    by_date = False
+    if guarded:
+        if on is None:
+            raise RuntimeError(f"{what}: postings to {sorted(guarded)} need their date")
+        by_date = charter_at(state)[1].rules_from(2)
     for p in postings:
         new = balance(state, p.account) + p.amount_cents
-        if p.account == FUND and new < 0:
-            raise RuleViolation(
-                f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
-                f"short by {format_eur(-new)}"
-            )
+        if p.account in guarded:
+            assert on is not None
+            if not by_date and new < 0:
+                raise RuleViolation(
+                    f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
+                    f"short by {format_eur(-new)}"
+                )
+            dated.add(state, p.account, on, p.amount_cents)
         state.put("balance", p.account, {"cents": new})
+    if by_date:
+        assert on is not None
+        for account in sorted(guarded):
+            net = sum(p.amount_cents for p in postings if p.account == account)
+            if net >= 0:
+                continue  # money coming in never makes a balance lower on any date
+            lowest, lowest_on = dated.lowest_from(state, account, on)
+            if lowest < 0:
+                raise RuleViolation(
+                    f"{what}: the {account} would hold {format_eur(lowest)} on {lowest_on}, "
+                    f"short by {format_eur(-lowest)}"
+                )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 from ledger.encoding import loads
@@ -104,29 +105,48 @@ def holdings_of(tx: ReadTx, dwelling_ids: list[str]) -> dict[str, str]:
     return out
 
 
-def fund_report(tx: ReadTx) -> dict[str, Any]:
-    """The fund's balance and every entry whose postings move it, with the other accounts."""
+def fund_report(tx: ReadTx, at: date | None = None) -> dict[str, Any]:
+    """The fund's balance and every entry whose postings move it, with the other accounts, in
+    order of effective date (a correction on the date of the entry it reverses), with the
+    running balance by date; with `at`, only the movements up to the end of that date."""
+    from ledger import dated
     from ledger.postings import FUND, balance
+    from ledger.rules.corrections import effect_of
     from ledger.state import load_kinds
 
     kinds = [k for k, spec in load_kinds().items() if "postings" in spec.body.model_fields]
-    movements = []
-    running = 0
+    moves = []
     for _seq, data in tx.entries(kinds=kinds):
         entry = SignedEntry.model_validate(loads(data)).entry
         postings = entry.body.get("postings", [])
         amount = sum(int(p["amount_cents"]) for p in postings if p["account"] == FUND)
         if amount == 0:
             continue
+        on = entry.effective
+        if entry.kind == "correction.applied":
+            original = effect_of(tx.state, int(entry.body["seq"]))
+            if original is not None:
+                on = date.fromisoformat(original["effective"])
+        if at is not None and on > at:
+            continue
+        moves.append((on, entry.seq, entry.kind, amount, postings))
+    movements = []
+    running = 0
+    for on, seq, kind_name, amount, postings in sorted(moves, key=lambda m: (m[0], m[1])):
         running += amount
         movements.append(
             {
-                "seq": entry.seq,
-                "effective": entry.effective.isoformat(),
-                "kind": entry.kind,
+                "seq": seq,
+                "effective": on.isoformat(),
+                "kind": kind_name,
                 "amount_cents": amount,
                 "balance_cents": running,
                 "counter_accounts": sorted({p["account"] for p in postings} - {FUND}),
             }
         )
-    return {"balance_cents": balance(tx.state, FUND), "movements": movements}
+    total = balance(tx.state, FUND) if at is None else dated.balance_on(tx.state, FUND, at)
+    return {
+        "at": None if at is None else at.isoformat(),
+        "balance_cents": total,
+        "movements": movements,
+    }

@@ -43,6 +43,21 @@ class Founded:
     def append(self, role: str, commands: list[Command], request_id: str | None = None) -> Receipt:
         return self.ledger.append(commands, self.signers[role], self.signers["log"], request_id)
 
+    def papers(self, on: date, buyer: str | None = None) -> dict[str, Any]:
+        """What a share transfer carries under the charter in force: under edition 2 the
+        notarial deed and, for a sale, the buyer's self-occupation declaration; nothing under
+        a version-1 charter (which refuses them)."""
+        from ledger.state import charter_at
+
+        with self.store.reading() as tx:
+            _, charter = charter_at(tx.state)
+        if not charter.rules_from(2):
+            return {}
+        deed = {"deed": f"deed-{buyer or 'back'}-{on.isoformat()}"}
+        if buyer is None:
+            return deed
+        return {**deed, "declared_on": on, "declaration": f"declaration-{buyer}"}
+
 
 def charter_v1(charter: Charter | None = None) -> Charter:
     """A version-1 charter (rules edition 1, decision 0016): the given charter (the template by
@@ -74,9 +89,7 @@ def found_ledger(
     clock = Clock()
     ledger = Ledger(store, clock=clock)
     gov, log = signers["governor"], signers["log"]
-    ledger.found(
-        genesis(ORIGIN, charter or parse_charter(TEMPLATE), gov, log, GENESIS), gov, log
-    )
+    ledger.found(genesis(ORIGIN, charter or parse_charter(TEMPLATE), gov, log, GENESIS), gov, log)
     grants = [
         authorize_key(signers[r].name, signers[r].public_key, (r,))  # type: ignore[arg-type]
         for r in ("coop-admin", "werk-admin", "levy-admin")
@@ -146,7 +159,10 @@ def sqlite_dump(db: Path) -> list[str]:
 
 
 def found_through_cli(
-    cli: CliRunner, home: Path, db: str, roles: tuple[str, ...] = ("coop-admin", "werk-admin", "levy-admin")
+    cli: CliRunner,
+    home: Path,
+    db: str,
+    roles: tuple[str, ...] = ("coop-admin", "werk-admin", "levy-admin"),
 ) -> dict[str, Path]:
     """Found a ledger at `db` through the CLI the way an office would: key files for every role
     and the log key in `home`, `init` with the charter template, the administrators in `roles`

@@ -324,22 +324,26 @@ def fund_deposit(
 
 
 @fund.command("show")
+@click.option("--at", "at", help="The balance at the end of this date (default: every date).")
 @db_option
 @json_option
-def fund_show(db: str, as_json: bool) -> None:
-    """The fund's balance and every movement (sales, buy-backs, deposits, corrections)."""
+def fund_show(at: str | None, db: str, as_json: bool) -> None:
+    """The fund's balance and every movement (sales, buy-backs, deposits, corrections), by date."""
     from ledger.reports import fund_report
 
+    at_date = parse_date(at, "--at") if at is not None else None
     with reading(db) as tx:
-        data = fund_report(tx)
+        data = fund_report(tx, at_date)
 
     def text() -> None:
         for m in data["movements"]:
             click.echo(
                 f"entry {m['seq']:>6}  {m['effective']}  {m['kind']:<20} "
-                f"{_eur(m['amount_cents']):>14}  {', '.join(m['counter_accounts'])}"
+                f"{_eur(m['amount_cents']):>14}  {_eur(m['balance_cents']):>14}  "
+                f"{', '.join(m['counter_accounts'])}"
             )
-        click.echo(f"fund balance: {_eur(data['balance_cents'])}")
+        when = f" at the end of {at_date}" if at_date is not None else ""
+        click.echo(f"fund balance{when}: {_eur(data['balance_cents'])}")
 
     emit(data, as_json, text)
 
@@ -366,6 +370,18 @@ _improvements = click.option(
 _dry_run = click.option(
     "--dry-run", is_flag=True, help="Print the price and its computation; append nothing."
 )
+_deed = click.option(
+    "--deed", help="The notarial deed's reference (charter version 2: required).", type=TEXT
+)
+_declaration_date = click.option(
+    "--declaration-date",
+    help="Date of the buyer's self-occupation declaration (charter version 2: required).",
+)
+_declaration_ref = click.option(
+    "--declaration-ref",
+    help="Reference of the buyer's self-occupation declaration (the document stays outside).",
+    type=TEXT,
+)
 
 
 @share.command("sell")
@@ -374,6 +390,9 @@ _dry_run = click.option(
 @click.option("--date", "on", required=True, help="Sale date (YYYY-MM-DD).")
 @_appraisal
 @_improvements
+@_deed
+@_declaration_date
+@_declaration_ref
 @_dry_run
 @write_options
 def share_sell(
@@ -382,6 +401,9 @@ def share_sell(
     on: str,
     appraisal: str | None,
     improvements: str | None,
+    deed: str | None,
+    declaration_date: str | None,
+    declaration_ref: str | None,
     dry_run: bool,
     w: WriteRequest,
 ) -> None:
@@ -390,7 +412,18 @@ def share_sell(
 
     sale_date = parse_date(on)
     extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
-    command = sell_share(dwelling_id, member_id, sale_date, *extra)
+    declared = (
+        parse_date(declaration_date, "--declaration-date") if declaration_date is not None else None
+    )
+    command = sell_share(
+        dwelling_id,
+        member_id,
+        sale_date,
+        *extra,
+        deed=deed,
+        declared_on=declared,
+        declaration=declaration_ref,
+    )
     if dry_run:
         _dry(w.db, command, w.key, w.as_json, dwelling_id, sale_date, extra)
     else:
@@ -402,6 +435,7 @@ def share_sell(
 @click.option("--date", "on", required=True, help="Buy-back date (YYYY-MM-DD).")
 @_appraisal
 @_improvements
+@_deed
 @_dry_run
 @write_options
 def share_buy_back(
@@ -409,6 +443,7 @@ def share_buy_back(
     on: str,
     appraisal: str | None,
     improvements: str | None,
+    deed: str | None,
     dry_run: bool,
     w: WriteRequest,
 ) -> None:
@@ -417,11 +452,109 @@ def share_buy_back(
 
     buy_date = parse_date(on)
     extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
-    command = buy_back_share(dwelling_id, buy_date, *extra)
+    command = buy_back_share(dwelling_id, buy_date, *extra, deed=deed)
     if dry_run:
         _dry(w.db, command, w.key, w.as_json, dwelling_id, buy_date, extra)
     else:
         append(w, [command], _describe_transfer)
+
+
+@share.command("resale")
+@click.option("--dwelling", "dwelling_id", required=True, type=ID)
+@click.option("--to", "buyer_id", required=True, help="The next owner (a member).", type=ID)
+@click.option("--date", "on", required=True, help="Date of the deed (YYYY-MM-DD).")
+@click.option("--deed", required=True, help="The notarial deed's reference.", type=TEXT)
+@click.option(
+    "--declaration-date", required=True, help="Date of the buyer's self-occupation declaration."
+)
+@click.option(
+    "--declaration-ref",
+    required=True,
+    help="Reference of the buyer's self-occupation declaration (the document stays outside).",
+    type=TEXT,
+)
+@_appraisal
+@_improvements
+@write_options
+def share_resale(
+    dwelling_id: str,
+    buyer_id: str,
+    on: str,
+    deed: str,
+    declaration_date: str,
+    declaration_ref: str,
+    appraisal: str | None,
+    improvements: str | None,
+    w: WriteRequest,
+) -> None:
+    """A resale at the notary: buy-back from the holder and sale to the next owner in ONE
+    entry; the fund pays or receives only the difference of the prices (charter version 2)."""
+    from ledger.rules.shares import resell_share
+
+    command = resell_share(
+        dwelling_id,
+        buyer_id,
+        parse_date(on),
+        deed,
+        parse_date(declaration_date, "--declaration-date"),
+        declaration_ref,
+        _cents(appraisal, "--appraisal"),
+        _cents(improvements, "--improvements"),
+    )
+    append(w, [command], _describe_resale)
+
+
+def _describe_resale(result: Any) -> str:
+    b = result.facts[0].body
+    return (
+        f"resold dwelling {b.dwelling_id}'s share from {b.seller_id} to {b.buyer_id} on {b.on} "
+        f"(deed {b.deed}): bought back for {_eur(b.buy_back_price_cents)}, sold for "
+        f"{_eur(b.sale_price_cents)}"
+    )
+
+
+@share.command("offer")
+@click.option("--dwelling", "dwelling_id", required=True, type=ID)
+@click.option("--date", "on", required=True, help="Date of the owner's offer (YYYY-MM-DD).")
+@write_options
+def share_offer(dwelling_id: str, on: str, w: WriteRequest) -> None:
+    """Record the holder's offer of the share to the cooperative; the charter's deadline for
+    the buy-back or resale runs from its date (charter version 2)."""
+    from ledger.rules.shares import offer_share
+
+    append(
+        w,
+        [offer_share(dwelling_id, parse_date(on))],
+        lambda r: (
+            f"{r.facts[0].body.member_id} offered dwelling {dwelling_id}'s share on "
+            f"{r.facts[0].body.on}; buy back or resell by {r.facts[0].body.deadline}"
+        ),
+    )
+
+
+@share.command("offers")
+@click.option("--at", "at", help="Open offers at the end of this date (default: today).")
+@db_option
+@json_option
+def share_offers(at: str | None, db: str, as_json: bool) -> None:
+    """Owners' offers not yet settled by a buy-back or resale, with their deadlines; an overdue
+    offer is named as such."""
+    from ledger.rules.shares import open_offers
+
+    at_date = parse_date(at, "--at") if at is not None else date.today()
+    with reading(db) as tx:
+        rows = open_offers(tx.state, at_date)
+
+    def text() -> None:
+        click.echo(f"open offers at the end of {at_date}: {len(rows)}")
+        for r in rows:
+            late = f"  OVERDUE by {r['days_overdue']} days" if r["overdue"] else ""
+            click.echo(
+                f"{r['dwelling_id']:<10} {r['member_id']:<12} offered {r['offered_on']}  "
+                f"deadline {r['deadline']}{late}"
+            )
+
+    emit({"at": at_date.isoformat(), "offers": rows}, as_json, text)
 
 
 def _describe_transfer(result: Any) -> str:

@@ -116,7 +116,8 @@ def _corrected(state: State, body: CorrectionApplied, ctx: Ctx) -> None:
     )
     spec.reverse(state, spec.body.model_validate(record["body"]), original, ctx)
     if expected:
-        post(state, expected, f"correction of {_describe(body.seq, record)}")
+        # A corrected entry never happened: its postings are reversed on its own date.
+        post(state, expected, f"correction of {_describe(body.seq, record)}", original.effective)
     state.put(EFFECT, _key(body.seq), {**record, "corrected_seq": ctx.seq, "reason": body.reason})
 
 

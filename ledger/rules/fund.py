@@ -44,7 +44,7 @@ def _deposited(state: State, body: FundDeposited, ctx: Ctx) -> None:
             f"deposit of {format_eur(body.amount_cents)} from {body.source}: postings must move "
             f"it from {external(body.source)} into the fund"
         )
-    post(state, body.postings, f"deposit from {body.source}")
+    post(state, body.postings, f"deposit from {body.source}", ctx.effective)
     remember(state, "fund.deposited", body, ctx)
 
 

@@ -8,6 +8,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
+from ledger.calendar import add_months
 from ledger.command import Command, Fact
 from ledger.errors import InputError, NotFound, RuleViolation
 from ledger.money import format_eur
@@ -31,8 +32,11 @@ COOPERATIVE = "cooperative"
 REGISTERED = "dwelling.registered"
 SOLD = "share.sold"
 BOUGHT_BACK = "share.bought-back"
+RESOLD = "share.resold"
+OFFERED = "share.offered"
+OFFER = "offer"
 # The rows of a dwelling's history that say who holds its share from their date on.
-_HOLDING_KINDS = (REGISTERED, SOLD, BOUGHT_BACK)
+_HOLDING_KINDS = (REGISTERED, SOLD, BOUGHT_BACK, RESOLD)
 
 RuleName = Literal["nominal", "fixed-rate", "indexed", "shared-appreciation"]
 District = Annotated[str, Field(min_length=1, max_length=100)]
@@ -71,6 +75,23 @@ class DwellingRegistered(BaseModel):
         return self
 
 
+def _unset(value: object) -> bool:
+    return value is None
+
+
+# A notarial deed's reference, or a declaration's: printable text, the document stays outside.
+Reference = Annotated[str, Field(min_length=1, max_length=100, pattern=r"^[^\x00-\x1f\x7f]+$")]
+
+
+class SelfOccupation(BaseModel):
+    """The buyer's declaration that they will live in the home: its date and reference (the
+    document itself stays outside the ledger)."""
+
+    model_config = FROZEN
+    declared_on: date
+    reference: Reference
+
+
 class _Transfer(BaseModel):
     """What a sale and a buy-back record: the price, every input of its computation, the
     sale-time inputs a shared-appreciation rule needs, the charter in force and the postings."""
@@ -85,14 +106,52 @@ class _Transfer(BaseModel):
     improvements_cents: NonNegCents | None = None
     charter_seq: int = Field(ge=0, strict=True)
     postings: tuple[Posting, ...]
+    # Edition 2 (left out of the signed body when absent, so edition-1 entries keep theirs).
+    deed: Reference | None = Field(default=None, exclude_if=_unset)
 
 
 class ShareSold(_Transfer):
     """The cooperative sells the dwelling's share to the member at the preset price on `on`."""
 
+    occupation: SelfOccupation | None = Field(default=None, exclude_if=_unset)
+
 
 class ShareBoughtBack(_Transfer):
     """The member sells the share back to the cooperative at the preset price on `on`."""
+
+
+class ShareResold(BaseModel):
+    """A resale at the notary (edition 2): the cooperative buys the share back from the seller
+    and sells it to the buyer on the same date, in one entry. The buyer's money pays the
+    seller; the fund pays or receives only the difference of the two preset prices."""
+
+    model_config = FROZEN
+    dwelling_id: Ident
+    seller_id: Ident
+    buyer_id: Ident
+    on: date
+    deed: Reference
+    buy_back_price_cents: NonNegCents
+    buy_back_inputs: dict[str, str]
+    sale_price_cents: NonNegCents
+    sale_inputs: dict[str, str]
+    appraisal_cents: NonNegCents | None = None
+    improvements_cents: NonNegCents | None = None
+    occupation: SelfOccupation
+    charter_seq: int = Field(ge=0, strict=True)
+    postings: tuple[Posting, ...]
+
+
+class ShareOffered(BaseModel):
+    """The holder offers the share to the cooperative (edition 2): from `on`, the cooperative
+    has the charter's deadline to buy it back or arrange a resale."""
+
+    model_config = FROZEN
+    dwelling_id: Ident
+    member_id: Ident
+    on: date
+    deadline: date
+    charter_seq: int = Field(ge=0, strict=True)
 
 
 # -- reading the state -------------------------------------------------------------------------
@@ -211,6 +270,17 @@ def buy_back_postings(member_id: str, price_cents: int) -> tuple[Posting, ...]:
     )
 
 
+def resale_postings(seller_id: str, buyer_id: str, buy_back: int, sale: int) -> tuple[Posting, ...]:
+    """The buyer pays the sale price, the seller receives the buy-back price, and the fund takes
+    (or pays) the difference: the postings' fund legs net to sale - buy-back."""
+    legs = [
+        Posting(account=FUND, amount_cents=sale - buy_back),
+        Posting(account=f"member:{buyer_id}", amount_cents=-sale),
+        Posting(account=f"member:{seller_id}", amount_cents=buy_back),
+    ]
+    return tuple(p for p in legs if p.amount_cents != 0)
+
+
 # -- appliers ----------------------------------------------------------------------------------
 
 
@@ -279,10 +349,66 @@ def _settled(record: Record) -> Record:
     }
 
 
+def _check_edition(state: State, body: _Transfer, what: str) -> None:
+    """Edition 2: a sale or buy-back carries its deed, a sale the buyer's self-occupation
+    declaration; edition 1 knows neither."""
+    _, charter = charter_at(state)
+    occupation = getattr(body, "occupation", None)
+    if not charter.rules_from(2):
+        if body.deed is not None or occupation is not None:
+            raise RuleViolation(
+                f"{what}: deed references and declarations are edition-2 rules; the charter "
+                f"in force is version {charter.version}"
+            )
+        return
+    if body.deed is None:
+        raise RuleViolation(f"{what}: the notarial deed reference is missing")
+    if isinstance(body, ShareSold):
+        _check_occupation(occupation, body.on, what)
+
+
+def _check_occupation(occupation: SelfOccupation | None, on: date, what: str) -> None:
+    if occupation is None:
+        raise RuleViolation(f"{what}: the buyer's self-occupation declaration is missing")
+    if occupation.declared_on > on:
+        raise RuleViolation(
+            f"{what}: the self-occupation declaration is dated {occupation.declared_on}, "
+            f"after the sale on {on}"
+        )
+
+
+def _check_holder_kind(state: State, member_id: str, member: Record, what: str) -> None:
+    """Edition 2: a home share goes only to a member of a kind the charter lists."""
+    charter_seq, charter = charter_at(state)
+    if not charter.rules_from(2):
+        return
+    allowed = charter.shares.home_holder_kinds
+    if member["member_kind"] not in allowed:
+        raise RuleViolation(
+            f"{what}: member {member_id} is a {member['member_kind']}; the charter "
+            f"(entry {charter_seq}) gives home shares only to {', '.join(allowed)}"
+        )
+
+
+def _check_buyer(state: State, member_id: str, on: date, what: str) -> None:
+    """The buyer is an admitted member whose data stands, of a kind that may hold a home."""
+    member = get_member(state, member_id)
+    if member["forgotten_seq"] is not None:
+        raise RuleViolation(
+            f"{what}: the member's personal data was erased at entry {member['forgotten_seq']}"
+        )
+    if on < date.fromisoformat(member["admitted_on"]):
+        raise RuleViolation(
+            f"{what}: {on} is before the member's admission on {member['admitted_on']}"
+        )
+    _check_holder_kind(state, member_id, member, what)
+
+
 def _check_transfer(state: State, body: _Transfer, ctx: Ctx, dwelling: Record, what: str) -> None:
     """The rules a sale and a buy-back share: dates, charter version and the preset price."""
     if ctx.effective != body.on:
         raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the transfer {body.on}")
+    _check_edition(state, body, what)
     if body.on < date.fromisoformat(dwelling["since"]):
         after = (
             f"its delivery on {dwelling['since']}"
@@ -344,15 +470,7 @@ def _check_room(state: State, member_id: str, what: str) -> None:
 def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     what = f"sale of dwelling {body.dwelling_id}'s share to {body.member_id}"
     dwelling = live_dwelling(state, body.dwelling_id)
-    member = get_member(state, body.member_id)
-    if member["forgotten_seq"] is not None:
-        raise RuleViolation(
-            f"{what}: the member's personal data was erased at entry {member['forgotten_seq']}"
-        )
-    if body.on < date.fromisoformat(member["admitted_on"]):
-        raise RuleViolation(
-            f"{what}: {body.on} is before the member's admission on {member['admitted_on']}"
-        )
+    _check_buyer(state, body.member_id, body.on, what)
     if dwelling["holder"] is not None:
         raise RuleViolation(
             f"dwelling {body.dwelling_id}: share is held by {dwelling['holder']} since "
@@ -364,7 +482,7 @@ def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     if body.postings != expected:
         raise RuleViolation(f"{what}: postings must move the price from the member to the fund")
     if expected:
-        post(state, expected, what)
+        post(state, expected, what, body.on)
     row = {
         "seq": ctx.seq,
         "kind": SOLD,
@@ -401,7 +519,7 @@ def _bought_back(state: State, body: ShareBoughtBack, ctx: Ctx) -> None:
         raise RuleViolation(f"{what}: postings must move the price from the fund to the member")
     if expected:
         # Refuses, naming the shortfall, when the fund cannot pay.
-        post(state, expected, what)
+        post(state, expected, what, body.on)
     row = {
         "seq": ctx.seq,
         "kind": BOUGHT_BACK,
@@ -415,7 +533,159 @@ def _bought_back(state: State, body: ShareBoughtBack, ctx: Ctx) -> None:
         DWELLING, body.dwelling_id, _settled({**dwelling, "history": [*dwelling["history"], row]})
     )
     _set_holdings(state, body.member_id, ctx.seq, remove=body.dwelling_id)
+    _close_offer(state, body.dwelling_id, ctx, BOUGHT_BACK)
     remember(state, BOUGHT_BACK, body, ctx)
+
+
+def _close_offer(state: State, dwelling_id: str, ctx: Ctx, how: str) -> None:
+    """A buy-back or resale settles the holder's open offer, if there is one."""
+    offer = state.get(OFFER, dwelling_id)
+    if offer is not None and offer["closed_seq"] is None:
+        state.put(
+            OFFER,
+            dwelling_id,
+            {
+                **offer,
+                "closed_seq": ctx.seq,
+                "closed_on": ctx.effective.isoformat(),
+                "closed_by": how,
+            },
+        )
+
+
+def _edition_2(state: State, what: str) -> int:
+    """The seq of the charter in force, which must be of version 2 or later."""
+    charter_seq, charter = charter_at(state)
+    if not charter.rules_from(2):
+        raise RuleViolation(
+            f"{what}: an edition-2 entry; the charter in force (entry {charter_seq}) is "
+            f"version {charter.version}"
+        )
+    return charter_seq
+
+
+@kind(RESOLD, role="coop-admin", body=ShareResold)
+def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
+    what = f"resale of dwelling {body.dwelling_id}'s share from {body.seller_id} to {body.buyer_id}"
+    charter_seq = _edition_2(state, what)
+    if ctx.effective != body.on:
+        raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the resale {body.on}")
+    dwelling = live_dwelling(state, body.dwelling_id)
+    if dwelling["holder"] is None:
+        raise RuleViolation(
+            f"dwelling {body.dwelling_id}: the share is held by the cooperative; sell it instead"
+        )
+    if dwelling["holder"] != body.seller_id:
+        raise RuleViolation(
+            f"dwelling {body.dwelling_id}: the share is held by {dwelling['holder']}, "
+            f"not {body.seller_id}"
+        )
+    if body.buyer_id == body.seller_id:
+        raise RuleViolation(f"{what}: the buyer is the member who holds the share")
+    if body.on < date.fromisoformat(dwelling["since"]):
+        raise RuleViolation(
+            f"{what}: {body.on} is before the share's last change of holder on "
+            f"{dwelling['since']} (entry {dwelling['since_seq']})"
+        )
+    if body.charter_seq != charter_seq:
+        raise RuleViolation(
+            f"{what}: the entry names charter version {body.charter_seq}, the charter in force "
+            f"was adopted at entry {charter_seq}"
+        )
+    _check_buyer(state, body.buyer_id, body.on, what)
+    _check_occupation(body.occupation, body.on, what)
+    _check_room(state, body.buyer_id, what)
+    computed = share_price(
+        state, body.dwelling_id, body.on, body.appraisal_cents, body.improvements_cents
+    )
+    for side, cents, inputs in (
+        ("buy-back", body.buy_back_price_cents, body.buy_back_inputs),
+        ("sale", body.sale_price_cents, body.sale_inputs),
+    ):
+        if cents != computed.price_cents or inputs != computed.inputs:
+            raise RuleViolation(
+                f"{what}: {side} price {format_eur(cents)} (or its inputs) differs from the "
+                f"{dwelling['price_rule']['rule']} rule's {format_eur(computed.price_cents)} "
+                f"on {body.on}"
+            )
+    expected = resale_postings(
+        body.seller_id, body.buyer_id, body.buy_back_price_cents, body.sale_price_cents
+    )
+    if body.postings != expected:
+        raise RuleViolation(
+            f"{what}: postings must move the sale price from the buyer, the buy-back price to "
+            f"the seller and the difference to the fund"
+        )
+    if expected:
+        # Checked on the net: the fund's one leg is the difference of the two prices.
+        post(state, expected, what, body.on)
+    row = {
+        "seq": ctx.seq,
+        "kind": RESOLD,
+        "on": body.on.isoformat(),
+        "holder": body.buyer_id,
+        "member_id": body.buyer_id,
+        "price_cents": body.sale_price_cents,
+        "corrected_seq": None,
+        "seller_id": body.seller_id,
+        "buy_back_price_cents": body.buy_back_price_cents,
+    }
+    state.put(
+        DWELLING, body.dwelling_id, _settled({**dwelling, "history": [*dwelling["history"], row]})
+    )
+    _set_holdings(state, body.seller_id, ctx.seq, remove=body.dwelling_id)
+    _set_holdings(state, body.buyer_id, ctx.seq, add=body.dwelling_id)
+    _close_offer(state, body.dwelling_id, ctx, RESOLD)
+
+
+@kind(OFFERED, role="coop-admin", body=ShareOffered)
+def _offered(state: State, body: ShareOffered, ctx: Ctx) -> None:
+    what = f"offer of dwelling {body.dwelling_id}'s share by {body.member_id}"
+    charter_seq = _edition_2(state, what)
+    _, charter = charter_at(state)
+    if ctx.effective != body.on:
+        raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the offer {body.on}")
+    dwelling = live_dwelling(state, body.dwelling_id)
+    if dwelling["holder"] != body.member_id:
+        raise RuleViolation(
+            f"dwelling {body.dwelling_id}: the share is held by "
+            f"{holder_name(dwelling['holder'])}, not {body.member_id}"
+        )
+    if body.on < date.fromisoformat(dwelling["since"]):
+        raise RuleViolation(
+            f"{what}: {body.on} is before the member acquired the share on {dwelling['since']}"
+        )
+    existing = state.get(OFFER, body.dwelling_id)
+    if existing is not None and existing["closed_seq"] is None:
+        raise RuleViolation(
+            f"{what}: the share was already offered on {existing['on']} (entry "
+            f"{existing['seq']}), deadline {existing['deadline']}"
+        )
+    if body.charter_seq != charter_seq:
+        raise RuleViolation(
+            f"{what}: the entry names charter version {body.charter_seq}, the charter in force "
+            f"was adopted at entry {charter_seq}"
+        )
+    deadline = add_months(body.on, charter.shares.offer_deadline_months)
+    if body.deadline != deadline:
+        raise RuleViolation(
+            f"{what}: deadline {body.deadline} differs from the charter's "
+            f"{charter.shares.offer_deadline_months} months after the offer: {deadline}"
+        )
+    state.put(
+        OFFER,
+        body.dwelling_id,
+        {
+            "dwelling_id": body.dwelling_id,
+            "member_id": body.member_id,
+            "seq": ctx.seq,
+            "on": body.on.isoformat(),
+            "deadline": deadline.isoformat(),
+            "closed_seq": None,
+            "closed_on": None,
+            "closed_by": None,
+        },
+    )
 
 
 # -- corrections -------------------------------------------------------------------------------
@@ -473,6 +743,14 @@ def _undo_buy_back(state: State, body: ShareBoughtBack, original: Ctx, ctx: Ctx)
         raise cannot_reverse(original, BOUGHT_BACK, str(e)) from e
     state.put(DWELLING, body.dwelling_id, _corrected(dwelling, original, ctx, body.member_id))
     _set_holdings(state, body.member_id, ctx.seq, add=body.dwelling_id)
+    offer = state.get(OFFER, body.dwelling_id)
+    if offer is not None and offer["closed_seq"] == original.seq:
+        # The buy-back never happened: the owner's offer it settled is open again.
+        state.put(
+            OFFER,
+            body.dwelling_id,
+            {**offer, "closed_seq": None, "closed_on": None, "closed_by": None},
+        )
 
 
 @reverser(REGISTERED)
@@ -634,6 +912,14 @@ def register_dwelling(
     return Command("dwelling.register", args, decide)
 
 
+def _occupation(declared_on: date | None, reference: str | None) -> SelfOccupation | None:
+    if declared_on is None and reference is None:
+        return None
+    if declared_on is None or reference is None:
+        raise InputError("a self-occupation declaration needs both its date and its reference")
+    return validated(SelfOccupation, declared_on=declared_on, reference=reference)
+
+
 def _transfer_command(
     name: str,
     dwelling_id: str,
@@ -641,6 +927,8 @@ def _transfer_command(
     on: date,
     appraisal_cents: int | None,
     improvements_cents: int | None,
+    deed: str | None = None,
+    occupation: SelfOccupation | None = None,
 ) -> Command:
     args = {
         "dwelling_id": dwelling_id,
@@ -648,14 +936,19 @@ def _transfer_command(
         "on": on.isoformat(),
         "appraisal_cents": appraisal_cents,
         "improvements_cents": improvements_cents,
+        "deed": deed,
+        "occupation": None if occupation is None else occupation.model_dump(mode="json"),
     }
 
     def decide(state: State, _ctx: Ctx) -> Fact:
         dwelling = live_dwelling(state, dwelling_id)
+        extra: dict[str, Any] = {}
         if name == "share.sell":
             model: type[_Transfer] = ShareSold
             kind_name = SOLD
             member = member_id
+            if occupation is not None:
+                extra["occupation"] = occupation
         else:
             model, kind_name = ShareBoughtBack, BOUGHT_BACK
             member = dwelling["holder"]
@@ -667,6 +960,8 @@ def _transfer_command(
         assert member is not None
         computed = share_price(state, dwelling_id, on, appraisal_cents, improvements_cents)
         charter_seq, _ = charter_at(state)
+        if deed is not None:
+            extra["deed"] = deed
         checked = validated(
             model,
             dwelling_id=dwelling_id,
@@ -678,6 +973,7 @@ def _transfer_command(
             improvements_cents=improvements_cents,
             charter_seq=charter_seq,
             postings=(),
+            **extra,
         )
         # The postings follow from the price: derived here, checked again by the applier.
         postings = (sale_postings if kind_name == SOLD else buy_back_postings)(
@@ -694,10 +990,22 @@ def sell_share(
     on: date,
     appraisal_cents: int | None = None,
     improvements_cents: int | None = None,
+    *,
+    deed: str | None = None,
+    declared_on: date | None = None,
+    declaration: str | None = None,
 ) -> Command:
-    """The cooperative sells the dwelling's share to a member at the preset price on `on`."""
+    """The cooperative sells the dwelling's share to a member at the preset price on `on`
+    (edition 2: with the notarial deed and the buyer's self-occupation declaration)."""
     return _transfer_command(
-        "share.sell", dwelling_id, member_id, on, appraisal_cents, improvements_cents
+        "share.sell",
+        dwelling_id,
+        member_id,
+        on,
+        appraisal_cents,
+        improvements_cents,
+        deed,
+        _occupation(declared_on, declaration),
     )
 
 
@@ -706,11 +1014,94 @@ def buy_back_share(
     on: date,
     appraisal_cents: int | None = None,
     improvements_cents: int | None = None,
+    *,
+    deed: str | None = None,
 ) -> Command:
-    """The cooperative buys the share back from its holder at the preset price on `on`."""
+    """The cooperative buys the share back from its holder at the preset price on `on`
+    (edition 2: with the notarial deed)."""
     return _transfer_command(
-        "share.buy-back", dwelling_id, None, on, appraisal_cents, improvements_cents
+        "share.buy-back", dwelling_id, None, on, appraisal_cents, improvements_cents, deed
     )
+
+
+def resell_share(
+    dwelling_id: str,
+    buyer_id: str,
+    on: date,
+    deed: str,
+    declared_on: date,
+    declaration: str,
+    appraisal_cents: int | None = None,
+    improvements_cents: int | None = None,
+) -> Command:
+    """A resale at the notary (edition 2): buy-back from the holder and sale to `buyer_id` on
+    `on`, as one entry; the fund is checked on the difference of the two prices."""
+    occupation = _occupation(declared_on, declaration)
+    args = {
+        "dwelling_id": dwelling_id,
+        "buyer_id": buyer_id,
+        "on": on.isoformat(),
+        "deed": deed,
+        "occupation": None if occupation is None else occupation.model_dump(mode="json"),
+        "appraisal_cents": appraisal_cents,
+        "improvements_cents": improvements_cents,
+    }
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        dwelling = live_dwelling(state, dwelling_id)
+        seller = dwelling["holder"]
+        if seller is None:
+            raise RuleViolation(
+                f"dwelling {dwelling_id}: the share is held by the cooperative; sell it instead"
+            )
+        computed = share_price(state, dwelling_id, on, appraisal_cents, improvements_cents)
+        price = computed.price_cents
+        body = validated(
+            ShareResold,
+            dwelling_id=dwelling_id,
+            seller_id=seller,
+            buyer_id=buyer_id,
+            on=on,
+            deed=deed,
+            buy_back_price_cents=price,
+            buy_back_inputs=computed.inputs,
+            sale_price_cents=price,
+            sale_inputs=computed.inputs,
+            appraisal_cents=appraisal_cents,
+            improvements_cents=improvements_cents,
+            occupation=occupation,
+            charter_seq=charter_at(state)[0],
+            postings=resale_postings(seller, buyer_id, price, price),
+        )
+        return Fact(RESOLD, body, on)
+
+    return Command("share.resell", args, decide)
+
+
+def offer_share(dwelling_id: str, on: date) -> Command:
+    """The holder offers the dwelling's share to the cooperative on `on` (edition 2); the
+    deadline follows from the charter."""
+
+    def decide(state: State, _ctx: Ctx) -> Fact:
+        dwelling = live_dwelling(state, dwelling_id)
+        holder = dwelling["holder"]
+        if holder is None:
+            raise RuleViolation(
+                f"dwelling {dwelling_id}: the share is held by the cooperative; there is "
+                f"nothing to offer"
+            )
+        charter_seq, charter = charter_at(state)
+        body = validated(
+            ShareOffered,
+            dwelling_id=dwelling_id,
+            member_id=holder,
+            on=on,
+            deadline=add_months(on, charter.shares.offer_deadline_months),
+            charter_seq=charter_seq,
+        )
+        return Fact(OFFERED, body, on)
+
+    return Command("share.offer", {"dwelling_id": dwelling_id, "on": on.isoformat()}, decide)
 
 
 # -- reports -----------------------------------------------------------------------------------
@@ -773,6 +1164,30 @@ def share_register(state: State, at: date | None = None) -> list[dict[str, Any]]
                 "since": None if last is None else last["on"],
                 "since_seq": None if last is None else last["seq"],
                 "price_paid_cents": None if last is None else last["price_cents"],
+            }
+        )
+    return out
+
+
+def open_offers(state: State, at: date) -> list[dict[str, Any]]:
+    """The owners' offers open at the end of `at` (made on or before it, not yet settled by a
+    buy-back or resale on or before it), each with its deadline and whether it is overdue."""
+    out = []
+    for dwelling_id, offer in state.scan(OFFER):
+        if date.fromisoformat(offer["on"]) > at:
+            continue
+        if offer["closed_on"] is not None and date.fromisoformat(offer["closed_on"]) <= at:
+            continue
+        deadline = date.fromisoformat(offer["deadline"])
+        out.append(
+            {
+                "dwelling_id": dwelling_id,
+                "member_id": offer["member_id"],
+                "offered_on": offer["on"],
+                "offer_seq": offer["seq"],
+                "deadline": offer["deadline"],
+                "overdue": deadline < at,
+                "days_overdue": max(0, (at - deadline).days),
             }
         )
     return out

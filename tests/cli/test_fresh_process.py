@@ -33,7 +33,14 @@ def test_contribution_run_in_a_fresh_process_charges_dwellings(tmp_path: Path, s
                 date(2031, 1, 1),
                 rule="nominal",
             ),
-            shares.sell_share("D-1", "M-1", date(2031, 3, 1)),
+            shares.sell_share(
+                "D-1",
+                "M-1",
+                date(2031, 3, 1),
+                deed="A-1",
+                declared_on=date(2031, 3, 1),
+                declaration="V-1",
+            ),
         ],
     )
     for role in ("levy-admin", "log"):

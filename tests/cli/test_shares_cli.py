@@ -9,6 +9,9 @@ from typing import Any
 
 from ledger.charter import TEMPLATE
 
+# What an edition-2 sale names: the notarial deed and the buyer's self-occupation declaration.
+PAPERS = ("--deed", "AKTE-1", "--declaration-date", "2031-05-01", "--declaration-ref", "V-1")
+
 
 def _json(result: Any) -> Any:
     return json.loads(result.out)
@@ -153,6 +156,7 @@ def test_the_share_story(cli_ledger: Any, tmp_path: Path) -> None:
         "--date",
         "2031-05-01",
         "--dry-run",
+        *PAPERS,
         *admin,
     ).out
     assert "price: 300000.00" in dry and "n = 10 whole years" in dry
@@ -160,12 +164,14 @@ def test_the_share_story(cli_ledger: Any, tmp_path: Path) -> None:
     assert _size(cli) == before
 
     sold = cli.ok(
-        "share", "sell", "--dwelling", "D-17", "--member", "M-42", "--date", "2031-05-01", *admin
-    ).out
+        "share", "sell", "--dwelling", "D-17", "--member", "M-42", "--date", "2031-05-01",
+        *PAPERS, *admin,
+    ).out  # fmt: skip
     assert "sold dwelling D-17's share to M-42 on 2031-05-01 for 300000.00" in sold
     cli.ok(
-        "share", "sell", "--dwelling", "D-18", "--member", "M-43", "--date", "2031-05-01", *admin
-    )
+        "share", "sell", "--dwelling", "D-18", "--member", "M-43", "--date", "2031-05-01",
+        *PAPERS, *admin,
+    )  # fmt: skip
     d18 = _json(cli.ok("dwelling", "show", "D-18", "--json"))
     assert (d18["holder"], d18["price_paid_cents"]) == ("M-43", 288_461_54)
     explained = _json(
@@ -199,10 +205,14 @@ def test_the_share_story(cli_ledger: Any, tmp_path: Path) -> None:
     )
 
     # The resale: M-42 sells back at the preset price on that date; the next household buys.
-    cli.ok("share", "buy-back", "--dwelling", "D-17", "--date", "2034-06-15", *admin)
     cli.ok(
-        "share", "sell", "--dwelling", "D-17", "--member", "M-44", "--date", "2034-06-15", *admin
-    )
+        "share", "buy-back", "--dwelling", "D-17", "--date", "2034-06-15", "--deed", "AKTE-2",
+        *admin,
+    )  # fmt: skip
+    cli.ok(
+        "share", "sell", "--dwelling", "D-17", "--member", "M-44", "--date", "2034-06-15",
+        *PAPERS, *admin,
+    )  # fmt: skip
     now = {r["dwelling_id"]: r for r in _json(cli.ok("share", "register", "--json"))}
     assert (now["D-17"]["holder"], now["D-17"]["since"], now["D-17"]["price_paid_cents"]) == (
         "M-44",
@@ -343,7 +353,10 @@ def test_user_mistakes_are_one_line_errors(cli_ledger: Any) -> None:
             ],
             "--month '2031-13' is not a month (YYYY-MM)",
         ),
-        (["fund", "deposit", "--amount", "-5", "--from", "GEM"], "amount '-5' is not a plain decimal number"),
+        (
+            ["fund", "deposit", "--amount", "-5", "--from", "GEM"],
+            "amount '-5' is not a plain decimal number",
+        ),
         (
             ["share", "sell", "--dwelling", "D-9", "--member", "M-1", "--date", "2031-01-01"],
             "unknown dwelling D-9",

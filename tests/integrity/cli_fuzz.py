@@ -398,7 +398,7 @@ TABLE: dict[str, Spec] = {
         {"amount": AMOUNT, "source": free_text("GEM"), "note": free_text(), "on": DATE},
         "coop-admin",
     ),
-    "fund show": Spec({}),
+    "fund show": Spec({"at": DATE}),
     "gem export": Spec(
         {
             "period": PERIOD,
@@ -562,11 +562,27 @@ TABLE: dict[str, Spec] = {
             "on": DATE,
             "appraisal": AMOUNT,
             "improvements": AMOUNT,
+            "deed": free_text("AKTE-1"),
             "dry_run": FLAG,
         },
         "coop-admin",
     ),
+    "share offer": Spec({"dwelling_id": ident(*DWELLINGS), "on": DATE}, "coop-admin"),
+    "share offers": Spec({"at": DATE}),
     "share register": Spec({"at": DATE}),
+    "share resale": Spec(
+        {
+            "dwelling_id": ident(*DWELLINGS),
+            "buyer_id": MEMBER,
+            "on": DATE,
+            "deed": free_text("AKTE-2"),
+            "declaration_date": DATE,
+            "declaration_ref": free_text("ZB-2"),
+            "appraisal": AMOUNT,
+            "improvements": AMOUNT,
+        },
+        "coop-admin",
+    ),
     "share sell": Spec(
         {
             "dwelling_id": ident(*DWELLINGS),
@@ -574,6 +590,9 @@ TABLE: dict[str, Spec] = {
             "on": DATE,
             "appraisal": AMOUNT,
             "improvements": AMOUNT,
+            "deed": free_text("AKTE-1"),
+            "declaration_date": DATE,
+            "declaration_ref": free_text("ZB-1"),
             "dry_run": FLAG,
         },
         "coop-admin",

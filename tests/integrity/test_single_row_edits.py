@@ -342,7 +342,7 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
         Step(("index", "publish", "--series", "CPI", "--month", "2034-10", "--value", "139.5",
               "--source", "CBS", "--request-id", "edit-index"), "coop-admin"),
         Step(("share", "buy-back", "--dwelling", "D-2", "--date", "2034-10-03",
-              "--request-id", "edit-buyback"), "coop-admin"),
+              "--deed", "AKTE-D-2-2034", "--request-id", "edit-buyback"), "coop-admin"),
         Step(("contribution", "run", "--month", "2032-05", "--date", "2032-05-05",
               "--request-id", "edit-run"), "levy-admin"),
         Step(("levy", "pay", "--sale", str(p1), "--amount", "1.00", "--date", "2032-06-25",

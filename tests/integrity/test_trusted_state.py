@@ -100,10 +100,12 @@ def test_defect1_a_lowered_price_input_is_refused(demo_any: Demo) -> None:
     coop, log = demo_any.signers["coop-admin"], demo_any.signers["log"]
     try:
         with pytest.raises(IntegrityError, match=r"^projection record dwelling/D-3 fails its"):
-            ledger.append([shares.buy_back_share("D-3", date(2034, 9, 1))], coop, log)
+            ledger.append([shares.buy_back_share("D-3", date(2034, 9, 1), deed="A-3")], coop, log)
         assert dump(demo_any.target) == before
         rebuild(store, log)
-        receipt = ledger.append([shares.buy_back_share("D-3", date(2034, 9, 1))], coop, log)
+        receipt = ledger.append(
+            [shares.buy_back_share("D-3", date(2034, 9, 1), deed="A-3")], coop, log
+        )
         assert receipt.facts[0].body.model_dump()["price_cents"] == 240_000_00
     finally:
         store.dispose()

@@ -174,7 +174,14 @@ class SharesMachine(RuleBasedStateMachine):
                 index_series.publish_index("CPI", "2031-01", "100", "CBS (test)"),
                 index_series.publish_index("CPI", "2031-03", "100.4", "CBS (test)"),
                 # No capital yet: buying D-1 back a year on (at 255,000) needs a deposit first.
-                shares.sell_share("D-1", "M-1", date(2031, 3, 1)),
+                shares.sell_share(
+                    "D-1",
+                    "M-1",
+                    date(2031, 3, 1),
+                    deed="A-1",
+                    declared_on=date(2031, 3, 1),
+                    declaration="V-1",
+                ),
             ],
         )
         self.appended.extend(a.seq for a in receipt.entries)
@@ -311,7 +318,13 @@ class SharesMachine(RuleBasedStateMachine):
         dwelling_id = self.pick(data, free if data.draw(FREE_SHARE) else held, DWELLING_IDS)
         member_id = self.pick(data, room, MEMBER_IDS)
         command = shares.sell_share(
-            dwelling_id, member_id, on, self.appraisal(dwelling_id, appraisal)
+            dwelling_id,
+            member_id,
+            on,
+            self.appraisal(dwelling_id, appraisal),
+            deed=f"A-{dwelling_id}-{on}",
+            declared_on=on,
+            declaration=f"V-{member_id}",
         )
         if typed:
             self.typed_price(command, typed)
@@ -322,7 +335,10 @@ class SharesMachine(RuleBasedStateMachine):
         dwellings, _ = self.holders()
         dwelling_id = self.pick(data, [d for d, h in dwellings.items() if h], DWELLING_IDS)
         given = self.appraisal(dwelling_id, appraisal)
-        self.attempt("coop-admin", lambda: shares.buy_back_share(dwelling_id, on, given))
+        self.attempt(
+            "coop-admin",
+            lambda: shares.buy_back_share(dwelling_id, on, given, deed=f"B-{dwelling_id}-{on}"),
+        )
 
     def typed_price(self, command: Command, change: int) -> None:
         """The body the command decides, with another price: always refused."""

@@ -54,7 +54,12 @@ def _story(f: Founded) -> Founded:
             shares.register_dwelling(
                 "D-1", "Pampus-Haven", D("2031-06-01"), 200_000_00, D("2031-06-01"), rule="nominal"
             ),
-            shares.sell_share("D-1", "M-1", D("2032-01-31")),
+            shares.sell_share(
+                "D-1",
+                "M-1",
+                D("2032-01-31"),
+                **f.papers(D("2032-01-31"), "M-1"),
+            ),
         ],
     )
     f.append(

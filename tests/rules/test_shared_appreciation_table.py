@@ -60,11 +60,20 @@ class Dwelling:
         self.sell("M-1", BASE, 200_000)
 
     def sell(self, member: str, on: date, appraisal_eur: int, improvements_eur: int = 0) -> Any:
-        command = shares.sell_share("D-1", member, on, appraisal_eur * EUR, improvements_eur * EUR)
+        command = shares.sell_share(
+            "D-1",
+            member,
+            on,
+            appraisal_eur * EUR,
+            improvements_eur * EUR,
+            **self.f.papers(on, member),
+        )
         return self.f.append("coop-admin", [command]).facts[0].body
 
     def buy_back(self, on: date, appraisal_eur: int, improvements_eur: int = 0) -> Any:
-        command = shares.buy_back_share("D-1", on, appraisal_eur * EUR, improvements_eur * EUR)
+        command = shares.buy_back_share(
+            "D-1", on, appraisal_eur * EUR, improvements_eur * EUR, **self.f.papers(on)
+        )
         return self.f.append("coop-admin", [command]).facts[0].body
 
     def rule(self) -> dict[str, Any]:
@@ -183,7 +192,19 @@ def test_a_corrected_resale_puts_the_base_back(make: Any) -> None:
     d = make(charter(base="resets"))
     d.buy_back(FIRST_BUY_BACK, 254_000, 14_000)
     sold = d.f.append(
-        "coop-admin", [shares.sell_share("D-1", "M-2", RESALE, 254_000_00, 14_000_00)]
+        "coop-admin",
+        [
+            shares.sell_share(
+                "D-1",
+                "M-2",
+                RESALE,
+                254_000_00,
+                14_000_00,
+                deed="deed-M-2",
+                declared_on=RESALE,
+                declaration="decl-M-2",
+            )
+        ],
     )
     d.f.append("governor", [corrections.correct(sold.entries[0].seq, "wrong buyer")])
     # The base in force is M-1's purchase again, the registration's own.

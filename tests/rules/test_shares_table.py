@@ -39,6 +39,16 @@ def charter(**changes: Any) -> Any:
     return charter_from_dict(data)
 
 
+def sale(dwelling_id: str, member_id: str, on: date, **kw: Any) -> Command:
+    """A sale with the papers edition 2 asks for: the deed and the self-occupation declaration."""
+    papers = {"deed": f"AKTE-{dwelling_id}-{on}", "declared_on": on, "declaration": "V-1"}
+    return shares.sell_share(dwelling_id, member_id, on, **{**papers, **kw})
+
+
+def buy_back(dwelling_id: str, on: date, **kw: Any) -> Command:
+    return shares.buy_back_share(dwelling_id, on, **{"deed": f"AKTE-{dwelling_id}-{on}", **kw})
+
+
 @dataclass
 class Story:
     """A founded ledger and the few steps every case is made of."""
@@ -73,11 +83,11 @@ class Story:
         self.f.append("coop-admin", [fund.deposit(cents, source)])
 
     def sell(self, dwelling_id: str, member_id: str, on: date, **kw: Any) -> int:
-        receipt = self.f.append("coop-admin", [shares.sell_share(dwelling_id, member_id, on, **kw)])
+        receipt = self.f.append("coop-admin", [sale(dwelling_id, member_id, on, **kw)])
         return receipt.entries[-1].seq
 
     def buy_back(self, dwelling_id: str, on: date, **kw: Any) -> int:
-        receipt = self.f.append("coop-admin", [shares.buy_back_share(dwelling_id, on, **kw)])
+        receipt = self.f.append("coop-admin", [buy_back(dwelling_id, on, **kw)])
         return receipt.entries[-1].seq
 
     def amend(self, **changes: Any) -> None:
@@ -376,7 +386,7 @@ REFUSALS: list[Any] = [
         _sold_to_m1,
         lambda s: s.f.append(
             "coop-admin",
-            [s.forged(shares.buy_back_share("D-17", date(2032, 1, 1)), member_id="M-2")],
+            [s.forged(buy_back("D-17", date(2032, 1, 1)), member_id="M-2")],
         ),
         RuleViolation,
         "dwelling D-17: the share is held by M-1, not M-2",
@@ -393,14 +403,15 @@ REFUSALS: list[Any] = [
         _sold_at_the_base_price,
         lambda s: s.buy_back("D-17", TEN_YEARS_ON),
         RuleViolation,
-        "buy-back of dwelling D-17's share from M-1: the fund holds 250000.00, short by 50000.00",
+        "buy-back of dwelling D-17's share from M-1: the fund would hold -50000.00 on 2031-05-01, "
+        "short by 50000.00",
         id="the fund never goes below zero: a buy-back it cannot pay names the shortfall",
     ),
     pytest.param(
         _registered,
         lambda s: s.f.append(
             "coop-admin",
-            [s.forged(shares.sell_share("D-17", "M-1", TEN_YEARS_ON), price_cents=249_999_99)],
+            [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), price_cents=249_999_99)],
         ),
         RuleViolation,
         "price 249999.99 differs from the nominal rule's 250000.00 on 2031-05-01",
@@ -410,7 +421,7 @@ REFUSALS: list[Any] = [
         _registered,
         lambda s: s.f.append(
             "coop-admin",
-            [s.forged(shares.sell_share("D-17", "M-1", TEN_YEARS_ON), inputs={"rule": "nominal"})],
+            [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), inputs={"rule": "nominal"})],
         ),
         RuleViolation,
         "recorded inputs differ from the computation's",
@@ -419,7 +430,7 @@ REFUSALS: list[Any] = [
     pytest.param(
         _registered,
         lambda s: s.f.append(
-            "coop-admin", [s.forged(shares.sell_share("D-17", "M-1", TEN_YEARS_ON), postings=())]
+            "coop-admin", [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), postings=())]
         ),
         RuleViolation,
         "postings must move the price from the member to the fund",
@@ -601,8 +612,8 @@ ROLE_CASES = [
         "governor",
     ),
     ("deposit into the fund", lambda s: fund.deposit(100_00, "GEM"), "coop-admin"),
-    ("sell a share", lambda s: shares.sell_share("D-17", "M-2", TEN_YEARS_ON), "coop-admin"),
-    ("buy a share back", lambda s: shares.buy_back_share("D-18", TEN_YEARS_ON), "coop-admin"),
+    ("sell a share", lambda s: sale("D-17", "M-2", TEN_YEARS_ON), "coop-admin"),
+    ("buy a share back", lambda s: buy_back("D-18", TEN_YEARS_ON), "coop-admin"),
     ("correct an entry", lambda s: correct(9, "typo"), "governor"),  # entry 9: the deposit
 ]
 
@@ -726,7 +737,8 @@ CORRECTION_REFUSALS: list[Any] = [
             s.buy_back("D-17", TEN_YEARS_ON),
         ),
         7,
-        "correction of entry 7 (fund.deposited): the fund holds 50000.00, short by 50000.00",
+        "correction of entry 7 (fund.deposited): the fund would hold -50000.00 on 2031-05-01, "
+        "short by 50000.00",
         id="a deposit whose money was spent (the fund would go below zero)",
     ),
     pytest.param(

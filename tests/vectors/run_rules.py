@@ -55,7 +55,7 @@ VECTORS = ROOT / "tests" / "vectors" / "rules"
 _RULE: TypeAdapter[PriceRule] = TypeAdapter(PriceRule)
 _DATE_KEYS = {
     "on", "start", "end", "delivered", "base_date", "effective", "sale_date", "paid_on",
-    "founded", "last_change", "since",
+    "founded", "last_change", "since", "declared_on",
 }  # fmt: skip
 
 
@@ -302,6 +302,8 @@ def _command(op: str, args: dict[str, Any]) -> Command:
         "dwelling.register": lambda: shares.register_dwelling(**a),
         "share.sell": lambda: shares.sell_share(**a),
         "share.buy-back": lambda: shares.buy_back_share(**a),
+        "share.resell": lambda: shares.resell_share(**a),
+        "share.offer": lambda: shares.offer_share(**a),
         "property.register": lambda: levy.register_property(**a),
         "property.sell": lambda: levy.sell_property(**a),
         "levy.pay": lambda: levy.pay_levy(**a),
