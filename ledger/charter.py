@@ -7,7 +7,15 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, Field, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    Field,
+    SerializerFunctionWrapHandler,
+    ValidationError,
+    model_serializer,
+    model_validator,
+)
 
 from ledger import limits
 from ledger.errors import InputError
@@ -101,6 +109,21 @@ class LeaseTerms(BaseModel):
     exception_role: Literal["governor", "werk-admin"] = "governor"
 
 
+class PlausibilityTerms(BaseModel):
+    """Bounds on what one administrator key may publish or register (edition 2)."""
+
+    model_config = FROZEN
+    # An index value moving more than this against a published neighbour month needs a governor.
+    index_monthly_change: Fraction = "0.20"
+    # The highest yearly rate a rate carried by an entry may have (fixed-rate price rules).
+    max_rate: Fraction = "0.10"
+
+
+# Tables that exist only from charter version 2 on: a version-1 charter may not carry them,
+# and its dump leaves them out, so a version-1 charter signed before they existed keeps its bytes.
+EDITION_2_TABLES = ("plausibility",)
+
+
 class Charter(BaseModel):
     """Every parameter a rule reads; nothing Pampus has not decided is a constant in code."""
 
@@ -115,13 +138,40 @@ class Charter(BaseModel):
     levy: LevyTerms = LevyTerms()
     contribution: ContributionTerms = ContributionTerms()
     lease: LeaseTerms = LeaseTerms()
+    plausibility: PlausibilityTerms = PlausibilityTerms()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _edition_2_tables_need_version_2(cls, data: object) -> object:
+        if isinstance(data, dict) and data.get("version", 2) == 1:
+            for table in EDITION_2_TABLES:
+                if table in data:
+                    raise ValueError(
+                        f"[{table}] is a version-2 parameter: a version-1 charter cannot carry it"
+                    )
+        return data
 
     @model_validator(mode="after")
     def _lease_area_is_known(self) -> Charter:
         unknown = set(self.lease.area_districts) - set(self.cooperative.districts)
         if unknown:
             raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
+        if self.rules_from(2) and Decimal(self.shares.default_rate) > Decimal(
+            self.plausibility.max_rate
+        ):
+            raise ValueError(
+                f"shares.default_rate {self.shares.default_rate} is above "
+                f"plausibility.max_rate {self.plausibility.max_rate}"
+            )
         return self
+
+    @model_serializer(mode="wrap")
+    def _without_later_tables(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        data: dict[str, object] = handler(self)
+        if self.version < 2:
+            for table in EDITION_2_TABLES:
+                data.pop(table, None)
+        return data
 
     def rules_from(self, version: int) -> bool:
         """Whether the rules introduced with charter `version` apply under this charter."""
@@ -222,4 +272,10 @@ max_founded_years = 5             # tenant founded at most 5 years before the le
 area_districts = []               # empty: every district above counts as "the area"
 affordable_target = "0.20"        # affordable share of workspace floor area
 exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
+
+[plausibility]
+# What one administrator key may do alone (version 2; docs/RULES.md §6, §7.1).
+index_monthly_change = "0.20"     # an index value more than 20% from a published neighbour
+                                  # month (or after a gap) is published by a governor
+max_rate = "0.10"                 # a fixed-rate price rule's yearly rate is at most 10%
 """

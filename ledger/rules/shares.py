@@ -14,6 +14,7 @@ from ledger.money import format_eur
 from ledger.postings import FUND, Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, month_start
 from ledger.rules.corrections import cannot_reverse, remember
+from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.members import add_history, get_member
 from ledger.rules.pricing import (
@@ -195,6 +196,7 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
         raise RuleViolation(
             f"dwelling {body.dwelling_id} is already registered (entry {existing['registered_seq']})"
         )
+    check_unique(state, "dwelling", body.dwelling_id)
     charter_seq, charter = charter_at(state)
     if body.charter_seq != charter_seq:
         raise RuleViolation(

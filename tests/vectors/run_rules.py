@@ -26,7 +26,7 @@ from pydantic import TypeAdapter  # noqa: E402
 
 from ledger import errors  # noqa: E402
 from ledger.calendar import add_months, anniversary, whole_months, whole_years  # noqa: E402
-from ledger.charter import TEMPLATE, Charter, parse_charter  # noqa: E402
+from ledger.charter import EDITION_2_TABLES, TEMPLATE, Charter, parse_charter  # noqa: E402
 from ledger.checks import verify_store  # noqa: E402
 from ledger.command import Command  # noqa: E402
 from ledger.keys import generate  # noqa: E402
@@ -233,6 +233,13 @@ def check_lease(inp: dict[str, Any], exp: dict[str, Any]) -> None:
 def _charter(overrides: dict[str, Any]) -> Charter:
     data = parse_charter(TEMPLATE).model_dump(mode="json")
     for path, value in overrides.items():
+        if path == "version":
+            # A version-1 charter (the rules before issue 12) carries no version-2 table.
+            data["version"] = value
+            if value < 2:
+                for table in EDITION_2_TABLES:
+                    data.pop(table, None)
+            continue
         table, name = path.split(".")
         data[table][name] = value
     return Charter.model_validate(data)
