@@ -18,11 +18,13 @@ from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.members import add_history, get_member
 from ledger.rules.pricing import (
+    FixedRateRule,
     IndexedRule,
     PriceComputation,
     PriceRule,
     compute_price,
 )
+from ledger.rules.rate_bounds import check_rate
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import FROZEN, Ident, NonNegCents, validated
 
@@ -208,6 +210,8 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
             f"dwelling {body.dwelling_id}: district {body.district!r} is not one of the charter's "
             f"districts ({', '.join(charter.cooperative.districts)})"
         )
+    if isinstance(body.price_rule, FixedRateRule):
+        check_rate(charter, body.price_rule.rate, f"dwelling {body.dwelling_id}")
     row = {
         "seq": ctx.seq,
         "kind": REGISTERED,
