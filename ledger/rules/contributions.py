@@ -173,23 +173,27 @@ def subject_record(state: State, subject: str) -> Record | None:
     return state.get("contribution", subject)
 
 
-def record_key(state: State, subject: str, subject_kind: str) -> str:
-    """Where a subject's charges are kept: under its id, or, for an id that a version-1 ledger
-    gave to a second kind of thing (RULES.md §3), under "<id>/<kind>" (no id holds a "/")."""
+def record_of(state: State, subject: str, subject_kind: str) -> tuple[str, Record | None]:
+    """Where a subject's charges are kept, and the record there: under its id, or, for an id
+    that a version-1 ledger gave to a second kind of thing (RULES.md §3), under
+    "<id>/<kind>" (no id holds a "/")."""
     plain = subject_record(state, subject)
     if plain is None or plain["subject_kind"] == subject_kind:
-        return subject
-    return f"{subject}/{subject_kind}"
+        return subject, plain
+    key = f"{subject}/{subject_kind}"
+    return key, subject_record(state, key)
 
 
 def subject_of(key: str) -> str:
     return key.partition("/")[0]
 
 
-def _subject_keys(state: State, subject: str) -> list[str]:
-    """Every record key of an id: its own, and one per further kind of an old collision."""
-    keys = [f"{subject}/{k}" for k in SUBJECT_KINDS]
-    return [k for k in [subject, *keys] if subject_record(state, k) is not None]
+def _subject_records(state: State, subject: str) -> list[tuple[str, Record]]:
+    """Every record of an id, with its key: its own, and one per further kind of an old
+    collision."""
+    keys = [subject, *(f"{subject}/{k}" for k in SUBJECT_KINDS)]
+    found = ((key, subject_record(state, key)) for key in keys)
+    return [(key, record) for key, record in found if record is not None]
 
 
 def _open_items(
@@ -198,12 +202,10 @@ def _open_items(
     """(month, subject, record key, cents due) a payment may cover, oldest first."""
     items: list[tuple[str, str, str, int]] = []
     if body_subject is not None:
-        keys = _subject_keys(state, body_subject)
-        if not keys:
+        records = _subject_records(state, body_subject)
+        if not records:
             raise RuleViolation(f"subject {body_subject} was never charged a contribution")
-        for key in keys:
-            record = subject_record(state, key)
-            assert record is not None
+        for key, record in records:
             for m, due in record["open"].items():
                 if month is None or m == month:
                     items.append((m, body_subject, key, int(due["cents"])))
@@ -215,9 +217,9 @@ def _open_items(
         if index is None:
             raise RuleViolation(f"member {member} was never charged a contribution")
         for key in index["subjects"]:
-            record = subject_record(state, key)
-            assert record is not None
-            for m, due in record["open"].items():
+            charged = subject_record(state, key)
+            assert charged is not None
+            for m, due in charged["open"].items():
                 if due["member"] == member:
                     items.append((m, subject_of(key), key, int(due["cents"])))
     return sorted(i for i in items if month_start(i[0]) <= paid_on)
@@ -302,8 +304,8 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
         raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
     post(state, body.postings, f"contribution for {body.month}")
     for line in lines:
-        key = record_key(state, line.subject, line.subject_kind)
-        record = subject_record(state, key) or {
+        key, found = record_of(state, line.subject, line.subject_kind)
+        record = found or {
             "subject_kind": line.subject_kind,
             "district": line.district,
             "open": {},
