@@ -84,10 +84,10 @@ def index_lookup(state: State) -> IndexLookup:
     return lookup
 
 
-# How far (in months) a value looks for a published month on each side. Beyond a decade the
-# compounded bound allows any value anyway ((1 - 0.20)^120 < 10^-11), so looking further
-# would change nothing but the cost.
-_NEIGHBOUR_WINDOW = 120
+# How far (in months) a value looks for a published month on each side, one keyed read a
+# month. Two years: by then the compounded bound is nearly no bound ((1 - 0.20)^24 < 0.5%),
+# and a series published month by month reads at most 25 records a value.
+_NEIGHBOUR_WINDOW = 24
 
 
 def _month_plus(month: str, months: int) -> str:
