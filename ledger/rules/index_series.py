@@ -107,10 +107,11 @@ def _nearest(state: State, series: str, month: str, step: int) -> tuple[str, int
 
 
 def check_plausible(state: State, body: IndexPublished) -> None:
-    """Edition 2: an administrator's value moves at most the charter's bound b a month from
-    the nearest published month on each side: k months from a value n, it must lie within
-    [n × (1 − b)^k, n × (1 + b)^k]. Anything else is a governor's (index.exception-published).
-    A series' first value has nothing to be measured against."""
+    """Edition 2: an administrator's value moves at most the charter's bound b a month, in
+    time order, to and from the nearest published month on each side: from an earlier value
+    e, k months before, the value lies within [e × (1 − b)^k, e × (1 + b)^k]; to a later
+    value l, k months after, l lies within [value × (1 − b)^k, value × (1 + b)^k]. Anything
+    else is a governor's (index.exception-published). A series' first value is free."""
     _, charter = charter_at(state)
     if not charter.rules_from(2):
         return
@@ -123,16 +124,20 @@ def check_plausible(state: State, body: IndexPublished) -> None:
             if found is None:
                 continue
             month, distance, near = found
-            low, high = near * (1 - bound) ** distance, near * (1 + bound) ** distance
-            if not low <= value <= high:
-                change = (value - near) / near * 100
+            (m1, v1), (m2, v2) = sorted([(month, near), (body.month, value)])
+            if not v1 * (1 - bound) ** distance <= v2 <= v1 * (1 + bound) ** distance:
+                change = (v2 - v1) / v1 * 100
                 apart = "a month" if distance == 1 else f"{distance} months"
                 raise RuleViolation(
-                    f"index {body.series} {body.month}: value {body.value} is {change:+.2f}% "
-                    f"from {near} ({month}, {apart} away), beyond the charter's "
-                    f"plausibility.index_monthly_change of {(bound * 100).normalize():f}% a month: a governor "
-                    f"publishes it (index publish --reason)"
+                    f"index {body.series} {body.month}: {_plain(v1)} ({m1}) to {_plain(v2)} "
+                    f"({m2}) is {change:+.2f}% in {apart}, beyond the charter's "
+                    f"plausibility.index_monthly_change of {(bound * 100).normalize():f}% a "
+                    f"month: a governor publishes it (index publish --reason)"
                 )
+
+
+def _plain(value: Decimal) -> str:
+    return rate_str(value)
 
 
 @kind("index.published", role="coop-admin", body=IndexPublished)

@@ -61,8 +61,8 @@ def test_an_index_jump_needs_a_governor(cli_ledger: Any) -> None:
     _refused(
         cli,
         publish("2031-03", "0.000000000001", *admin),
-        "index CPI 2031-03: value 0.000000000001 is -100.00% from 119.5 (2031-02, a "
-        "month away), beyond the charter's plausibility.index_monthly_change of 20% a month",
+        "index CPI 2031-03: 119.5 (2031-02) to 0.000000000001 (2031-03) is -100.00% in a "
+        "month, beyond the charter's plausibility.index_monthly_change of 20% a month",
     )
     # The same value with a reason is the governor's: an administrator's key cannot sign it.
     _refused(
