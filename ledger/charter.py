@@ -119,9 +119,15 @@ class PlausibilityTerms(BaseModel):
     max_rate: Fraction = "0.10"
 
 
-# Tables that exist only from charter version 2 on: a version-1 charter may not carry them,
-# and its dump leaves them out, so a version-1 charter signed before they existed keeps its bytes.
-EDITION_2_TABLES = ("plausibility",)
+# Parameters that exist only from charter version 2 on, as "table" or "table.name": a
+# version-1 charter may not carry them, and its dump leaves them out, so a version-1 charter
+# signed before they existed keeps its bytes (and its entries their normal form).
+EDITION_2_PARAMETERS: tuple[str, ...] = ("plausibility",)
+
+
+def _parts(path: str) -> tuple[str, str | None]:
+    table, _, name = path.partition(".")
+    return table, name or None
 
 
 class Charter(BaseModel):
@@ -144,10 +150,15 @@ class Charter(BaseModel):
     @classmethod
     def _edition_2_tables_need_version_2(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("version", 2) == 1:
-            for table in EDITION_2_TABLES:
-                if table in data:
+            for path in EDITION_2_PARAMETERS:
+                table, name = _parts(path)
+                section = data.get(table)
+                if (name is None and table in data) or (
+                    name is not None and isinstance(section, dict) and name in section
+                ):
+                    shown = f"[{table}]" if name is None else path
                     raise ValueError(
-                        f"[{table}] is a version-2 parameter: a version-1 charter cannot carry it"
+                        f"{shown} is a version-2 parameter: a version-1 charter cannot carry it"
                     )
         return data
 
@@ -169,8 +180,14 @@ class Charter(BaseModel):
     def _without_later_tables(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         data: dict[str, object] = handler(self)
         if self.version < 2:
-            for table in EDITION_2_TABLES:
-                data.pop(table, None)
+            for path in EDITION_2_PARAMETERS:
+                table, name = _parts(path)
+                if name is None:
+                    data.pop(table, None)
+                else:
+                    section = data.get(table)
+                    if isinstance(section, dict):
+                        data[table] = {k: v for k, v in section.items() if k != name}
         return data
 
     def rules_from(self, version: int) -> bool:

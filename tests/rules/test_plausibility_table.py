@@ -332,3 +332,19 @@ def test_administrators_never_make_neighbouring_months_jump(
         k = (int(m2[:4]) * 12 + int(m2[5:])) - (int(m1[:4]) * 12 + int(m1[5:]))
         if k <= 24:
             assert v1 * (1 - bound) ** k <= v2 <= v1 * (1 + bound) ** k, (m1, v1, m2, v2)
+
+
+def test_a_version_2_parameter_inside_a_table_is_left_out_of_a_version_1_charter(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The mechanism other version-2 parameters use: "table.name" as well as a whole table."""
+    import ledger.charter
+
+    monkeypatch.setattr(
+        ledger.charter, "EDITION_2_PARAMETERS", ("plausibility", "shares.default_index")
+    )
+    data = V1.model_dump(mode="json")
+    assert "default_index" not in data["shares"] and "default_rule" in data["shares"]
+    data["shares"]["default_index"] = "CPI"
+    with pytest.raises(InputError, match=_re("shares.default_index is a version-2 parameter")):
+        charter_from_dict(data)

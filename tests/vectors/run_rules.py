@@ -26,7 +26,7 @@ from pydantic import TypeAdapter  # noqa: E402
 
 from ledger import errors  # noqa: E402
 from ledger.calendar import add_months, anniversary, whole_months, whole_years  # noqa: E402
-from ledger.charter import EDITION_2_TABLES, TEMPLATE, Charter, parse_charter  # noqa: E402
+from ledger.charter import TEMPLATE, Charter, parse_charter  # noqa: E402
 from ledger.checks import verify_store  # noqa: E402
 from ledger.command import Command  # noqa: E402
 from ledger.keys import generate  # noqa: E402
@@ -234,11 +234,10 @@ def _charter(overrides: dict[str, Any]) -> Charter:
     data = parse_charter(TEMPLATE).model_dump(mode="json")
     for path, value in overrides.items():
         if path == "version":
-            # A version-1 charter (the rules before issue 12) carries no version-2 table.
-            data["version"] = value
-            if value < 2:
-                for table in EDITION_2_TABLES:
-                    data.pop(table, None)
+            # A version-1 charter (the rules before issue 12) carries no version-2 parameter:
+            # the model leaves them out of a version-1 dump.
+            changed = Charter.model_validate(data).model_copy(update={"version": value})
+            data = changed.model_dump(mode="json")
             continue
         table, name = path.split(".")
         data[table][name] = value
