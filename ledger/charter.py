@@ -95,7 +95,12 @@ class LevyTerms(BaseModel):
 class ContributionTerms(BaseModel):
     model_config = FROZEN
     home_monthly_cents: NonNegCents = 1000
+    # Per workspace in use (edition 1); per registered workplace of a business (edition 2).
     workspace_monthly_cents: NonNegCents = 1000
+    # Edition 2 (version-2 charters only): who the contributions are for, and what a home or
+    # business that starts or stops within a month pays for it.
+    beneficiary: Ident = "area-management"
+    part_month: Literal["whole-month", "pro-rata"] = "whole-month"
 
 
 class LeaseTerms(BaseModel):
@@ -107,6 +112,15 @@ class LeaseTerms(BaseModel):
     area_districts: Districts = ()
     affordable_target: Fraction = "0.20"
     exception_role: Literal["governor", "werk-admin"] = "governor"
+    # Edition 2 (version-2 charters only): the CPI series of the ROZ indexation formula.
+    index_series: Ident = "CPI"
+
+
+# Parameters that exist only in version-2 charters (decision 0016), per table.
+EDITION_2_PARAMETERS: dict[str, tuple[str, ...]] = {
+    "contribution": ("beneficiary", "part_month"),
+    "lease": ("index_series",),
+}
 
 
 class PlausibilityTerms(BaseModel):
@@ -119,15 +133,9 @@ class PlausibilityTerms(BaseModel):
     max_rate: Fraction = "0.10"
 
 
-# Parameters that exist only from charter version 2 on, as "table" or "table.name": a
-# version-1 charter may not carry them, and its dump leaves them out, so a version-1 charter
-# signed before they existed keeps its bytes (and its entries their normal form).
-EDITION_2_PARAMETERS: tuple[str, ...] = ("plausibility",)
-
-
-def _parts(path: str) -> tuple[str, str | None]:
-    table, _, name = path.partition(".")
-    return table, name or None
+# Whole tables that exist only in version-2 charters: a version-1 charter may not carry
+# them, and its dump leaves them out (as EDITION_2_PARAMETERS does for single parameters).
+EDITION_2_TABLES: tuple[str, ...] = ("plausibility",)
 
 
 class Charter(BaseModel):
@@ -150,15 +158,10 @@ class Charter(BaseModel):
     @classmethod
     def _edition_2_tables_need_version_2(cls, data: object) -> object:
         if isinstance(data, dict) and data.get("version", 2) == 1:
-            for path in EDITION_2_PARAMETERS:
-                table, name = _parts(path)
-                section = data.get(table)
-                if (name is None and table in data) or (
-                    name is not None and isinstance(section, dict) and name in section
-                ):
-                    shown = f"[{table}]" if name is None else path
+            for table in EDITION_2_TABLES:
+                if table in data:
                     raise ValueError(
-                        f"{shown} is a version-2 parameter: a version-1 charter cannot carry it"
+                        f"[{table}] is a version-2 parameter: a version-1 charter cannot carry it"
                     )
         return data
 
@@ -176,18 +179,30 @@ class Charter(BaseModel):
             )
         return self
 
+    @model_validator(mode="after")
+    def _edition_2_parameters_need_version_2(self) -> Charter:
+        if self.version < 2:
+            for table, names in EDITION_2_PARAMETERS.items():
+                carried = sorted(set(names) & getattr(self, table).model_fields_set)
+                if carried:
+                    raise ValueError(
+                        f"{table}.{carried[0]} is a version-2 parameter; found it in a "
+                        f"version-{self.version} charter"
+                    )
+        return self
+
     @model_serializer(mode="wrap")
-    def _without_later_tables(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+    def _dump_edition(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
+        # A version-1 charter is dumped without the version-2 parameters, so the charters
+        # already signed in version-1 ledgers keep their one normal form.
         data: dict[str, object] = handler(self)
         if self.version < 2:
-            for path in EDITION_2_PARAMETERS:
-                table, name = _parts(path)
-                if name is None:
-                    data.pop(table, None)
-                else:
-                    section = data.get(table)
-                    if isinstance(section, dict):
-                        data[table] = {k: v for k, v in section.items() if k != name}
+            for table, names in EDITION_2_PARAMETERS.items():
+                section = data.get(table)
+                if isinstance(section, dict):
+                    data[table] = {k: v for k, v in section.items() if k not in names}
+            for table in EDITION_2_TABLES:
+                data.pop(table, None)
         return data
 
     def rules_from(self, version: int) -> bool:
@@ -276,9 +291,11 @@ baseline_policy = "reset-on-sale" # reset-on-sale | keep
 default_index = "CPI"             # the index that defines the expected value path
 
 [contribution]
-# Monthly area contribution per home and per workspace in use, in cents.
+# Monthly area contribution per home and per workplace of a business, in cents.
 home_monthly_cents = 1000
 workspace_monthly_cents = 1000
+beneficiary = "area-management"   # who the contributions are for (the area management)
+part_month = "whole-month"        # start or stop within a month: whole-month | pro-rata
 
 [lease]
 # Werkcorporatie: affordable workspace for local starting businesses.
@@ -289,6 +306,7 @@ max_founded_years = 5             # tenant founded at most 5 years before the le
 area_districts = []               # empty: every district above counts as "the area"
 affordable_target = "0.20"        # affordable share of workspace floor area
 exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
+index_series = "CPI"              # yearly indexation by the ROZ formula on this CPI series
 
 [plausibility]
 # What one administrator key may do alone (version 2; docs/RULES.md §6, §7.1).

@@ -11,7 +11,7 @@ from ledger.audit import Auditor, Report
 from ledger.note import Verifier
 from ledger.state import MemoryState
 from ledger.storage import authentication as auth
-from ledger.storage.store import ReadTx
+from ledger.storage.store import SCHEMA_VERSION, ReadTx
 
 INDEX_COLUMNS = ("kind", "key_id", "effective", "recorded_at", "request_id")
 # Stored Merkle nodes are compared block by block: a block of 2^12 leaves holds every node
@@ -263,35 +263,73 @@ def _check_member_data(tx: ReadTx, auditor: Auditor) -> None:
 
 
 def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:
-    if tx.schema_version == "1":
+    """The state commitment recomputed from the projection table is the one stored (tree
+    nodes, namespace digests, each record's bucket) and the one the head's MAC covers."""
+    if tx.schema_version != SCHEMA_VERSION:
         auditor.add(
             None,
             "authentication",
-            "schema version 1 keeps no MACs: run coopledger rebuild --log-key FILE to add them",
+            f"schema version {tx.schema_version} keeps no state commitment: run coopledger "
+            "rebuild --log-key FILE to add it",
         )
         return
-    failing: list[str] = []
-    total = 0
-    for ns, key, value, mac in tx.projection_rows():
-        if not auth.same(mac, auth.record_mac(mac_key, ns, key, value)):
-            failing.append(f"{ns}/{key}")
-        if mac is not None:
-            total += auth.to_int(mac)
-    if failing:
+    misplaced: list[str] = []
+    rows: list[tuple[str, str, bytes]] = []
+    for ns, key, value, bucket in tx.projection_rows():
+        if bucket != auth.bucket_of(ns, key):
+            misplaced.append(f"{ns}/{key}")
+        rows.append((ns, key, value))
+    if misplaced:
         auditor.add(
             None,
             "authentication",
-            f"{len(failing)} projection records fail their authentication, first {failing[0]}",
+            f"{len(misplaced)} projection records are stored in the wrong bucket, first {misplaced[0]}",
         )
-    size, last, digest, mac = tx.authentication()
-    if size == 0 and mac is None and digest is None:
+    made = auth.commitment(mac_key, rows)
+    nodes, namespaces = tx.state_commitment()
+    differing: list[int] = []
+    for page in range(auth.FANOUT):
+        stored = nodes.get(auth.node_of(page), auth.EMPTY_PAGE_CHILDREN)
+        mine = made.pages.get(page, auth.EMPTY_PAGE_CHILDREN)
+        if stored != mine:
+            differing += [
+                page * auth.FANOUT + i
+                for i in range(auth.FANOUT)
+                if stored[i * 32 : i * 32 + 32] != mine[i * 32 : i * 32 + 32]
+            ] or [page * auth.FANOUT]
+    if differing:
+        held = sorted(
+            f"{ns}/{key}" for ns, key, _ in rows if auth.bucket_of(ns, key) == differing[0]
+        )
+        auditor.add(
+            None,
+            "authentication",
+            f"{len(differing)} buckets of the state tree differ from the projection records, "
+            f"first bucket {differing[0]} ({', '.join(held[:3]) or 'now empty'}): a record was "
+            "added, removed, changed or put back to an earlier version outside coop-ledger",
+        )
+    unknown = sorted(n for n in nodes if not 0 <= n <= auth.FANOUT)
+    if nodes.get(auth.TOP, auth.EMPTY_TOP_CHILDREN) != made.top or unknown:
+        auditor.add(None, "authentication", "the state tree's top differs from its pages")
+    wanted = {ns: (d.as_bytes(), d.count) for ns, d in made.namespaces.items()}
+    if namespaces != wanted:
+        names = sorted(
+            n for n in set(namespaces) | set(wanted) if namespaces.get(n) != wanted.get(n)
+        )
+        auditor.add(
+            None,
+            "authentication",
+            f"the digest of namespace {names[0]} differs from its projection records",
+        )
+    size, last, root, mac = tx.authentication()
+    if size == 0 and mac is None and root is None:
         return
-    if digest is None or not auth.same(mac, auth.head_mac(mac_key, size, last, digest)):
+    if root is None or not auth.same(mac, auth.head_mac(mac_key, size, last, root)):
         auditor.add(None, "authentication", "the head row fails its authentication")
-    elif digest != auth.to_bytes(total):
+    elif root != made.root:
         auditor.add(
             None,
             "authentication",
-            "the head's state digest does not match the projection records: a record was "
-            "added, removed or put back to an earlier version outside coop-ledger",
+            "the head's state root does not match the projection records: a record was "
+            "added, removed, changed or put back to an earlier version outside coop-ledger",
         )

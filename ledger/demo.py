@@ -109,7 +109,13 @@ def shares_step(demo: DemoLedger) -> None:
     )
     demo.say("registered D-1 (fixed-rate 2% compound), D-2 (indexed, CPI) and D-3 (nominal)")
     # Placeholder values in the shape of CBS's consumer price index, by calendar month.
-    cpi = {"2031-03": "128.4", "2031-04": "128.9", "2034-09": "139.1"}
+    cpi = {
+        "2030-12": "127.0",
+        "2031-03": "128.4",
+        "2031-04": "128.9",
+        "2031-12": "131.6",
+        "2034-09": "139.1",
+    }
     demo.append(
         "coop-admin",
         [
@@ -232,8 +238,16 @@ def werk_step(demo: DemoLedger) -> None:
         [werk.grant("W-2", "B-2", date(2031, 6, 1), date(2036, 6, 1), 1500_00, date(2031, 5, 10))],
     )
     demo.say(f"granted {second}: W-2 to B-2, next in the queue")
-    demo.append("werk-admin", [werk.index(first, 927_00, date(2032, 4, 1))])
-    demo.say(f"indexed {first} by the charter's 3% a year: EUR 900.00 -> 927.00 from 2032-04-01")
+    demo.append(
+        "werk-admin",
+        [werk.revalue_workspace("W-1", 250_00, date(2032, 1, 1), "Taxatie Havenkade (demo)")],
+    )
+    demo.append("werk-admin", [werk.index(first, None, date(2032, 4, 1))])
+    demo.say(
+        f"revalued W-1's market rent to EUR 250.00 per m2 per year; indexed {first} by the ROZ "
+        "formula (CPI 2031-12 / 2030-12 = 131.6 / 127.0): EUR 900.00 -> 927.00 from 2032-04-01, "
+        "capped at the charter's 3% a year"
+    )
     demo.append("werk-admin", [werk.end(excepted, date(2033, 5, 1), "moved to a larger space")])
     demo.say(f"ended {excepted} early on 2033-05-01; W-3 is free again")
 
@@ -353,6 +367,16 @@ def levy_step(demo: DemoLedger) -> None:
         f"P-1's levy paid in two parts (a mistyped payment, entry {typo}, corrected by the "
         "board); P-2's levy partly paid, the rest waived by the board"
     )
+    # Every charge names its debtor: the homes' owners and the businesses' workplaces.
+    demo.append(
+        "levy-admin",
+        [
+            contributions.name_debtor("P-1", "OWNER-P-1", date(2031, 5, 1)),
+            contributions.name_debtor("P-2", "OWNER-P-2", date(2031, 6, 1)),
+            contributions.register_workplaces("B-1", "Pampus-Haven", 2, date(2031, 4, 1)),
+        ],
+    )
+    demo.say("named the owners of homes P-1 and P-2; B-1 registered 2 workplaces")
     for month, on in (("2032-01", date(2032, 1, 5)), ("2032-04", date(2032, 4, 5))):
         demo.append("levy-admin", [contributions.charge_month(month, on)])
     try:
@@ -369,7 +393,7 @@ def levy_step(demo: DemoLedger) -> None:
         "levy-admin",
         [contributions.pay_contribution(20_00, date(2032, 4, 20), "bank-2", member="B-1")],
     )
-    demo.say("recorded contribution payments for P-1 and from B-1 (its workspace W-1)")
+    demo.say("recorded contribution payments for P-1 and from B-1 (its 2 workplaces)")
 
     path = sqlite_path(demo.ledger.store.target)
     base = path if path is not None else Path("coopledger-demo")

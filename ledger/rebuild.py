@@ -1,4 +1,4 @@
-"""`coopledger rebuild`: recompute every projection record from the verified log, with its MAC."""
+"""`coopledger rebuild`: recompute every projection record from the verified log, and the state commitment over them."""
 
 from __future__ import annotations
 

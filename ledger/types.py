@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Annotated, TypeVar
+from typing import Annotated, Any, TypeVar
 
 from pydantic import AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, ValidationError
 
@@ -16,6 +16,17 @@ M = TypeVar("M", bound=BaseModel)
 
 # Every signed model is frozen and refuses unknown fields: what is signed is what is meant.
 FROZEN = ConfigDict(frozen=True, extra="forbid", strict=False)
+
+
+def _absent(value: object) -> bool:
+    return value is None
+
+
+def edition_2(**constraints: Any) -> Any:
+    """An edition-2 body field (decision 0016): None by default, and left out of the body's
+    JSON form when None, so bodies signed under a version-1 charter keep their one normal form."""
+    return Field(default=None, exclude_if=_absent, **constraints)
+
 
 _DECIMAL_RE = re.compile(r"^(0|[1-9][0-9]*)(\.[0-9]+)?$")
 _ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")

@@ -16,7 +16,15 @@ from ledger import note
 from ledger.keys import Signer, generate
 from ledger.rules import members
 from ledger.rules.members import PersonalData
-from tests.support import ORIGIN, PG_ENV, CliRunner, Founded, found_ledger, found_through_cli
+from tests.support import (
+    ORIGIN,
+    PG_ENV,
+    CliRunner,
+    Founded,
+    charter_v1,
+    found_ledger,
+    found_through_cli,
+)
 
 
 @pytest.fixture(scope="session")
@@ -87,6 +95,14 @@ def store_target(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
 @pytest.fixture
 def founded(tmp_path: Path, signers: dict[str, Signer]) -> Iterator[Founded]:
     f = found_ledger(str(tmp_path / "ledger.db"), signers)
+    yield f
+    f.store.dispose()
+
+
+@pytest.fixture
+def founded_v1(tmp_path: Path, signers: dict[str, Signer]) -> Iterator[Founded]:
+    """A ledger founded under a version-1 charter: the rules edition before issue 12."""
+    f = found_ledger(str(tmp_path / "ledger-v1.db"), signers, charter_v1())
     yield f
     f.store.dispose()
 

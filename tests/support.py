@@ -49,6 +49,21 @@ class Founded:
 GENESIS = date(2020, 1, 1)
 
 
+def charter_v1(charter: Charter | None = None) -> Charter:
+    """The template charter (or `charter`) as version 1: the rules edition of the ledgers
+    written before issue 12 (decision 0016), without the version-2 parameters."""
+    from ledger.charter import EDITION_2_PARAMETERS, EDITION_2_TABLES, charter_from_dict
+
+    data = (charter or parse_charter(TEMPLATE)).model_dump(mode="json")
+    data["version"] = 1
+    for table, names in EDITION_2_PARAMETERS.items():
+        for name in names:
+            data[table].pop(name, None)
+    for table in EDITION_2_TABLES:
+        data.pop(table, None)
+    return charter_from_dict(data)
+
+
 def found_ledger(
     target: str, signers: dict[str, Signer], charter: Charter | None = None
 ) -> Founded:

@@ -272,14 +272,15 @@ def contribution_run(
     on: str | None,
     w: WriteRequest,
 ) -> None:
-    """Charge every home and workspace in use in MONTH, as one entry; a month is charged once
+    """Charge every home and workplace (charter version 1: workspace) in use in MONTH, as one
+    entry, each line naming its debtor (version 2); a month is charged once
     (running it again appends nothing and names the original entry)."""
     from ledger.rules.contributions import AlreadyCharged, ContributionCharged, charge_month
 
     def describe(result: Any) -> str:
         body: ContributionCharged = result.facts[0].body
         return (
-            f"charged {len(body.lines)} homes and workspaces for {body.month}: "
+            f"charged {len(body.lines)} homes, workspaces and workplaces for {body.month}: "
             f"{_eur(body.total_cents)}"
         )
 
@@ -328,6 +329,43 @@ def contribution_pay(
         member=member,
     )
     append(w, [command])
+
+
+@contribution.command("workplaces")
+@click.option("--member", "member_id", required=True, help="The business, e.g. B-1.", type=ID)
+@click.option("--count", required=True, type=int, help="Its number of workplaces (0: none).")
+@click.option("--district", required=True, help="The district it works in.", type=TEXT)
+@click.option("--date", "on", required=True, help="The day the count applies from.")
+@write_options
+def contribution_workplaces(
+    member_id: str, count: int, district: str, on: str, w: WriteRequest
+) -> None:
+    """Register or update a business's number of workplaces (charter version 2): the monthly
+    contribution charges every workplace."""
+    from ledger.rules.contributions import register_workplaces
+
+    command = register_workplaces(member_id, district, count, parse_date(on, "--date"))
+    append(
+        w,
+        [command],
+        lambda _r: f"{member_id}: {count} workplaces in {district} from {on}",
+    )
+
+
+@contribution.command("debtor")
+@click.option("--subject", required=True, help="The home (a levy-bound property).", type=ID)
+@click.option(
+    "--debtor", required=True, help="Who owes its contribution (the owner's id).", type=ID
+)
+@click.option("--date", "on", required=True, help="The day the debtor owes from.")
+@write_options
+def contribution_debtor(subject: str, debtor: str, on: str, w: WriteRequest) -> None:
+    """Name who owes a home's contribution from a date on (charter version 2: every charge
+    names its debtor)."""
+    from ledger.rules.contributions import name_debtor
+
+    command = name_debtor(subject, debtor, parse_date(on, "--date"))
+    append(w, [command], lambda _r: f"home {subject}: contribution owed by {debtor} from {on}")
 
 
 @contribution.command("arrears")

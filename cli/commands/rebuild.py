@@ -1,4 +1,4 @@
-"""`coopledger rebuild`: repair the projection (or upgrade a schema-1 database) from the verified log."""
+"""`coopledger rebuild`: repair the projection (or upgrade a schema-1 or schema-2 database) from the verified log."""
 
 from __future__ import annotations
 

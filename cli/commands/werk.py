@@ -89,6 +89,40 @@ def workspace_register(
     append(w, [command], describe)
 
 
+@workspace.command("revalue")
+@click.option("--id", "workspace_id", required=True, help="The workspace, e.g. W-3.", type=ID)
+@click.option(
+    "--market-rent",
+    required=True,
+    help="The new market rent reference in EUR per m2 per year, e.g. 300 or 287.50.",
+)
+@click.option("--date", "on", required=True, help="The day the new market rent applies from.")
+@click.option(
+    "--source", required=True, help="Where the value comes from (appraisal, survey).", type=TEXT
+)
+@write_options
+def workspace_revalue(
+    workspace_id: str, market_rent: str, on: str, source: str, w: WriteRequest
+) -> None:
+    """Revalue a workspace's market rent (werk-admin, charter version 2): the rent cap of
+    later grants and indexations follows it."""
+    from ledger.rules.werk import revalue_workspace
+
+    command = revalue_workspace(
+        workspace_id, _cents(market_rent, "--market-rent"), parse_date(on, "--date"), source
+    )
+
+    def describe(result: Any) -> str:
+        body = _fact_body(result)
+        return (
+            f"workspace {body.workspace_id}: market rent "
+            f"{_eur(body.market_rent_cents_per_m2_year)} per m2 per year from {on} "
+            f"({body.source})"
+        )
+
+    append(w, [command], describe)
+
+
 @workspace.command("list")
 @click.option("--at", help="Show the tenant on this date (default: today).")
 @db_option
@@ -256,6 +290,16 @@ def lease_queue(db: str, as_json: bool) -> None:
     "lease.exception_role, by default governor).",
     type=TEXT,
 )
+@click.option(
+    "--type",
+    "lease_type",
+    type=click.Choice(["7:230a", "7:290"]),
+    default="7:230a",
+    show_default=True,
+    help="Lease type under Dutch law (charter version 2): 7:230a other business space (the "
+    "charter's maximum term), 7:290 premises open to the public (at most 2 years, or 5 years "
+    "renewed by law to 10).",
+)
 @click.option("--date", "on", help="Decision date (default: today).")
 @write_options
 def lease_grant(
@@ -265,6 +309,7 @@ def lease_grant(
     end_: str,
     rent: str,
     exception_reason: str | None,
+    lease_type: str,
     on: str | None,
     w: WriteRequest,
 ) -> None:
@@ -279,6 +324,7 @@ def lease_grant(
         _cents(rent, "--rent"),
         _on(on, "--date"),
         exception_reason,
+        lease_type,
     )
 
     def describe(result: Any) -> str:
@@ -287,6 +333,8 @@ def lease_grant(
             f"granted lease {body.lease_id}: {body.workspace_id} to {body.member_id} from "
             f"{body.start} to {body.end} (exclusive) at {_eur(body.rent_cents_per_month)} a month"
         )
+        if body.lease_type is not None:
+            line += f", type {body.lease_type}"
         if body.exception is not None:
             line += (
                 f"; queue exception passing over {body.exception.passed_over_member_id}: "
@@ -300,25 +348,39 @@ def lease_grant(
 @lease.command("index")
 @click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.", type=ID)
 @click.option("--date", "on", required=True, help="The day the new rent applies from.")
-@click.option("--rent", required=True, help="The new monthly rent in EUR.")
+@click.option(
+    "--rent",
+    help="The new monthly rent in EUR. Charter version 2: optional, at most the ROZ formula's "
+    "result (default: that result, capped); version 1: required.",
+)
 @write_options
 def lease_index(
     lease_id: str,
     on: str,
-    rent: str,
+    rent: str | None,
     w: WriteRequest,
 ) -> None:
-    """Change a lease's rent: increases at most the charter's yearly cap, never above the cap."""
+    """Index a lease's rent. Charter version 2: yearly, by the ROZ formula rent x CPI(4 months
+    before) / CPI(16 months before), capped by the charter's yearly maximum and the rent cap
+    on the market rent in force. Version 1: a typed rent, capped."""
     from ledger.rules.werk import index
 
-    command = index(lease_id, _cents(rent, "--rent"), parse_date(on, "--date"))
+    cents = None if rent is None else _cents(rent, "--rent")
+    command = index(lease_id, cents, parse_date(on, "--date"))
 
     def describe(result: Any) -> str:
         body = _fact_body(result)
-        return (
+        line = (
             f"lease {lease_id}: rent {_eur(body.previous_rent_cents_per_month)} -> "
             f"{_eur(body.rent_cents_per_month)} a month from {on}"
         )
+        if body.formula_cents is not None:
+            line += (
+                f" (ROZ: {body.index_series} {body.index_month} {body.index_value} / "
+                f"{body.base_month} {body.base_index_value} gives {_eur(body.formula_cents)}; "
+                f"yearly ceiling {_eur(body.ceiling_cents)}, rent cap {_eur(body.cap_cents)})"
+            )
+        return line
 
     append(w, [command], describe)
 

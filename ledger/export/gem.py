@@ -31,7 +31,7 @@ from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
 from ledger.storage.store import ReadTx
 
-GEM_FORMAT = "coop-ledger-gem/v2"
+GEM_FORMAT = "coop-ledger-gem/v3"
 MANIFEST = "manifest.json"
 MANIFEST_CONTEXT = b"coop-ledger/gem-manifest/v1\n"
 FORMATS = ("csv", "json")
@@ -46,7 +46,7 @@ GEM_KINDS = (
 )
 # A correction of one of these kinds reverses its levy movement (the others are not GEM's).
 LEVY_MOVEMENTS = {"property.sold": "assessed", "levy.paid": "paid", "levy.waived": "waived"}
-PROPERTY_KINDS = ("home", "commercial", "plot", "dwelling", "workspace")
+PROPERTY_KINDS = ("home", "commercial", "plot", "dwelling", "workspace", "workplace")
 
 _PERIOD_RE = re.compile(r"^([0-9]{4})(?:-(0[1-9]|1[0-2])|-Q([1-4]))?$")
 
@@ -164,9 +164,14 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("date", "date"),
         Column("month", "month"),
         Column("subject", "text"),
-        Column("property_kind", "enum", ("home", "dwelling", "workspace")),
+        Column("property_kind", "enum", ("home", "dwelling", "workspace", "workplace")),
         Column("district", "text"),
         Column("member", "optional-text"),
+        Column(
+            "debtor",
+            "optional-text",
+            description="who owes the charge (charter version 2; empty under version 1)",
+        ),
         Column("amount", "money"),
         Column("ref", "optional-text", description="payment reference"),
     ),
@@ -200,7 +205,8 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
     # seq of a sale, payment or waiver -> its movement, sale seq, amount and date (for a
     # correction)
     movements: dict[int, tuple[str, int, int, date]] = {}
-    charged: dict[tuple[str, str], tuple[str, str]] = {}  # (subject, month) -> kind, district
+    # (subject, month) -> kind, district, debtor (None under a version-1 charter)
+    charged: dict[tuple[str, str], tuple[str, str, str | None]] = {}
     sums: dict[tuple[str, str], dict[str, int]] = {}
 
     def bucket(district: str, kind: str) -> dict[str, int]:
@@ -262,7 +268,11 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
         elif entry.kind == "contribution.charged":
             month = body["month"]
             for line in body["lines"]:
-                charged[(line["subject"], month)] = (line["subject_kind"], line["district"])
+                charged[(line["subject"], month)] = (
+                    line["subject_kind"],
+                    line["district"],
+                    line.get("debtor"),
+                )
                 sums_at = bucket(line["district"], line["subject_kind"])
                 amount = int(line["amount_cents"])
                 if month < period.first_month:
@@ -280,6 +290,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
                             "property_kind": line["subject_kind"],
                             "district": line["district"],
                             "member": line["member"],
+                            "debtor": line.get("debtor"),
                             "amount": amount,
                             "ref": None,
                         }
@@ -288,7 +299,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
             place = when(entry.effective)
             payer = body["member"]
             for part in body["allocations"]:
-                kind, district = charged[(part["subject"], part["month"])]
+                kind, district, debtor = charged[(part["subject"], part["month"])]
                 sums_at = bucket(district, kind)
                 amount = int(part["amount_cents"])
                 if place < 0:
@@ -306,6 +317,7 @@ def compute(entries: Iterable[Entry], period: Period) -> GemData:
                             "property_kind": kind,
                             "district": district,
                             "member": payer,
+                            "debtor": debtor,
                             "amount": amount,
                             "ref": body["ref"],
                         }

@@ -8,24 +8,39 @@ from __future__ import annotations
 import calendar
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, timedelta
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field, model_validator
 
+from ledger.charter import Charter
 from ledger.command import Command, Fact
 from ledger.errors import RuleViolation
-from ledger.money import MAX_CENTS, format_eur
+from ledger.money import MAX_CENTS, format_eur, round_to_cents
 from ledger.postings import Posting, post, transfer
 from ledger.state import Ctx, Record, State, charter_at, kind, load_kinds
-from ledger.types import FROZEN, Ident, Month, validated
+from ledger.types import FROZEN, Ident, Month, edition_2, validated
 
-SubjectKind = Literal["home", "dwelling", "workspace"]
-SUBJECT_KINDS: tuple[SubjectKind, ...] = ("home", "dwelling", "workspace")
+SubjectKind = Literal["home", "dwelling", "workspace", "workplace"]
+SUBJECT_KINDS: tuple[SubjectKind, ...] = ("home", "dwelling", "workspace", "workplace")
 
 RECEIVABLE = "contribution:receivable"
+# Edition 1: the contributions are the GEM's. Edition 2: the charter's beneficiary's.
 GEM_INCOME = "gem:contribution"
 GEM_CASH = "gem:contribution:cash"
+WORKPLACES = "workplaces"
+DEBTOR = "contribution-debtor"
+MAX_WORKPLACES = 1_000_000
+
+
+def income_account(beneficiary: str | None) -> str:
+    return GEM_INCOME if beneficiary is None else f"beneficiary:{beneficiary}:contribution"
+
+
+def cash_account(beneficiary: str | None) -> str:
+    return GEM_CASH if beneficiary is None else f"beneficiary:{beneficiary}:contribution:cash"
+
 
 PositiveCents = Annotated[int, Field(gt=0, le=MAX_CENTS, strict=True)]
 Ref = Annotated[str, Field(min_length=1, max_length=200)]
@@ -65,16 +80,24 @@ class AlreadyCharged(RuleViolation):
 
 
 class ContributionLine(BaseModel):
+    """One charge. Edition 2 adds the debtor (every line names one), the number of
+    workplaces of a business line, and the days in use when the charter's part-month
+    policy is pro-rata."""
+
     model_config = FROZEN
     subject: Ident
     subject_kind: SubjectKind
     district: District
     member: Ident | None = None
     amount_cents: PositiveCents
+    debtor: Ident | None = edition_2()
+    workplaces: int | None = edition_2(ge=1, le=MAX_WORKPLACES, strict=True)
+    days: int | None = edition_2(ge=1, le=31, strict=True)
 
 
 class ContributionCharged(BaseModel):
-    """A month's run: every subject in use, with the charter's amount, as one entry."""
+    """A month's run: every subject in use, with the charter's amount, as one entry.
+    Edition 2 names the beneficiary and the part-month policy the amounts follow."""
 
     model_config = FROZEN
     month: Month
@@ -82,6 +105,27 @@ class ContributionCharged(BaseModel):
     lines: tuple[ContributionLine, ...] = Field(min_length=1)
     total_cents: PositiveCents
     postings: tuple[Posting, ...]
+    beneficiary: Ident | None = edition_2()
+    part_month: Literal["whole-month", "pro-rata"] | None = edition_2()
+
+
+class WorkplacesRegistered(BaseModel):
+    """A business's number of workplaces in the area from the entry's effective date on
+    (edition 2); 0 when it stops."""
+
+    model_config = FROZEN
+    member_id: Ident
+    district: District
+    workplaces: int = Field(ge=0, le=MAX_WORKPLACES, strict=True)
+
+
+class DebtorNamed(BaseModel):
+    """Who owes a home's contribution from the entry's effective date on (edition 2): its
+    owner, by an id whose personal data stays outside the signed entries, like a member's."""
+
+    model_config = FROZEN
+    subject: Ident
+    debtor: Ident
 
 
 class Allocation(BaseModel):
@@ -132,6 +176,8 @@ def month_end(month: str) -> date:
 def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...], int]:
     """The lines a run for `month` charges now, and the charter seq their amounts come from."""
     charter_seq, charter = charter_at(state)
+    if charter.rules_from(2):
+        return _lines_edition_2(state, month, charter), charter_seq
     amounts = {
         "home": charter.contribution.home_monthly_cents,
         "dwelling": charter.contribution.home_monthly_cents,
@@ -158,6 +204,134 @@ def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...]
                 amount_cents=amount,
             )
     return tuple(seen[s] for s in sorted(seen)), charter_seq
+
+
+# -- edition 2: every home and every workplace, each charge naming its debtor ------------------
+
+
+_DAY = timedelta(days=1)
+
+
+def _rows_in(rows: list[list[Any]], first: date, last: date) -> Iterator[tuple[date, date, Any]]:
+    """Date-ordered rows [[from, value, ...], ...] (each in force until the next one's date)
+    as the segments (first day, last day, row) that fall in [first, last]."""
+    for row, following in zip(rows, [*rows[1:], None], strict=True):
+        start = max(date.fromisoformat(row[0]), first)
+        end = last if following is None else min(date.fromisoformat(following[0]) - _DAY, last)
+        if start <= end:
+            yield start, end, row
+
+
+def workplace_lines(state: State, month: str) -> list[ChargeLine]:
+    """Businesses with at least one workplace on some day of the month (edition 2)."""
+    first, last = month_start(month), month_end(month)
+    out = []
+    for member_id, record in state.scan(WORKPLACES):
+        used = [row for _s, _e, row in _rows_in(record["rows"], first, last) if int(row[1]) > 0]
+        if used:
+            out.append(ChargeLine(member_id, "workplace", used[-1][2], member_id))
+    return out
+
+
+def _workplace_amount(
+    state: State, member_id: str, first: date, last: date
+) -> tuple[int, int, int]:
+    """(most workplaces on a day of the month, workplace-days, days with any) of a business."""
+    record = state.get(WORKPLACES, member_id)
+    assert record is not None
+    most = workplace_days = days = 0
+    for start, end, row in _rows_in(record["rows"], first, last):
+        count, span = int(row[1]), (end - start).days + 1
+        if count > 0:
+            most = max(most, count)
+            workplace_days += count * span
+            days += span
+    return most, workplace_days, days
+
+
+def _home_days(state: State, subject: str, first: date, last: date) -> int:
+    delivered = date.fromisoformat(state.get("property", subject)["delivered"])  # type: ignore[index]
+    return (last - max(delivered, first)).days + 1
+
+
+def _dwelling_days(state: State, subject: str, first: date, last: date) -> int:
+    from ledger.rules.shares import holding_rows  # shares imports this module
+
+    rows = [[r["on"], r["holder"]] for r in holding_rows(state.get("dwelling", subject) or {})]
+    return sum((e - b).days + 1 for b, e, row in _rows_in(rows, first, last) if row[1] is not None)
+
+
+def debtor_on(state: State, subject: str, on: date) -> str | None:
+    """The debtor named for a home on a day (the latest naming dated on or before it)."""
+    record = state.get(DEBTOR, subject)
+    found = None
+    for day, debtor, _seq in record["rows"] if record else ():
+        if date.fromisoformat(day) <= on:
+            found = debtor
+    return found
+
+
+def _lines_edition_2(state: State, month: str, charter: Charter) -> tuple[ContributionLine, ...]:
+    """Edition 2: every home (levy-bound homes and member-held dwellings) and every workplace
+    of a business, each line naming its debtor; Werkcorporatie workspaces are charged
+    through their tenants' workplaces. Whole months, or pro rata by days, as the charter says."""
+    first, last = month_start(month), month_end(month)
+    in_month = last.day
+    pro_rata = charter.contribution.part_month == "pro-rata"
+    rounding = charter.cooperative.rounding
+    load_kinds()
+    found = [
+        line
+        for source in CONTRIBUTION_SOURCES
+        for line in source(state, month)
+        if line.subject_kind != "workspace"
+    ]
+    # Keyed by id and kind: an id given to two kinds under a version-1 charter (RULES.md §3)
+    # is charged once per kind, each on its own line.
+    seen: dict[tuple[str, str], ChargeLine] = {}
+    for line in [*found, *workplace_lines(state, month)]:
+        seen.setdefault((line.subject, line.subject_kind), line)
+    out = []
+    for subject, _kind in sorted(seen):
+        line = seen[(subject, _kind)]
+        count: int | None = None
+        if line.subject_kind == "workplace":
+            count, workplace_days, days = _workplace_amount(state, subject, first, last)
+            monthly = charter.contribution.workspace_monthly_cents
+            debtor: str | None = subject
+            units = workplace_days if pro_rata else count * in_month
+        else:
+            monthly = charter.contribution.home_monthly_cents
+            if line.subject_kind == "home":
+                days = _home_days(state, subject, first, last)
+                debtor = debtor_on(state, subject, last)
+                if debtor is None:
+                    raise RuleViolation(
+                        f"contribution for {month}: home {subject} has no debtor named on or "
+                        f"before {last.isoformat()}; name its owner first (contribution debtor)"
+                    )
+            else:
+                days = _dwelling_days(state, subject, first, last)
+                debtor = line.member
+            units = days if pro_rata else in_month
+        # monthly x units / days in the month, in cents; rounded once by the charter's rule.
+        amount = round_to_cents(Decimal(monthly * units) / (in_month * 100), rounding)
+        if amount == 0:
+            continue
+        out.append(
+            validated(
+                ContributionLine,
+                subject=subject,
+                subject_kind=line.subject_kind,
+                district=line.district,
+                member=line.member,
+                amount_cents=amount,
+                debtor=debtor,
+                workplaces=count,
+                days=days if pro_rata else None,
+            )
+        )
+    return tuple(out)
 
 
 def run_of(state: State, month: str) -> Record | None:
@@ -299,7 +473,14 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
             f"contribution for {body.month}: total {format_eur(body.total_cents)} recorded, "
             f"the lines add up to {format_eur(total)}"
         )
-    expected = transfer(RECEIVABLE, GEM_INCOME, total)
+    _, charter = charter_at(state)
+    terms = _edition_2_terms(charter)
+    if (body.beneficiary, body.part_month) != terms:
+        raise RuleViolation(
+            f"contribution for {body.month}: expected beneficiary and part-month policy "
+            f"{terms}, found {(body.beneficiary, body.part_month)}"
+        )
+    expected = transfer(RECEIVABLE, income_account(body.beneficiary), total)
     if body.postings != expected:
         raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
     post(state, body.postings, f"contribution for {body.month}")
@@ -315,18 +496,20 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
         record["subject_kind"] = line.subject_kind
         record["district"] = line.district
         record["member"] = line.member
+        # Who pays: the debtor (edition 2), else the member the line names.
+        payer = line.debtor or line.member
         record["open"] = {
             **record["open"],
-            body.month: {"cents": line.amount_cents, "member": line.member, "seq": ctx.seq},
+            body.month: {"cents": line.amount_cents, "member": payer, "seq": ctx.seq},
         }
         record["charged_cents"] = int(record["charged_cents"]) + line.amount_cents
         state.put("contribution", key, record)
-        if line.member is not None:
-            index = state.get("contribution-payer", line.member) or {"subjects": []}
+        if payer is not None:
+            index = state.get("contribution-payer", payer) or {"subjects": []}
             if key not in index["subjects"]:
                 state.put(
                     "contribution-payer",
-                    line.member,
+                    payer,
                     {"subjects": sorted([*index["subjects"], key])},
                 )
     state.put(
@@ -352,7 +535,7 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
             f"contribution payment {body.ref}: allocations differ from the open charges, "
             f"oldest first ({_first_difference(body.allocations, expected)})"
         )
-    postings = transfer(GEM_CASH, RECEIVABLE, body.amount_cents)
+    postings = transfer(_cash(state), RECEIVABLE, body.amount_cents)
     if body.postings != postings:
         raise RuleViolation(f"contribution payment {body.ref}: postings are not {_show(postings)}")
     post(state, body.postings, f"contribution payment {body.ref}")
@@ -370,6 +553,109 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
         record["open"] = open_
         record["paid_cents"] = int(record["paid_cents"]) + part.amount_cents
         state.put("contribution", key, record)
+
+
+def _edition_2_terms(charter: Charter) -> tuple[str | None, Any]:
+    """(beneficiary, part-month policy) a run records under the charter; (None, None) in
+    edition 1, where the contributions are the GEM's and any day charges the whole month."""
+    if not charter.rules_from(2):
+        return None, None
+    return charter.contribution.beneficiary, charter.contribution.part_month
+
+
+def _cash(state: State) -> str:
+    """The account a contribution payment is paid into: the beneficiary's of the charter in
+    force at the payment (edition 2), else the GEM's."""
+    return cash_account(_edition_2_terms(charter_at(state)[1])[0])
+
+
+# -- edition 2: workplaces and debtors ------------------------------------------------------
+
+
+def _edition_2_only(state: State, what: str) -> Charter:
+    charter_seq, charter = charter_at(state)
+    if not charter.rules_from(2):
+        raise RuleViolation(
+            f"{what} applies from charter version 2; the charter in force (entry "
+            f"{charter_seq}) is version {charter.version}"
+        )
+    return charter
+
+
+@kind("workplaces.registered", role="levy-admin", body=WorkplacesRegistered)
+def _workplaces(state: State, body: WorkplacesRegistered, ctx: Ctx) -> None:
+    mid = body.member_id
+    charter = _edition_2_only(state, f"member {mid}: a number of workplaces")
+    member = state.get("member", mid)
+    if member is None:
+        raise RuleViolation(f"unknown member {mid}")
+    if member["member_kind"] != "business":
+        raise RuleViolation(
+            f"member {mid}: expected a business to register workplaces, "
+            f"found member kind {member['member_kind']!r}"
+        )
+    if body.district not in charter.cooperative.districts:
+        raise RuleViolation(
+            f"member {mid}: district {body.district!r} is not one of the charter's districts "
+            f"({', '.join(charter.cooperative.districts)})"
+        )
+    record = state.get(WORKPLACES, mid) or {"rows": []}
+    rows = record["rows"]
+    if rows and ctx.effective.isoformat() <= rows[-1][0]:
+        raise RuleViolation(
+            f"member {mid}: expected a workplace count dated after its last one "
+            f"({rows[-1][0]}), found {ctx.effective.isoformat()}"
+        )
+    if not rows and body.workplaces == 0:
+        raise RuleViolation(
+            f"member {mid}: expected at least 1 workplace at the first registration"
+        )
+    row = [ctx.effective.isoformat(), body.workplaces, body.district, ctx.seq]
+    state.put(WORKPLACES, mid, {"rows": [*rows, row]})
+
+
+@kind("contribution.debtor-named", role="levy-admin", body=DebtorNamed)
+def _debtor_named(state: State, body: DebtorNamed, ctx: Ctx) -> None:
+    subject = body.subject
+    _edition_2_only(state, f"home {subject}: naming a debtor")
+    prop = state.get("property", subject)
+    if prop is None or prop["property_kind"] != "home":
+        found = "no property" if prop is None else f"a property of kind {prop['property_kind']}"
+        raise RuleViolation(
+            f"{subject}: expected a levy-bound home to name a debtor for, found {found}"
+        )
+    record = state.get(DEBTOR, subject) or {"rows": []}
+    rows = record["rows"]
+    if rows and ctx.effective.isoformat() <= rows[-1][0]:
+        raise RuleViolation(
+            f"home {subject}: expected a debtor named after the last one ({rows[-1][0]}), "
+            f"found {ctx.effective.isoformat()}"
+        )
+    state.put(DEBTOR, subject, {"rows": [*rows, [ctx.effective.isoformat(), body.debtor, ctx.seq]]})
+
+
+def register_workplaces(member_id: str, district: str, workplaces: int, effective: date) -> Command:
+    """Record a business's number of workplaces in the area from `effective` on (0: none)."""
+    body = validated(
+        WorkplacesRegistered, member_id=member_id, district=district, workplaces=workplaces
+    )
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command(
+        "workplaces.register",
+        args,
+        lambda _s, _c: Fact("workplaces.registered", body, effective),
+    )
+
+
+def name_debtor(subject: str, debtor: str, effective: date) -> Command:
+    """Name who owes a home's contribution from `effective` on (its owner)."""
+    body = validated(DebtorNamed, subject=subject, debtor=debtor)
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command(
+        "contribution.name-debtor",
+        args,
+        lambda _s, _c: Fact("contribution.debtor-named", body, effective),
+    )
 
 
 def _first_difference(recorded: tuple[BaseModel, ...], computed: tuple[BaseModel, ...]) -> str:
@@ -402,12 +688,15 @@ def charge_month(month: str, effective: date) -> Command:
         if not lines:
             raise RuleViolation(f"no home or workspace is in use in {valid}: nothing to charge")
         total = sum(line.amount_cents for line in lines)
+        beneficiary, part_month = _edition_2_terms(charter_at(state)[1])
         body = ContributionCharged(
             month=valid,
             charter_seq=charter_seq,
             lines=lines,
             total_cents=total,
-            postings=transfer(RECEIVABLE, GEM_INCOME, total),
+            postings=transfer(RECEIVABLE, income_account(beneficiary), total),
+            beneficiary=beneficiary,
+            part_month=part_month,
         )
         return Fact("contribution.charged", body, effective)
 
@@ -447,7 +736,7 @@ def pay_contribution(
         body = ContributionPaid(
             **payment.model_dump(),
             allocations=allocations,
-            postings=transfer(GEM_CASH, RECEIVABLE, amount_cents),
+            postings=transfer(_cash(state), RECEIVABLE, amount_cents),
         )
         return Fact("contribution.paid", body, paid_on)
 

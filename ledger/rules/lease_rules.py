@@ -37,7 +37,7 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from ledger.calendar import add_years, whole_months
+from ledger.calendar import add_months, add_years, whole_months
 from ledger.errors import NotFound, RuleViolation
 from ledger.money import Rounding, format_eur, rate_str, round_to_cents
 
@@ -372,3 +372,138 @@ def affordable_share(
         target=target,
         meets_target=meets,
     )
+
+
+# -- edition 2 (charter version 2): lease types, market-rent revaluation, ROZ indexation -------
+
+LEASE_TYPES = ("7:230a", "7:290")
+# Art. 7:292 BW: a 7:290 lease of more than 2 years runs 5 years and is renewed by law to 10.
+SHORT_7_290_YEARS = 2
+FIRST_TERM_7_290_YEARS = 5
+RENEWED_7_290_YEARS = 10
+
+
+def lease_end_by_law(start: date, end: date, lease_type: str, caps: LeaseCaps) -> date:
+    """Check the agreed term of a lease of `lease_type` and return the day the workspace is
+    free again by law (exclusive): the agreed end, or for a 7:290 lease over 2 years the end
+    of its renewal to 10 years.
+
+    7:230a (other business space): `start < end <= add_years(start, max_term_years)`.
+    7:290 (premises open to the public): `start < end <= add_years(start, 2)` (a short lease),
+    or `end = add_years(start, 5)`, which the law renews to `add_years(start, 10)`; the
+    charter's maximum term does not apply, the law fixes the term.
+    """
+    if lease_type == "7:230a":
+        check_term(start, end, caps)
+        return end
+    if lease_type != "7:290":
+        raise RuleViolation(
+            f"lease type: expected one of {', '.join(LEASE_TYPES)}, found {lease_type!r}"
+        )
+    if end <= start:
+        raise RuleViolation(
+            f"lease term: expected the end after the start {start.isoformat()}, "
+            f"found end {end.isoformat()}"
+        )
+    short = add_years(start, SHORT_7_290_YEARS)
+    first_term = add_years(start, FIRST_TERM_7_290_YEARS)
+    if end <= short:
+        return end
+    if end != first_term:
+        raise RuleViolation(
+            f"lease term (7:290): expected an end on or before {short.isoformat()} (at most "
+            f"{SHORT_7_290_YEARS} years) or on {first_term.isoformat()} (a term over "
+            f"{SHORT_7_290_YEARS} years runs {FIRST_TERM_7_290_YEARS} years by law), "
+            f"found end {end.isoformat()}"
+        )
+    return add_years(start, RENEWED_7_290_YEARS)
+
+
+def roz_months(on: date) -> tuple[str, str]:
+    """The CPI months of the ROZ formula for a rent change on `on`: (4 months before the
+    adjustment month, 16 months before it)."""
+    first = on.replace(day=1)
+    new, old = add_months(first, -4), add_months(first, -16)
+    return f"{new.year:04d}-{new.month:02d}", f"{old.year:04d}-{old.month:02d}"
+
+
+def roz_rent_cents(
+    old_rent: int, index_new: Decimal, index_old: Decimal, rounding: Rounding
+) -> int:
+    """The ROZ formula: rent x I(4 months before) / I(16 months before), rounded once by the
+    charter's rule."""
+    return round_to_cents(old_rent * index_new / (index_old * 100), rounding)
+
+
+@dataclass(frozen=True)
+class RozIndexation:
+    """An edition-2 indexation: the formula's result and the two caps; `highest` is the least
+    of the three, the highest rent the indexation may set."""
+
+    months: int
+    formula_cents: int
+    ceiling_cents: int
+    cap_cents: int
+
+    @property
+    def highest_cents(self) -> int:
+        return min(self.formula_cents, self.ceiling_cents, self.cap_cents)
+
+
+def roz_indexation(
+    old_rent: int,
+    last_change: date,
+    on: date,
+    term: Term,
+    workspace: Workspace,
+    caps: LeaseCaps,
+    index_new: Decimal,
+    index_old: Decimal,
+) -> RozIndexation:
+    """Check the date of an edition-2 indexation and compute the highest rent it may set.
+
+    The change date lies in the term, after the last change and at least 12 whole months
+    after it (the ROZ adjustment is yearly). The highest rent is the least of the ROZ
+    formula's result, the charter's yearly ceiling (`indexation_ceiling_cents`) and the rent
+    cap on the workspace's market rent in force on `on`.
+    """
+    wid = workspace.workspace_id
+    start, end = term
+    if not start <= on < end:
+        raise RuleViolation(
+            f"workspace {wid}: expected a rent change date in the lease term "
+            f"{start.isoformat()} to {end.isoformat()} (end exclusive), found {on.isoformat()}"
+        )
+    if on <= last_change:
+        raise RuleViolation(
+            f"workspace {wid}: expected a rent change date after the last change "
+            f"{last_change.isoformat()}, found {on.isoformat()}"
+        )
+    months = whole_months(last_change, on)
+    if months < 12:
+        raise RuleViolation(
+            f"workspace {wid}: expected at least 12 whole months since the last change "
+            f"{last_change.isoformat()} before an indexation, found {months} on {on.isoformat()}"
+        )
+    return RozIndexation(
+        months=months,
+        formula_cents=roz_rent_cents(old_rent, index_new, index_old, caps.rounding),
+        ceiling_cents=indexation_ceiling_cents(old_rent, months, caps),
+        cap_cents=rent_cap_cents(workspace, caps),
+    )
+
+
+def check_roz_rent(new_rent: int, result: RozIndexation, workspace: Workspace) -> None:
+    """Refuse a typed rent that is not positive or is above the indexation's highest rent."""
+    wid = workspace.workspace_id
+    if new_rent <= 0:
+        raise RuleViolation(
+            f"workspace {wid}: expected a positive monthly rent, found {format_eur(new_rent)}"
+        )
+    if new_rent > result.highest_cents:
+        raise RuleViolation(
+            f"workspace {wid}: rent {format_eur(new_rent)} is above the highest indexed rent "
+            f"{format_eur(result.highest_cents)} (ROZ formula {format_eur(result.formula_cents)}, "
+            f"yearly ceiling {format_eur(result.ceiling_cents)}, rent cap "
+            f"{format_eur(result.cap_cents)})"
+        )

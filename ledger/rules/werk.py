@@ -28,20 +28,22 @@ import re
 from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
-from ledger.money import MAX_CENTS, format_eur
+from ledger.money import MAX_CENTS, format_eur, rate_str
 from ledger.rules.contributions import ChargeLine, contribution_source, run_of
 from ledger.rules.corrections import cannot_reverse, remember
 from ledger.rules.ids import check_unique
+from ledger.rules.index_series import index_lookup
 from ledger.rules.lease_rules import (
     Applicant,
     LeaseCaps,
+    RozIndexation,
     Workspace,
     affordable_share,
     check_allocation,
@@ -49,13 +51,17 @@ from ledger.rules.lease_rules import (
     check_indexation,
     check_no_overlap,
     check_rent,
+    check_roz_rent,
     check_term,
+    lease_end_by_law,
     overlaps,
     rent_cap_cents,
+    roz_indexation,
+    roz_months,
 )
 from ledger.rules.members import add_history, get_member
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
-from ledger.types import FROZEN, Ident, validated
+from ledger.types import FROZEN, DecimalStr, Ident, Month, edition_2, validated
 
 NS_WORKSPACE = "workspace"
 NS_APPLICATION = "application"
@@ -90,6 +96,18 @@ class WorkspaceRegistered(BaseModel):
     market_rent_cents_per_m2_year: Int
 
 
+class WorkspaceRevalued(BaseModel):
+    """A new market rent reference from the entry's effective date on (edition 2)."""
+
+    model_config = FROZEN
+    workspace_id: Ident
+    market_rent_cents_per_m2_year: Int
+    source: Annotated[str, Field(min_length=1, max_length=300)]
+
+
+LeaseType = Literal["7:230a", "7:290"]
+
+
 class LeaseApplied(BaseModel):
     """A business joins the waiting list; the entry's effective date is the application date."""
 
@@ -117,7 +135,8 @@ class QueueException(BaseModel):
 
 class LeaseGranted(BaseModel):
     """A lease over [start, end); lease_id, charter_seq, application_seq and the exception's
-    passed-over applicant are computed by the rule and checked again by the applier."""
+    passed-over applicant are computed by the rule and checked again by the applier. The
+    lease type (edition 2) decides the term rule; absent under a version-1 charter."""
 
     model_config = FROZEN
     lease_id: Ident
@@ -129,15 +148,26 @@ class LeaseGranted(BaseModel):
     charter_seq: Seq
     application_seq: Seq
     exception: QueueException | None = None
+    lease_type: LeaseType | None = edition_2()
 
 
 class LeaseIndexed(BaseModel):
-    """A rent change from the entry's effective date on."""
+    """A rent change from the entry's effective date on. Edition 2: a yearly indexation by
+    the ROZ formula, with every input and the caps it was checked against (absent under a
+    version-1 charter, where the rent is typed and only capped)."""
 
     model_config = FROZEN
     lease_id: Ident
     previous_rent_cents_per_month: Int
     rent_cents_per_month: Int
+    index_series: Ident | None = edition_2()
+    index_month: Month | None = edition_2()
+    index_value: DecimalStr | None = edition_2()
+    base_month: Month | None = edition_2()
+    base_index_value: DecimalStr | None = edition_2()
+    formula_cents: Int | None = edition_2()
+    ceiling_cents: Int | None = edition_2()
+    cap_cents: Int | None = edition_2()
 
 
 class LeaseEnded(BaseModel):
@@ -187,12 +217,23 @@ def live_lease(state: State, lease_id: str) -> Record:
     return record
 
 
-def workspace_of(workspace_id: str, record: Record) -> Workspace:
+def market_rent_on(record: Record, on: date | None = None) -> int:
+    """The workspace's market rent reference in force on a day (the latest revaluation dated
+    on or before it, else the registered one); without a day, the latest."""
+    rent = int(record["market_rent_cents_per_m2_year"])
+    for day, cents, _seq in record.get("revaluations", ()):
+        if on is None or date.fromisoformat(day) <= on:
+            rent = int(cents)
+    return rent
+
+
+def workspace_of(workspace_id: str, record: Record, on: date | None = None) -> Workspace:
+    """The workspace as the rent rules read it, with its market rent in force on `on`."""
     return Workspace(
         workspace_id=workspace_id,
         district=record["district"],
         area_m2=int(record["area_m2"]),
-        market_rent_cents_per_m2_year=int(record["market_rent_cents_per_m2_year"]),
+        market_rent_cents_per_m2_year=market_rent_on(record, on),
     )
 
 
@@ -251,6 +292,66 @@ def _describe_lease(lease_id: str, lease: Record) -> str:
     )
 
 
+def _index_value(state: State, series: str, month: str, lease_id: str, what: str) -> Decimal:
+    value = index_lookup(state)(series, month)
+    if value is None:
+        raise RuleViolation(
+            f"lease {lease_id}: index {series} has no published value for {month} "
+            f"(the {what} month of the ROZ formula): publish it before indexing"
+        )
+    return value
+
+
+def _roz_body(
+    state: State, lease_id: str, lease: Record, in_force: Charter, on: date, rent: int | None
+) -> LeaseIndexed:
+    """The edition-2 indexation body for a change on `on`: the ROZ inputs, the formula's
+    result and the caps (the charter's yearly ceiling from the lease's charter version, the
+    rent cap on the market rent in force on `on`); the rent is the highest allowed unless
+    a lower one is typed. Checks the date rules; refuses a typed rent above the highest."""
+    _, charter = charter_at(state, int(lease["charter_seq"]))
+    series = in_force.lease.index_series
+    new_month, old_month = roz_months(on)
+    index_new = _index_value(state, series, new_month, lease_id, "index (4 months before)")
+    index_old = _index_value(state, series, old_month, lease_id, "base (16 months before)")
+    record = get_workspace(state, lease["workspace_id"])
+    workspace = workspace_of(lease["workspace_id"], record, on)
+    old = int(lease["rent_cents_per_month"])
+    result: RozIndexation = roz_indexation(
+        old,
+        date.fromisoformat(lease["last_change"]),
+        on,
+        (date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"])),
+        workspace,
+        lease_caps(charter),
+        index_new,
+        index_old,
+    )
+    chosen = result.highest_cents if rent is None else rent
+    check_roz_rent(chosen, result, workspace)
+    return LeaseIndexed(
+        lease_id=lease_id,
+        previous_rent_cents_per_month=old,
+        rent_cents_per_month=chosen,
+        index_series=series,
+        index_month=new_month,
+        index_value=rate_str(index_new),
+        base_month=old_month,
+        base_index_value=rate_str(index_old),
+        formula_cents=result.formula_cents,
+        ceiling_cents=result.ceiling_cents,
+        cap_cents=result.cap_cents,
+    )
+
+
+def _first_field_difference(recorded: BaseModel, computed: BaseModel) -> str:
+    a, b = recorded.model_dump(mode="json"), computed.model_dump(mode="json")
+    for key in sorted(set(a) | set(b)):
+        if a.get(key) != b.get(key):
+            return f"{key} recorded {a.get(key)}, computed {b.get(key)}"
+    return "same values"  # pragma: no cover - called only when the bodies differ
+
+
 # -- appliers ----------------------------------------------------------------------------------
 
 
@@ -291,6 +392,35 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
         },
     )
     remember(state, "workspace.registered", body, ctx)
+
+
+@kind("workspace.revalued", role=WERK_ADMIN, body=WorkspaceRevalued)
+def _revalued(state: State, body: WorkspaceRevalued, ctx: Ctx) -> None:
+    """Edition 2: the market rent reference follows the market, from the entry's date on;
+    the rent cap of later grants and indexations follows it (issue 12 (d))."""
+    wid = body.workspace_id
+    charter_seq, charter = charter_at(state)
+    if not charter.rules_from(2):
+        raise RuleViolation(
+            f"workspace {wid}: a market-rent revaluation applies from charter version 2; the "
+            f"charter in force (entry {charter_seq}) is version {charter.version}"
+        )
+    record = get_workspace(state, wid)
+    if body.market_rent_cents_per_m2_year < 1:
+        raise RuleViolation(
+            f"workspace {wid}: expected a positive market rent per m2 per year, "
+            f"found {format_eur(body.market_rent_cents_per_m2_year)}"
+        )
+    revaluations = list(record.get("revaluations", ()))
+    latest = revaluations[-1][0] if revaluations else record["registered_on"]
+    if ctx.effective.isoformat() <= latest:
+        raise RuleViolation(
+            f"workspace {wid}: expected a revaluation dated after {latest} (its "
+            f"{'last revaluation' if revaluations else 'registration'}), "
+            f"found {ctx.effective.isoformat()}"
+        )
+    revaluations.append([ctx.effective.isoformat(), body.market_rent_cents_per_m2_year, ctx.seq])
+    state.put(NS_WORKSPACE, wid, {**record, "revaluations": revaluations})
 
 
 @kind("lease.applied", role=WERK_ADMIN, body=LeaseApplied)
@@ -392,10 +522,28 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
         )
     wid, mid = body.workspace_id, body.member_id
     record = get_workspace(state, wid)
-    workspace = workspace_of(wid, record)
     get_member(state, mid)
     caps = lease_caps(charter)
-    check_term(body.start, body.end, caps)
+    if charter.rules_from(2):
+        # Edition 2: the lease type decides the term; the cap reads the market rent in
+        # force on the lease start.
+        if body.lease_type is None:
+            raise RuleViolation(
+                f"lease {body.lease_id}: expected a lease type (7:230a or 7:290) under the "
+                f"charter in force (entry {charter_seq}, version {charter.version}), found none"
+            )
+        workspace = workspace_of(wid, record, body.start)
+        held_until = lease_end_by_law(body.start, body.end, body.lease_type, caps)
+    else:
+        if body.lease_type is not None:
+            raise RuleViolation(
+                f"lease {body.lease_id}: a lease type applies from charter version 2; the "
+                f"charter in force (entry {charter_seq}) is version {charter.version}, "
+                f"found lease type {body.lease_type}"
+            )
+        workspace = workspace_of(wid, record)
+        check_term(body.start, body.end, caps)
+        held_until = body.end
     check_rent(body.rent_cents_per_month, workspace, caps)
     pointer = state.get(NS_APPLICANT, mid)
     if pointer is not None and int(pointer["application_seq"]) != body.application_seq:
@@ -419,8 +567,9 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
                 f"{body.exception.passed_over_member_id} "
                 f"(entry {body.exception.passed_over_application_seq})"
             )
-    check_no_overlap((body.start, body.end), ((lid, s, e) for lid, _m, s, e in _terms(record)))
-    start, end = body.start.isoformat(), body.end.isoformat()
+    check_no_overlap((body.start, held_until), ((lid, s, e) for lid, _m, s, e in _terms(record)))
+    # A 7:290 lease renewed by law holds the workspace to the end of the renewal.
+    start, end = body.start.isoformat(), held_until.isoformat()
     # The application the grant closes, kept so that a correction of the grant reopens it in
     # its place in the queue.
     application = state.get(NS_APPLICATION, _app_key(body.application_seq))
@@ -444,6 +593,8 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             "granted_seq": ctx.seq,
             "ended": None,
             "corrected_seq": None,
+            # Edition 2 only: a version-1 lease's record keeps its old shape.
+            **({} if body.lease_type is None else {"lease_type": body.lease_type}),
         },
     )
     state.put(
@@ -473,18 +624,35 @@ def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
             f"lease {lid}: expected previous rent {format_eur(old)}, "
             f"found {format_eur(body.previous_rent_cents_per_month)}"
         )
-    # The lease keeps the charter version it was made under, even after an amendment.
+    # The lease keeps the charter version it was made under, even after an amendment; the
+    # edition of the rule is the charter's in force at this entry.
     _, charter = charter_at(state, int(lease["charter_seq"]))
-    workspace = workspace_of(lease["workspace_id"], get_workspace(state, lease["workspace_id"]))
-    check_indexation(
-        old,
-        body.rent_cents_per_month,
-        date.fromisoformat(lease["last_change"]),
-        ctx.effective,
-        (date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"])),
-        workspace,
-        lease_caps(charter),
-    )
+    in_force_seq, in_force = charter_at(state)
+    record = get_workspace(state, lease["workspace_id"])
+    term = (date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"]))
+    last_change = date.fromisoformat(lease["last_change"])
+    if in_force.rules_from(2):
+        expected = _roz_body(state, lid, lease, in_force, ctx.effective, body.rent_cents_per_month)
+        if body != expected:
+            raise RuleViolation(
+                f"lease {lid}: the indexation differs from the ROZ computation "
+                f"({_first_field_difference(body, expected)})"
+            )
+    else:
+        if body.index_series is not None or body.formula_cents is not None:
+            raise RuleViolation(
+                f"lease {lid}: indexation by the ROZ formula applies from charter version 2; "
+                f"the charter in force (entry {in_force_seq}) is version {in_force.version}"
+            )
+        check_indexation(
+            old,
+            body.rent_cents_per_month,
+            last_change,
+            ctx.effective,
+            term,
+            workspace_of(lease["workspace_id"], record),
+            lease_caps(charter),
+        )
     on = ctx.effective.isoformat()
     state.put(
         NS_LEASE,
@@ -771,6 +939,23 @@ def register_workspace(
     )
 
 
+def revalue_workspace(
+    workspace_id: str, market_rent_cents_per_m2_year: int, effective: date, source: str
+) -> Command:
+    """Revalue a workspace's market rent reference (per m2 per year) from `effective` on,
+    naming its source (edition 2)."""
+    body = validated(
+        WorkspaceRevalued,
+        workspace_id=workspace_id,
+        market_rent_cents_per_m2_year=market_rent_cents_per_m2_year,
+        source=(source or "").strip(),
+    )
+    args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
+    return Command(
+        "workspace.revalue", args, lambda _s, _c: Fact("workspace.revalued", body, effective)
+    )
+
+
 def apply(member_id: str, min_m2: int, max_m2: int, effective: date) -> Command:
     """Put a business member on the waiting list with its size needs (in m2, inclusive)."""
     body = validated(LeaseApplied, member_id=member_id, min_m2=min_m2, max_m2=max_m2)
@@ -810,8 +995,10 @@ def grant(
     rent_cents_per_month: int,
     effective: date,
     exception_reason: str | None = None,
+    lease_type: str = "7:230a",
 ) -> Command:
-    """Grant a lease over [start, end); with a reason, out of waiting-list order."""
+    """Grant a lease over [start, end); with a reason, out of waiting-list order. The lease
+    type (7:230a or 7:290) is recorded under a version-2 charter only."""
     reason = None if exception_reason is None else _reason(exception_reason, "queue exception")
     # Check the user's values now (ids, whole cents), so a typo is one InputError line before
     # a transaction opens; the computed fields get placeholders that decide() replaces.
@@ -825,6 +1012,7 @@ def grant(
         rent_cents_per_month=rent_cents_per_month,
         charter_seq=0,
         application_seq=0,
+        lease_type=lease_type,
     )
 
     def decide(state: State, ctx: Ctx) -> Fact:
@@ -859,6 +1047,7 @@ def grant(
             charter_seq=charter_seq,
             application_seq=int(application["applied_seq"]),
             exception=exception,
+            lease_type=lease_type if charter.rules_from(2) else None,
         )
         # The kind carries the signer's role: an exception goes under the charter's role.
         kind_name = GRANT_KINDS[WERK_ADMIN if exception is None else charter.lease.exception_role]
@@ -872,21 +1061,35 @@ def grant(
         "rent_cents_per_month": rent_cents_per_month,
         "effective": effective.isoformat(),
         "exception_reason": reason,
+        "lease_type": lease_type,
     }
     return Command("lease.grant", args, decide)
 
 
-def index(lease_id: str, rent_cents_per_month: int, effective: date) -> Command:
-    """Change a lease's monthly rent from `effective` on (indexation, or a decrease)."""
-    validated(
-        LeaseIndexed,
-        lease_id=lease_id,
-        previous_rent_cents_per_month=0,
-        rent_cents_per_month=rent_cents_per_month,
-    )
+def index(lease_id: str, rent_cents_per_month: int | None, effective: date) -> Command:
+    """Change a lease's monthly rent from `effective` on. Edition 2: a yearly indexation by
+    the ROZ formula on the charter's CPI series; without a rent, the highest the formula and
+    the caps allow, with one, a rent at or below it. Edition 1: the typed rent, capped."""
+    if rent_cents_per_month is not None:
+        validated(
+            LeaseIndexed,
+            lease_id=lease_id,
+            previous_rent_cents_per_month=0,
+            rent_cents_per_month=rent_cents_per_month,
+        )
 
     def decide(state: State, _ctx: Ctx) -> Fact:
         lease = get_lease(state, lease_id)
+        _, in_force = charter_at(state)
+        if in_force.rules_from(2):
+            live_lease(state, lease_id)
+            body = _roz_body(state, lease_id, lease, in_force, effective, rent_cents_per_month)
+            return Fact("lease.indexed", body, effective)
+        if rent_cents_per_month is None:
+            raise InputError(
+                f"lease {lease_id}: under a version-1 charter an indexation needs the new rent "
+                "(--rent)"
+            )
         body = LeaseIndexed(
             lease_id=lease_id,
             previous_rent_cents_per_month=int(lease["rent_cents_per_month"]),
@@ -1018,9 +1221,10 @@ def lease_roll(state: State, on: date) -> dict[str, Any]:
                 "end": lease["end"],
                 "rent_cents_per_month": rent_on(lease, on),
                 "rent_cap_cents_per_month": rent_cap_cents(
-                    workspace_of(wid, record), lease_caps(charter)
+                    workspace_of(wid, record, on), lease_caps(charter)
                 ),
                 "charter_seq": lease["charter_seq"],
+                "lease_type": lease.get("lease_type"),
                 "exception": None if exception is None else exception["reason"],
                 "passed_over": None if exception is None else exception["passed_over_member_id"],
             }
@@ -1073,8 +1277,8 @@ def workspace_rows(state: State, on: date) -> list[dict[str, Any]]:
                 "workspace_id": wid,
                 "district": record["district"],
                 "area_m2": record["area_m2"],
-                "market_rent_cents_per_m2_year": record["market_rent_cents_per_m2_year"],
-                "rent_cap_cents_per_month": rent_cap_cents(workspace_of(wid, record), caps),
+                "market_rent_cents_per_m2_year": market_rent_on(record, on),
+                "rent_cap_cents_per_month": rent_cap_cents(workspace_of(wid, record, on), caps),
                 "lease_id": current[0][0] if current else None,
                 "member_id": current[0][1] if current else None,
                 "leases": len(record["leases"]),

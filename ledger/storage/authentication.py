@@ -1,45 +1,155 @@
-"""The MACs that authenticate the projection and the head row, and the state digest over them."""
+"""The state commitment the head's MAC covers: a fixed-shape hash tree over the projection
+for reading one record (or its absence), and keyed digests per namespace for reading all of
+one (docs/decisions/0014-trusted-state.md)."""
 
 from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 
-# The state digest: the sum mod 2^256 of every record's MAC (a keyed multiset hash,
-# MSet-Add-Hash), so adding, removing or putting back an earlier version of any one record
-# changes it, and the writer keeps it up to date with one subtraction and one addition.
-MODULUS = 1 << 256
-EMPTY_DIGEST = bytes(32)
+# The tree: every record (ns, key) lives in one of 2^16 buckets, chosen by the first two bytes
+# of SHA-256 over its framed namespace and key. A bucket's digest hashes its records, sorted;
+# 256 pages each hold 256 bucket digests; the top holds the 256 page digests. Pages and the
+# top are stored as 8 KiB rows (`state_nodes`: node 0 the top, node 1 + p page p); a row
+# that is absent holds only empty children, so a small ledger stores few.
+FANOUT = 256
+BUCKETS = FANOUT * FANOUT
+TOP = 0
+
+_BUCKET = b"\x00"
+_PAGE = b"\x01"
+_TOP = b"\x02"
+_NAMESPACES = b"\x03"
+_ROOT = b"coop-ledger state root\n"
 
 
 def _framed(*parts: bytes) -> bytes:
     return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
 
 
-def record_mac(key: bytes, ns: str, record_key: str, value: bytes) -> bytes:
-    """HMAC-SHA256 over the length-prefixed namespace, key and value bytes."""
+def _sha(*parts: bytes) -> bytes:
+    return hashlib.sha256(b"".join(parts)).digest()
+
+
+def bucket_of(ns: str, key: str) -> int:
+    return int.from_bytes(_sha(_framed(ns.encode("utf-8"), key.encode("utf-8")))[:2], "big")
+
+
+def page_of(bucket: int) -> int:
+    return bucket // FANOUT
+
+
+def node_of(page: int) -> int:
+    """The `state_nodes` row that holds a page."""
+    return 1 + page
+
+
+def bucket_digest(records: Mapping[tuple[str, str], bytes]) -> bytes:
+    """SHA-256 over b"\\x00" and every record's framed namespace, key and value, in byte order."""
+    encoded = sorted(
+        (ns.encode("utf-8"), key.encode("utf-8"), value) for (ns, key), value in records.items()
+    )
+    return _sha(_BUCKET, *(_framed(n, k, v) for n, k, v in encoded))
+
+
+def page_digest(children: bytes) -> bytes:
+    return _sha(_PAGE, children)
+
+
+def top_digest(children: bytes) -> bytes:
+    return _sha(_TOP, children)
+
+
+EMPTY_BUCKET = bucket_digest({})
+EMPTY_PAGE_CHILDREN = EMPTY_BUCKET * FANOUT
+EMPTY_PAGE = page_digest(EMPTY_PAGE_CHILDREN)
+EMPTY_TOP_CHILDREN = EMPTY_PAGE * FANOUT
+
+
+# The namespaces: for each, the number of its records and the sum mod 2^256 of their keyed
+# MACs (MSet-Add-Hash under a key derived from the log key: without the key no one can make
+# another set of records with the same sum), so that reading a whole namespace proves it is
+# complete without touching the tree.
+MODULUS = 1 << 256
+
+
+def record_mac(key: bytes, ns: str, record_key: str, value: bytes) -> int:
+    """HMAC-SHA256 over the framed namespace, key and value, as an integer."""
     message = _framed(ns.encode("utf-8"), record_key.encode("utf-8"), value)
+    return int.from_bytes(hmac.digest(key, message, hashlib.sha256), "big")
+
+
+@dataclass
+class NamespaceDigest:
+    total: int = 0
+    count: int = 0
+
+    def add(self, mac: int) -> None:
+        self.total = (self.total + mac) % MODULUS
+        self.count += 1
+
+    def remove(self, mac: int) -> None:
+        self.total = (self.total - mac) % MODULUS
+        self.count -= 1
+
+    def as_bytes(self) -> bytes:
+        return self.total.to_bytes(32, "big")
+
+
+def namespaces_digest(namespaces: Mapping[str, NamespaceDigest]) -> bytes:
+    rows = sorted((ns.encode("utf-8"), d) for ns, d in namespaces.items() if d.count)
+    return _sha(
+        _NAMESPACES, *(_framed(n, d.as_bytes(), d.count.to_bytes(8, "big")) for n, d in rows)
+    )
+
+
+def state_root(top_children: bytes, namespaces: Mapping[str, NamespaceDigest]) -> bytes:
+    return _sha(_ROOT, top_digest(top_children), namespaces_digest(namespaces))
+
+
+def head_mac(key: bytes, size: int, last_leaf_hash: bytes, state_root: bytes) -> bytes:
+    """HMAC-SHA256 over b"head", the tree size, the last leaf hash and the state root."""
+    message = b"head" + size.to_bytes(8, "big") + last_leaf_hash + state_root
     return hmac.digest(key, message, hashlib.sha256)
-
-
-def head_mac(key: bytes, size: int, last_leaf_hash: bytes, state_digest: bytes) -> bytes:
-    """HMAC-SHA256 over b"head", the tree size, the last leaf hash and the state digest."""
-    message = b"head" + size.to_bytes(8, "big") + last_leaf_hash + state_digest
-    return hmac.digest(key, message, hashlib.sha256)
-
-
-def to_int(digest: bytes) -> int:
-    return int.from_bytes(digest, "big")
-
-
-def to_bytes(value: int) -> bytes:
-    return (value % MODULUS).to_bytes(32, "big")
-
-
-def digest_of(macs: Iterable[bytes]) -> bytes:
-    return to_bytes(sum(to_int(m) for m in macs))
 
 
 def same(a: bytes | None, b: bytes) -> bool:
     return a is not None and hmac.compare_digest(bytes(a), b)
+
+
+@dataclass
+class Commitment:
+    """The whole commitment computed from a set of records (rebuild, and verify --log-key)."""
+
+    pages: dict[int, bytes] = field(default_factory=dict)  # page -> children, non-empty pages
+    top: bytes = EMPTY_TOP_CHILDREN
+    namespaces: dict[str, NamespaceDigest] = field(default_factory=dict)
+    buckets: dict[int, bytes] = field(default_factory=dict)  # bucket -> digest, non-empty
+
+    @property
+    def root(self) -> bytes:
+        return state_root(self.top, self.namespaces)
+
+
+def commitment(mac_key: bytes, records: Iterable[tuple[str, str, bytes]]) -> Commitment:
+    by_bucket: dict[int, dict[tuple[str, str], bytes]] = {}
+    namespaces: dict[str, NamespaceDigest] = {}
+    for ns, key, value in records:
+        by_bucket.setdefault(bucket_of(ns, key), {})[(ns, key)] = value
+        namespaces.setdefault(ns, NamespaceDigest()).add(record_mac(mac_key, ns, key, value))
+    out = Commitment(namespaces=namespaces)
+    pages: dict[int, bytearray] = {}
+    for bucket, contents in by_bucket.items():
+        digest = bucket_digest(contents)
+        out.buckets[bucket] = digest
+        children = pages.setdefault(page_of(bucket), bytearray(EMPTY_PAGE_CHILDREN))
+        slot = (bucket % FANOUT) * 32
+        children[slot : slot + 32] = digest
+    top = bytearray(EMPTY_TOP_CHILDREN)
+    for page, children in pages.items():
+        out.pages[page] = bytes(children)
+        top[page * 32 : page * 32 + 32] = page_digest(bytes(children))
+    out.top = bytes(top)
+    return out

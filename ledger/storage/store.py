@@ -22,15 +22,17 @@ from ledger.encoding import loads, record_bytes
 from ledger.errors import ConflictError, IntegrityError, LedgerError, StorageError, UsageError
 from ledger.state import Record
 from ledger.storage import authentication as auth
+from ledger.storage.trusted import UPSERT_NODE, UPSERT_NS, TrustedState
 
 # The schema version every transaction checks. It is tables.SCHEMA_VERSION, repeated here so
 # that a command does not import SQLModel (and the SQLAlchemy ORM under it, some 200 ms)
 # just to compare it: the tables are needed only to create the schema
 # (docs/decisions/0011-perf-cli-start-up.md; tests/unit/test_fast_paths.py keeps the two equal).
-SCHEMA_VERSION = "2"
-# Schema 1 (before projection MACs) is still read; only `coopledger rebuild` writes to it,
-# upgrading it in place (docs/decisions/0014-trusted-state.md).
-READABLE_VERSIONS = ("1", SCHEMA_VERSION)
+SCHEMA_VERSION = "3"
+# Schemas 1 (no authentication) and 2 (per-record MACs) are still read; only
+# `coopledger rebuild` writes to them, upgrading them in place
+# (docs/decisions/0014-trusted-state.md).
+READABLE_VERSIONS = ("1", "2", SCHEMA_VERSION)
 
 DEFAULT_DB = "coopledger.db"
 _CHUNK = 5000
@@ -210,8 +212,10 @@ class Store:
             return ConflictError(
                 f"another writer holds the ledger's lock (waited {self.lock_timeout:g} s): {where}"
             )
-        if name.startswith("SQLITE_READONLY") or state == "25006" or (
-            writing and name.startswith("SQLITE_CANTOPEN") and self._unwritable()
+        if (
+            name.startswith("SQLITE_READONLY")
+            or state == "25006"
+            or (writing and name.startswith("SQLITE_CANTOPEN") and self._unwritable())
         ):
             return StorageError(f"database {where} is read-only")
         if name == "SQLITE_NOTADB":
@@ -308,7 +312,7 @@ class Store:
 
         `mac_key` (derived from the log key) authenticates every projection record the
         transaction reads or writes, and the head row. `upgrade` lets `rebuild` open a
-        schema-1 database, which it upgrades in the same transaction."""
+        schema-1 or schema-2 database, which it upgrades in the same transaction."""
         conn = self._connect()
         try:
             try:
@@ -359,6 +363,8 @@ def _tables() -> list[Any]:
             "checkpoints",
             "requests",
             "projection",
+            "state_nodes",
+            "state_namespaces",
             "member_data",
         )
     ]
@@ -505,20 +511,33 @@ class ReadTx:
         digest, mac = (None if v is None else bytes(v) for v in row[2:])
         return int(row[0]), bytes(row[1]), digest, mac
 
-    def projection_rows(self) -> Iterator[tuple[str, str, bytes, bytes | None]]:
-        """Every projection record with its MAC (schema 2), in key order, in chunks."""
+    def projection_rows(self) -> Iterator[tuple[str, str, bytes, int | None]]:
+        """Every projection record with its bucket (schema 3; None before), in key order, in
+        chunks."""
+        bucket = "bucket" if self.schema_version == SCHEMA_VERSION else "NULL"
         query = (
-            "SELECT ns, key, value, mac FROM projection WHERE ns > ? OR (ns = ? AND key > ?) "
+            f"SELECT ns, key, value, {bucket} FROM projection WHERE ns > ? OR (ns = ? AND key > ?) "
             "ORDER BY ns, key LIMIT 5000"
         )
         after = ("", "")
         while True:
             rows = self.raw.rows(query, (after[0], after[0], after[1]))
-            for ns, key, value, mac in rows:
-                yield str(ns), str(key), bytes(value), None if mac is None else bytes(mac)
+            for ns, key, value, b in rows:
+                yield str(ns), str(key), bytes(value), None if b is None else int(b)
             if len(rows) < 5000:
                 return
             after = (str(rows[-1][0]), str(rows[-1][1]))
+
+    def state_commitment(self) -> tuple[dict[int, bytes], dict[str, tuple[bytes, int]]]:
+        """The stored state tree nodes and namespace digests (schema 3)."""
+        nodes = {
+            int(n): bytes(c) for n, c in self.raw.rows("SELECT node, children FROM state_nodes")
+        }
+        namespaces = {
+            str(ns): (bytes(d), int(c))
+            for ns, d, c in self.raw.rows("SELECT ns, digest, count FROM state_namespaces")
+        }
+        return nodes, namespaces
 
     def entry_index(
         self, start: int, stop: int
@@ -678,14 +697,16 @@ class ReadTx:
 
 
 class WriteTx(ReadTx):
-    """Writes collected during one append and sent in a few statements at the end. Every
-    projection record it reads must carry a valid MAC, and the head row's MAC is checked
-    before anything is decided (docs/decisions/0014-trusted-state.md)."""
+    """Writes collected during one append and sent in a few statements at the end. The head
+    row's MAC is checked before anything is decided, and every projection record read is
+    proved against the state root it covers (docs/decisions/0014-trusted-state.md)."""
+
+    state: TrustedState  # type: ignore[assignment]
 
     def __init__(self, conn: Connection, dialect: str, mac_key: bytes) -> None:
         super().__init__(conn, dialect)
         self.mac_key = mac_key
-        self.state = DbState(conn, self.raw, mac_key)
+        self.state = TrustedState(self.raw, mac_key)
         self._entries: list[dict[str, Any]] = []
         self._nodes: list[dict[str, Any]] = []
 
@@ -695,44 +716,77 @@ class WriteTx(ReadTx):
         return DbState(self.conn, self.raw)
 
     def check_head(self) -> None:
-        """Refuse a head row whose MAC fails, and take its state digest as the starting point
-        of the digest the transaction maintains. A fresh database has no MAC yet."""
-        size, last, digest, mac = self.authentication()
-        if mac is None and size == 0 and digest is None:
-            self.state.digest = 0
+        """Refuse a head row whose MAC fails, then load and prove the top of the state
+        commitment it covers. A fresh database has no MAC yet and starts from the empty state."""
+        size, last, root, mac = self.authentication()
+        if mac is None and size == 0 and root is None:
+            self.state.start(None, fresh=True)
             return
-        if digest is None or not auth.same(mac, auth.head_mac(self.mac_key, size, last, digest)):
+        if root is None or not auth.same(mac, auth.head_mac(self.mac_key, size, last, root)):
             raise IntegrityError(
                 "the head row fails its authentication: the database was changed outside "
                 "coop-ledger; run coopledger rebuild"
             )
-        self.state.digest = auth.to_int(digest)
+        self.state.start(root, fresh=False)
 
     def upgrade_schema(self) -> None:
-        """Schema 1 to 2: add the MAC and digest columns (rebuild then fills them)."""
+        """Schema 1 or 2 to 3: the bucket column, the state tables, the head's root and MAC
+        columns; per-record MACs (schema 2) are dropped. Rebuild then fills them in."""
+        from sqlmodel import SQLModel
+
+        from ledger.storage import tables  # noqa: F401 - declares the tables
+
         blob = "BYTEA" if self.dialect == "postgresql" else "BLOB"
-        for table, column in (("projection", "mac"), ("head", "state_digest"), ("head", "mac")):
-            self.raw.run(f"ALTER TABLE {table} ADD COLUMN {column} {blob}")
+        if self.schema_version == "1":
+            for column in ("state_digest", "mac"):
+                self.raw.run(f"ALTER TABLE head ADD COLUMN {column} {blob}")
+        else:
+            self.raw.run("ALTER TABLE projection DROP COLUMN mac")
+        self.raw.run("ALTER TABLE projection ADD COLUMN bucket INTEGER")
+        self.raw.run("CREATE INDEX ix_projection_bucket ON projection (bucket)")
+        SQLModel.metadata.create_all(
+            self.conn,
+            tables=[SQLModel.metadata.tables[n] for n in ("state_nodes", "state_namespaces")],
+        )
         self.set_meta("schema_version", SCHEMA_VERSION)
         self.schema_version = SCHEMA_VERSION
 
     def replace_projection(self, records: Mapping[tuple[str, str], bytes]) -> tuple[int, int, int]:
-        """Make the projection exactly `records`, each with its MAC, and set the state digest;
-        returns how many records were added, changed and removed."""
-        stored = {(ns, key): (value, mac) for ns, key, value, mac in self.projection_rows()}
-        macs = {k: auth.record_mac(self.mac_key, k[0], k[1], v) for k, v in records.items()}
+        """Make the projection exactly `records`, each in its bucket, and the state commitment
+        theirs; returns how many records were added, changed and removed."""
+        stored = {(ns, key): (value, b) for ns, key, value, b in self.projection_rows()}
         removed = [k for k in stored if k not in records]
-        upserts = [
-            (ns, key, records[(ns, key)], macs[(ns, key)])
-            for ns, key in records
-            if stored.get((ns, key)) != (records[(ns, key)], macs[(ns, key)])
-        ]
+        upserts = []
+        for (ns, key), value in records.items():
+            bucket = auth.bucket_of(ns, key)
+            if stored.get((ns, key)) != (value, bucket):
+                upserts.append((ns, key, value, bucket))
         if removed:
             self.raw.many("DELETE FROM projection WHERE ns = ? AND key = ?", removed)
         if upserts:
             self.raw.many(_UPSERT, upserts)
-        self.state = DbState(self.conn, self.raw, self.mac_key)
-        self.state.digest = auth.to_int(auth.digest_of(macs.values()))
+        made = auth.commitment(self.mac_key, ((ns, k, v) for (ns, k), v in records.items()))
+        # Only the rows that differ are written, so a rebuild of a sound database changes
+        # nothing in it.
+        nodes, namespaces = self.state_commitment()
+        want_nodes = {auth.TOP: made.top} | {auth.node_of(p): c for p, c in made.pages.items()}
+        want_ns = {ns: (d.as_bytes(), d.count) for ns, d in made.namespaces.items()}
+        stale_nodes = [(n,) for n in nodes if n not in want_nodes]
+        stale_ns = [(ns,) for ns in namespaces if ns not in want_ns]
+        if stale_nodes:
+            self.raw.many("DELETE FROM state_nodes WHERE node = ?", stale_nodes)
+        if stale_ns:
+            self.raw.many("DELETE FROM state_namespaces WHERE ns = ?", stale_ns)
+        node_rows = [(n, c) for n, c in sorted(want_nodes.items()) if nodes.get(n) != c]
+        ns_rows = [
+            (ns, d, c) for ns, (d, c) in sorted(want_ns.items()) if namespaces.get(ns) != (d, c)
+        ]
+        if node_rows:
+            self.raw.many(UPSERT_NODE, node_rows)
+        if ns_rows:
+            self.raw.many(UPSERT_NS, ns_rows)
+        self.state = TrustedState(self.raw, self.mac_key)
+        self.state.start(made.root, fresh=False)
         added = sum(1 for k in records if k not in stored)
         changed = sum(1 for k in records if k in stored and stored[k][0] != records[k])
         return added, changed, len(removed)
@@ -825,80 +879,42 @@ class WriteTx(ReadTx):
             )
             self._nodes = []
         self.state.flush()
-        if self.state.digest is not None:
+        if self.state.root is not None:
             size, last = self.head()
-            digest = auth.to_bytes(self.state.digest)
             self.raw.run(
                 "UPDATE head SET state_digest = ?, mac = ? WHERE id = 1",
-                (digest, auth.head_mac(self.mac_key, size, last, digest)),
+                (self.state.root, auth.head_mac(self.mac_key, size, last, self.state.root)),
             )
 
 
 _UPSERT = (
-    "INSERT INTO projection (ns, key, value, mac) VALUES (?, ?, ?, ?) "
-    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, mac = excluded.mac"
-)
-# A reader's uncommitted puts (a dry run) touch no MAC column: schema 1 has none.
-_UPSERT_PLAIN = (
-    "INSERT INTO projection (ns, key, value) VALUES (?, ?, ?) "
-    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value"
+    "INSERT INTO projection (ns, key, value, bucket) VALUES (?, ?, ?, ?) "
+    "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, bucket = excluded.bucket"
 )
 
 
 class DbState:
-    """The projection table seen through a write-back cache: rules read and put records, and
-    the changed ones are written in one statement when the transaction commits.
+    """The projection table as readers see it (reports, verify, a dry run): records read by
+    key or namespace, unauthenticated (readers hold no log key; `verify` is what tells an
+    auditor whether to believe the table), with an uncommitted overlay for a dry run's puts,
+    which are never written."""
 
-    With a `mac_key` (the writer's), every record read must carry its MAC, each record
-    written gets one, and `digest` (the head's state digest, as an integer) follows every
-    change: the old record's MAC out, the new one's in (docs/decisions/0014-trusted-state.md).
-    Without one (readers) the MAC column is never read, so schema-1 databases read as before."""
-
-    def __init__(self, conn: Connection, raw: Raw | None = None, mac_key: bytes | None = None) -> None:
+    def __init__(self, conn: Connection, raw: Raw | None = None) -> None:
         self.conn = conn
         self.raw = raw if raw is not None else Raw(conn, conn.dialect.name)
-        self.mac_key = mac_key
-        self.digest: int | None = None
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._dirty: set[tuple[str, str]] = set()
-        # The MAC each record has in the table (None: no such row), once known.
-        self._stored_macs: dict[tuple[str, str], bytes | None] = {}
-
-    def _checked(self, ns: str, key: str, value: bytes, mac: bytes | None) -> bytes:
-        assert self.mac_key is not None
-        if not auth.same(mac, auth.record_mac(self.mac_key, ns, key, value)):
-            raise IntegrityError(
-                f"projection record {ns}/{key} fails its authentication: the database was "
-                "changed outside coop-ledger; run coopledger rebuild"
-            )
-        self._stored_macs[(ns, key)] = bytes(mac) if mac is not None else None
-        return value
 
     def get(self, ns: str, key: str) -> Record | None:
-        k = (ns, key)
-        if k in self._cache:
-            raw = self._cache[k]
-        elif self.mac_key is None:
-            row = self.raw.first("SELECT value FROM projection WHERE ns = ? AND key = ?", (ns, key))
-            raw = None if row is None else bytes(row[0])
-            self._cache[k] = raw
-        else:
-            row = self.raw.first(
-                "SELECT value, mac FROM projection WHERE ns = ? AND key = ?", (ns, key)
-            )
-            if row is None:
-                raw = None
-                self._stored_macs[k] = None
-            else:
-                raw = self._checked(ns, key, bytes(row[0]), row[1])
-            self._cache[k] = raw
+        raw = self.get_raw(ns, key)
         return None if raw is None else loads(raw)
 
     def get_raw(self, ns: str, key: str) -> bytes | None:
         """The record's canonical bytes, unparsed (a cache key for derived objects)."""
         k = (ns, key)
         if k not in self._cache:
-            self.get(ns, key)
+            row = self.raw.first("SELECT value FROM projection WHERE ns = ? AND key = ?", (ns, key))
+            self._cache[k] = None if row is None else bytes(row[0])
         return self._cache[k]
 
     def put(self, ns: str, key: str, value: Record) -> None:
@@ -910,17 +926,10 @@ class DbState:
         self._dirty.add((ns, key))
 
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
-        merged: dict[str, bytes | None] = {}
-        if self.mac_key is None:
-            for k, v in self.conn.execute(
-                text("SELECT key, value FROM projection WHERE ns = :n"), {"n": ns}
-            ):
-                merged[str(k)] = bytes(v)
-        else:
-            for k, v, mac in self.raw.rows(
-                "SELECT key, value, mac FROM projection WHERE ns = ?", (ns,)
-            ):
-                merged[str(k)] = self._checked(ns, str(k), bytes(v), mac)
+        merged: dict[str, bytes | None] = {
+            str(k): bytes(v)
+            for k, v in self.raw.rows("SELECT key, value FROM projection WHERE ns = ?", (ns,))
+        }
         for (cns, key), raw in self._cache.items():
             if cns == ns and (cns, key) in self._dirty:
                 merged[key] = raw
@@ -929,52 +938,9 @@ class DbState:
             if raw is not None:
                 yield key, loads(raw)
 
-    def _fetch_stored_macs(self, keys: Sequence[tuple[str, str]]) -> None:
-        """The MACs of records written without being read first, in one batched select."""
-        for i in range(0, len(keys), 200):
-            part = keys[i : i + 200]
-            for k in part:
-                self._stored_macs[k] = None
-            clauses = " OR ".join(["(ns = ? AND key = ?)"] * len(part))
-            params = [v for k in part for v in k]
-            for ns, key, mac in self.raw.rows(
-                f"SELECT ns, key, mac FROM projection WHERE {clauses}", params
-            ):
-                self._stored_macs[(str(ns), str(key))] = None if mac is None else bytes(mac)
-
-    def flush(self) -> None:
-        upserts: list[tuple[str, str, bytes, bytes | None]] = []
-        deletes: list[tuple[str, str]] = []
-        if self.mac_key is not None and self.digest is not None:
-            blind = [k for k in self._dirty if k not in self._stored_macs]
-            if blind:
-                self._fetch_stored_macs(blind)
-        for ns, key in self._dirty:
-            raw = self._cache[(ns, key)]
-            mac = None
-            if raw is not None and self.mac_key is not None:
-                mac = auth.record_mac(self.mac_key, ns, key, raw)
-            if self.digest is not None:
-                old = self._stored_macs.get((ns, key))
-                self.digest += (0 if mac is None else auth.to_int(mac)) - (
-                    0 if old is None else auth.to_int(old)
-                )
-                self._stored_macs[(ns, key)] = mac
-            if raw is None:
-                deletes.append((ns, key))
-            else:
-                upserts.append((ns, key, raw, mac))
-        if upserts and self.mac_key is None:
-            self.raw.many(_UPSERT_PLAIN, [u[:3] for u in upserts])
-        elif upserts:
-            self.raw.many(_UPSERT, upserts)
-        if deletes:
-            self.raw.many("DELETE FROM projection WHERE ns = ? AND key = ?", deletes)
-        self._dirty.clear()
-
     def snapshot(self) -> dict[tuple[str, str], bytes]:
-        self.flush()
+        """Every stored record (the overlay left out)."""
         return {
             (str(n), str(k)): bytes(v)
-            for n, k, v in self.conn.execute(text("SELECT ns, key, value FROM projection"))
+            for n, k, v in self.raw.rows("SELECT ns, key, value FROM projection")
         }

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import Column, Index, LargeBinary
 from sqlmodel import Field, SQLModel
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 class LedgerMeta(SQLModel, table=True):
@@ -15,9 +15,9 @@ class LedgerMeta(SQLModel, table=True):
 
 
 class Head(SQLModel, table=True):
-    """One row; writers lock it (PostgreSQL FOR UPDATE) so that one appends at a time. Since
-    schema 2 it carries the state digest over the projection's MACs and its own MAC
-    (docs/decisions/0014-trusted-state.md)."""
+    """One row; writers lock it (PostgreSQL FOR UPDATE) so that one appends at a time. It
+    carries the state root (`state_digest`, schema 3: the root of the state commitment) and
+    its own MAC (docs/decisions/0014-trusted-state.md)."""
 
     __tablename__ = "head"
     id: int = Field(primary_key=True)
@@ -75,13 +75,32 @@ class RequestRow(SQLModel, table=True):
 
 class Projection(SQLModel, table=True):
     """Current state as keyed records (canonical JSON), rebuilt exactly by replaying the log;
-    `mac` authenticates each record with a key derived from the log key (schema 2)."""
+    `bucket` places each record in the state tree (schema 3, ledger/storage/authentication.py)."""
 
     __tablename__ = "projection"
+    __table_args__ = (Index("ix_projection_bucket", "bucket"),)
     ns: str = Field(primary_key=True, max_length=32)
     key: str = Field(primary_key=True, max_length=128)
     value: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
-    mac: bytes | None = Field(default=None, sa_column=Column(LargeBinary, nullable=True))
+    bucket: int | None = None
+
+
+class StateNode(SQLModel, table=True):
+    """The state tree above the buckets: node 0 the top (256 page digests), node 1 + p page p
+    (256 bucket digests); an absent row holds only empty children."""
+
+    __tablename__ = "state_nodes"
+    node: int = Field(primary_key=True)
+    children: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+
+
+class StateNamespace(SQLModel, table=True):
+    """Per namespace of the projection: its number of records and the sum of their keyed MACs."""
+
+    __tablename__ = "state_namespaces"
+    ns: str = Field(primary_key=True, max_length=32)
+    digest: bytes = Field(sa_column=Column(LargeBinary, nullable=False))
+    count: int
 
 
 class MemberData(SQLModel, table=True):

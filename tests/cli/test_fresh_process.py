@@ -66,4 +66,4 @@ def test_contribution_run_in_a_fresh_process_charges_dwellings(tmp_path: Path, s
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
-    assert "charged 1 homes and workspaces for 2031-04: 10.00" in result.stdout
+    assert "charged 1 homes, workspaces and workplaces for 2031-04: 10.00" in result.stdout

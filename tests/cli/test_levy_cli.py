@@ -157,6 +157,9 @@ def levy_ledger(cli_ledger: Any) -> Any:
         "--key",
         str(cli.keys["governor"]),
     )
+    for pid in ("P-1", "P-2"):  # charter version 2: every charge names its debtor
+        cli.ok("contribution", "debtor", "--subject", pid, "--debtor", f"OWNER-{pid}",
+               "--date", "2031-05-01", *admin)  # fmt: skip
     cli.ok("contribution", "run", "--month", "2032-01", "--date", "2032-01-05", *admin)
     cli.ok(
         "contribution",

@@ -132,10 +132,19 @@ def test_the_werkcorporatie_story(werk: Any, tmp_path: Path) -> None:
         "--end", "2036-01-01", "--rent", "1000", "--key", wa, message=f"found lease {second_id}",
     )  # fmt: skip
 
-    # Indexation: at most 3% a year, from the lease's own charter version.
+    # Indexation (charter version 2): the ROZ formula on CPI, 900.00 x 104 / 100 = 936.00,
+    # capped at 3% a year (927.00) and the rent cap (960.00); a lower typed rent is allowed.
     index = ["lease", "index", "--lease", first, "--date", "2032-04-01", "--key", wa]
-    _refused(cli, *index, "--rent", "927.01", message="ceiling 927.00")
-    assert "900.00 -> 927.00" in cli.ok(*index, "--rent", "927").out
+    coop = str(cli.keys["coop-admin"])
+    _refused(cli, *index, message="index CPI has no published value for 2031-12")
+    for month, value in [("2030-12", "100"), ("2031-12", "104")]:
+        cli.ok(
+            "index", "publish", "--series", "CPI", "--month", month, "--value", value,
+            "--source", "CBS 83131NED", "--key", coop,
+        )  # fmt: skip
+    _refused(cli, *index, "--rent", "927.01", message="highest indexed rent 927.00")
+    out = cli.ok(*index, "--rent", "927").out
+    assert "900.00 -> 927.00" in out and "gives 936.00" in out
 
     # An early end frees W-3 from its date on; a withdrawal empties the queue.
     end = ["lease", "end", "--lease", excepted, "--key", wa]
@@ -190,3 +199,56 @@ def test_werk_help_is_listed(cli: Any) -> None:
     out = cli.ok("--help").out
     assert "workspace" in out and "lease" in out
     assert "--exception" in cli.ok("lease", "grant", "--help").out
+
+
+def test_a_lease_at_the_rent_cap_is_indexed_after_a_revaluation(werk: Any) -> None:
+    """Defect (d): a lease granted at the rent cap could never be indexed; a revaluation of
+    the market rent (with its source) lifts the cap for the indexation."""
+    cli = werk
+    wa, coop = str(cli.keys["werk-admin"]), str(cli.keys["coop-admin"])
+    cli.ok(
+        "workspace", "register", "--id", "W-1", "--district", "Pampus-Haven", "--area-m2", "80",
+        "--market-rent", "240", "--date", "2031-03-01", "--key", wa,
+    )  # fmt: skip
+    cli.ok(
+        "lease", "apply", "--member", "B-1", "--min-m2", "60", "--max-m2", "100",
+        "--date", "2031-03-02", "--key", wa,
+    )  # fmt: skip
+    granted = json.loads(
+        cli.ok(
+            "lease", "grant", "--workspace", "W-1", "--member", "B-1", "--start", "2031-04-01",
+            "--end", "2036-04-01", "--rent", "960", "--type", "7:290", "--date", "2031-03-15",
+            "--key", wa, "--json",
+        ).out
+    )  # fmt: skip
+    lease_id = f"L-{granted['entries'][0]['seq']}"
+    for month, value in [("2030-12", "100"), ("2031-12", "102.5")]:
+        cli.ok(
+            "index", "publish", "--series", "CPI", "--month", month, "--value", value,
+            "--source", "CBS", "--key", coop,
+        )  # fmt: skip
+    index = ["lease", "index", "--lease", lease_id, "--date", "2032-04-01", "--key", wa]
+    # At the cap: the highest indexed rent is the cap itself, 960.00.
+    _refused(cli, *index, "--rent", "960.01", message="rent cap 960.00")
+    revalue = [
+        "workspace", "revalue", "--id", "W-1", "--market-rent", "250", "--date", "2032-01-01",
+        "--key", wa,
+    ]  # fmt: skip
+    _refused(cli, *revalue, message="--source", code=2)
+    _refused(
+        cli, "workspace", "revalue", "--id", "W-1", "--market-rent", "250", "--date",
+        "2031-02-01", "--source", "x", "--key", wa, message="expected a revaluation dated after",
+    )  # fmt: skip
+    out = cli.ok(*revalue, "--source", "Taxatie Havenkade 2031").out
+    assert "market rent 250.00 per m2 per year from 2032-01-01" in out
+    listed = json.loads(cli.ok("workspace", "list", "--at", "2032-01-01", "--json").out)
+    assert listed[0]["rent_cap_cents_per_month"] == 100000
+    # 960.00 x 102.5 / 100 = 984.00, under the 3% ceiling 988.80 and the new cap 1000.00.
+    out = cli.ok(*index).out
+    assert "960.00 -> 984.00" in out
+    roll = json.loads(cli.ok("lease", "roll", "--at", "2032-04-01", "--json").out)
+    assert [(r["lease_type"], r["end"], r["rent_cap_cents_per_month"]) for r in roll["leases"]] == [
+        ("7:290", "2041-04-01", 100000)
+    ]
+    assert "OK" in cli.ok("verify").out
+

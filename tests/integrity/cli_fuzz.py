@@ -366,6 +366,13 @@ TABLE: dict[str, Spec] = {
         "levy-admin",
     ),
     "contribution run": Spec({"month": MONTH, "on": DATE}, "levy-admin"),
+    "contribution workplaces": Spec(
+        {"member_id": MEMBER, "count": int_choice(0, 3), "district": DISTRICT, "on": DATE},
+        "levy-admin",
+    ),
+    "contribution debtor": Spec(
+        {"subject": ident(*PROPERTIES), "debtor": ident("OWNER-1"), "on": DATE}, "levy-admin"
+    ),
     "correct": Spec({"seq": SEQ, "reason": free_text(), "on": DATE}, "governor"),
     "demo": Spec({"db": st.one_of(_pick("new-demo.db"), DB_TARGET)}),
     "dwelling list": Spec({}),
@@ -462,11 +469,15 @@ TABLE: dict[str, Spec] = {
             "end_": DATE,
             "rent": AMOUNT,
             "exception_reason": st.one_of(st.none(), free_text()),
+            "lease_type": st.one_of(st.none(), choice("7:230a", "7:290")),
             "on": DATE,
         },
         "werk-admin",
     ),
-    "lease index": Spec({"lease_id": ident(*LEASES), "on": DATE, "rent": AMOUNT}, "werk-admin"),
+    "lease index": Spec(
+        {"lease_id": ident(*LEASES), "on": DATE, "rent": st.one_of(st.none(), AMOUNT)},
+        "werk-admin",
+    ),
     "lease queue": Spec({}),
     "lease roll": Spec({"at": DATE}),
     "lease withdraw": Spec({"member_id": MEMBER, "on": DATE, "reason": free_text()}, "werk-admin"),
@@ -584,6 +595,15 @@ TABLE: dict[str, Spec] = {
     ),
     "workspace list": Spec({"at": DATE}),
     "workspace occupancy": Spec({"at": DATE, "total_m2": int_choice(100, 270)}),
+    "workspace revalue": Spec(
+        {
+            "workspace_id": ident(*WORKSPACES),
+            "market_rent": AMOUNT,
+            "on": DATE,
+            "source": free_text("taxatie"),
+        },
+        "werk-admin",
+    ),
     "workspace register": Spec(
         {
             "workspace_id": NEW_ID,

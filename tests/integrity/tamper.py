@@ -40,7 +40,8 @@ def query(target: str, sql: str, params: dict[str, Any] | None = None) -> list[t
 
 
 def dump(target: str) -> dict[str, list[tuple[Any, ...]]]:
-    """Every row of every table, to show that a refused command changed nothing."""
+    """Every row of every table (of those the schema has), to show that a refused command
+    changed nothing."""
     tables = (
         "head",
         "entries",
@@ -48,10 +49,19 @@ def dump(target: str) -> dict[str, list[tuple[Any, ...]]]:
         "checkpoints",
         "requests",
         "projection",
+        "state_nodes",
+        "state_namespaces",
         "member_data",
         "ledger_meta",
     )
-    return {t: sorted(query(target, f"SELECT * FROM {t}"), key=repr) for t in tables}
+    engine = sa.create_engine(normalize_target(target), poolclass=sa.pool.NullPool)
+    try:
+        present = set(sa.inspect(engine).get_table_names())
+    finally:
+        engine.dispose()
+    return {
+        t: sorted(query(target, f"SELECT * FROM {t}"), key=repr) for t in tables if t in present
+    }
 
 
 def edit_record(target: str, ns: str, key: str, change: dict[str, Any]) -> bytes:
@@ -75,3 +85,36 @@ def set_record(target: str, ns: str, key: str, value: bytes) -> None:
             )
         ],
     )
+
+
+def rows_of(target: str, ns: str, key: str) -> list[tuple[Any, ...]]:
+    """A projection record's row, every column as stored (to put it back later)."""
+    return query(target, "SELECT * FROM projection WHERE ns = :n AND key = :k", {"n": ns, "k": key})
+
+
+def put_back(target: str, ns: str, key: str, rows: list[tuple[Any, ...]]) -> None:
+    """Replace a projection record by an earlier row of it, every column as it was."""
+    [row] = rows
+    columns = [c for (c,) in _columns(target, "projection")]
+    marks = ", ".join(f":c{i}" for i in range(len(columns)))
+    execute(
+        target,
+        [
+            ("DELETE FROM projection WHERE ns = :n AND key = :k", {"n": ns, "k": key}),
+            (
+                f"INSERT INTO projection ({', '.join(columns)}) VALUES ({marks})",
+                {f"c{i}": v for i, v in enumerate(row)},
+            ),
+        ],
+    )
+
+
+def _columns(target: str, table: str) -> list[tuple[Any, ...]]:
+    if "://" in target:
+        return query(
+            target,
+            "SELECT column_name FROM information_schema.columns WHERE table_name = :t "
+            "AND table_schema = current_schema() ORDER BY ordinal_position",
+            {"t": table},
+        )
+    return [(r[1],) for r in query(target, f"PRAGMA table_info({table})")]

@@ -53,7 +53,10 @@ DB, KEYS = "ledger.db", "keys"
 SIGNED = {("entries", "data")}
 AUTHENTICATED = {
     ("projection", "value"),
-    ("projection", "mac"),
+    ("projection", "bucket"),
+    ("state_nodes", "children"),
+    ("state_namespaces", "digest"),
+    ("state_namespaces", "count"),
     ("head", "state_digest"),
     ("head", "mac"),
 }
@@ -362,9 +365,10 @@ def world(tmp_path_factory: pytest.TempPathFactory) -> World:
 
 
 def protected_columns(tables: dict[str, Table]) -> set[tuple[str, str]]:
-    """entries.data always; projection and head columns once the schema authenticates them."""
+    """entries.data always; the projection, the state commitment and the head's root and MAC
+    once the schema authenticates them (schema 3)."""
     out = set(SIGNED)
-    if "mac" in tables.get("projection", Table("", [], set(), [], [], [])).columns:
+    if "state_nodes" in tables:
         out |= {(t, c) for t, c in AUTHENTICATED if t in tables and c in tables[t].columns}
     return out
 

@@ -19,7 +19,15 @@ from ledger.rules import levy, shares
 from ledger.service import Ledger
 from ledger.storage.store import Store
 from tests.integrity.conftest import Demo
-from tests.integrity.tamper import dump, edit_record, execute, query, set_record
+from tests.integrity.tamper import (
+    dump,
+    edit_record,
+    execute,
+    put_back,
+    query,
+    rows_of,
+    set_record,
+)
 from tests.support import CliRunner, Clock
 
 
@@ -103,18 +111,18 @@ def test_defect1_a_lowered_price_input_is_refused(demo_any: Demo) -> None:
 
 
 def test_defect1_a_raised_levy_balance_is_refused(demo_any: Demo) -> None:
-    edit_record(demo_any.target, "levy", "000000000047", {"outstanding": 10_000_00})
+    edit_record(demo_any.target, "levy", "000000000050", {"outstanding": 10_000_00})
     before = dump(demo_any.target)
     store, ledger = _ledger(demo_any.target)
     admin, log = demo_any.signers["levy-admin"], demo_any.signers["log"]
-    overpay = levy.pay_levy(47, 10_000_00, date(2032, 7, 1), "bank-99")
+    overpay = levy.pay_levy(50, 10_000_00, date(2032, 7, 1), "bank-99")
     try:
-        with pytest.raises(IntegrityError, match=r"^projection record levy/000000000047 fails"):
+        with pytest.raises(IntegrityError, match=r"^projection record levy/000000000050 fails"):
             ledger.append([overpay], admin, log)
         assert dump(demo_any.target) == before
         rebuild(store, log)
         with pytest.raises(RuleViolation):
-            ledger.append([levy.pay_levy(47, 10_000_00, date(2032, 7, 1), "bank-99")], admin, log)
+            ledger.append([levy.pay_levy(50, 10_000_00, date(2032, 7, 1), "bank-99")], admin, log)
     finally:
         store.dispose()
 
@@ -218,30 +226,20 @@ def test_defect3_a_head_beyond_the_last_checkpoint_is_reported(demo_any: Demo) -
 def test_a_deleted_or_rolled_back_record_is_reported_and_repaired(demo_any: Demo) -> None:
     target, log = demo_any.target, demo_any.signers["log"]
     key = derive(log, PROJECTION_MAC)
-    [(old_value, old_mac)] = query(
-        target, "SELECT value, mac FROM projection WHERE ns = 'balance' AND key = 'fund'"
-    )
+    earlier = rows_of(target, "balance", "fund")
     store, ledger = _ledger(target)
     try:
         from ledger.rules import fund
 
         ledger.append([fund.deposit(1_00, "GEM", "top-up")], demo_any.signers["coop-admin"], log)
         # Put back the earlier, authentic version of the record, and delete another one.
-        execute(
-            target,
-            [
-                (
-                    "UPDATE projection SET value = :v, mac = :m WHERE ns = 'balance' AND key = 'fund'",
-                    {"v": old_value, "m": old_mac},
-                ),
-                ("DELETE FROM projection WHERE ns = 'member' AND key = 'M-1'", {}),
-            ],
-        )
+        put_back(target, "balance", "fund", earlier)
+        execute(target, [("DELETE FROM projection WHERE ns = 'member' AND key = 'M-1'", {})])
         found = _findings(target, key)
         codes = {code for _seq, code, _message in found}
         assert {"projection", "authentication"} <= codes
-        assert any("state digest" in message for _seq, _code, message in found)
-        assert "state digest" not in " ".join(m for _s, _c, m in _findings(target))
+        assert any("state root does not match" in message for _seq, _code, message in found)
+        assert "state root" not in " ".join(m for _s, _c, m in _findings(target))
         result = rebuild(store, log)
         assert (result.added, result.changed, result.removed) == (1, 1, 0)
     finally:
@@ -249,11 +247,122 @@ def test_a_deleted_or_rolled_back_record_is_reported_and_repaired(demo_any: Demo
     assert _findings(target, key) == []
 
 
+# -- absence and freshness: a deleted record, an earlier version put back (review of issue 11) ----
+
+
+def test_a_deleted_contribution_run_is_refused_not_charged_twice(demo_any: Demo) -> None:
+    """First shown failing on the per-record MACs: the writer took the missing record for a
+    month never charged and signed a second run."""
+    from ledger.rules import contributions
+
+    target = demo_any.target
+    [(run_key,)] = query(
+        target, "SELECT key FROM projection WHERE ns = 'contribution-run' ORDER BY key LIMIT 1"
+    )
+    execute(
+        target,
+        [("DELETE FROM projection WHERE ns = 'contribution-run' AND key = :k", {"k": run_key})],
+    )
+    before = dump(target)
+    store, ledger = _ledger(target)
+    try:
+        with pytest.raises(
+            IntegrityError, match=r"fails its authentication: the database was changed"
+        ):
+            ledger.append(
+                [contributions.charge_month(run_key, date(2034, 12, 1))],
+                demo_any.signers["levy-admin"],
+                demo_any.signers["log"],
+            )
+    finally:
+        store.dispose()
+    assert dump(target) == before
+
+
+def test_a_deleted_member_is_refused_not_admitted_again(cli_any: CliRunner) -> None:
+    cli, db = cli_any, cli_any.db  # type: ignore[attr-defined]
+    coop = str(cli.keys["coop-admin"])  # type: ignore[attr-defined]
+    cli.ok(
+        "member", "admit", "--id", "M-9", "--kind", "person", "--name", "Eva de Wit", "--key", coop
+    )
+    execute(db, [("DELETE FROM projection WHERE ns = 'member' AND key = 'M-9'", {})])
+    before = dump(db)
+    again = cli(
+        "member", "admit", "--id", "M-9", "--kind", "person", "--name", "Eva", "--key", coop
+    )
+    assert again.code == 1, again.out + again.err
+    assert again.err.strip() == (
+        "coopledger: error: projection record member/M-9 fails its authentication: the "
+        "database was changed outside coop-ledger; run coopledger rebuild"
+    )
+    assert dump(db) == before
+    cli.ok("rebuild")
+    refused = cli(
+        "member", "admit", "--id", "M-9", "--kind", "person", "--name", "Eva", "--key", coop
+    )
+    assert refused.code == 1 and "M-9" in refused.err and "already" in refused.err
+
+
+def test_a_revoked_key_put_back_to_its_earlier_version_cannot_sign(cli_any: CliRunner) -> None:
+    """First shown failing on the per-record MACs: the earlier version carried a valid MAC, so
+    the revoked administrator signed again."""
+    cli, db = cli_any, cli_any.db  # type: ignore[attr-defined]
+    coop = str(cli.keys["coop-admin"])  # type: ignore[attr-defined]
+    governor = str(cli.keys["governor"])  # type: ignore[attr-defined]
+    coop_id = _key_id(cli, "coop-admin")
+    earlier = rows_of(db, "key", coop_id)
+    cli.ok("key", "revoke", coop_id[:16], "--reason", "left the board", "--key", governor)
+    put_back(db, "key", coop_id, earlier)
+    before = dump(db)
+    refused = cli(
+        "member", "admit", "--id", "M-8", "--kind", "person", "--name", "Bo", "--key", coop
+    )
+    assert refused.code == 1, refused.out + refused.err
+    assert refused.err.strip() == (
+        f"coopledger: error: projection record key/{coop_id} fails its authentication: the "
+        "database was changed outside coop-ledger; run coopledger rebuild"
+    )
+    assert dump(db) == before
+
+
+def test_a_moved_or_planted_record_is_refused_when_read(demo_any: Demo) -> None:
+    """A record planted in another bucket (or moved there) is not in the commitment: reading
+    its namespace whole proves the namespace incomplete or overfull."""
+    from ledger.rules import contributions
+
+    target = demo_any.target
+    [(value,)] = query(target, "SELECT value FROM projection WHERE ns = 'dwelling' AND key = 'D-1'")
+    execute(
+        target,
+        [
+            (
+                "INSERT INTO projection (ns, key, value, bucket) VALUES ('dwelling', 'D-99', :v, 7)",
+                {"v": value},
+            )
+        ],
+    )
+    store, ledger = _ledger(target)
+    try:
+        with pytest.raises(IntegrityError, match=r"^namespace dwelling of the projection"):
+            ledger.append(
+                [contributions.charge_month("2034-11", date(2034, 12, 1))],
+                demo_any.signers["levy-admin"],
+                demo_any.signers["log"],
+            )
+    finally:
+        store.dispose()
+
+
 def test_a_forged_mac_or_head_is_reported_with_the_log_key(demo_any: Demo) -> None:
     target, log = demo_any.target, demo_any.signers["log"]
     set_record(target, "meta", "head", b'{"size":1}')
     found = _findings(target, derive(log, PROJECTION_MAC))
-    assert any(code == "authentication" and "meta/head" in message for _seq, code, message in found)
+    assert any(
+        code == "authentication"
+        and "(meta/head)" in message
+        and "buckets of the state tree" in message
+        for _seq, code, message in found
+    )
 
 
 # -- rebuild refuses a log that does not verify --------------------------------------------------
@@ -291,16 +400,26 @@ def test_rebuild_refuses_a_log_that_does_not_verify(demo_any: Demo) -> None:
 # -- schema 1 -------------------------------------------------------------------------------------
 
 
-def _downgrade(target: str) -> None:
-    execute(
-        target,
-        [
-            ("ALTER TABLE projection DROP COLUMN mac", {}),
+def _downgrade(target: str, version: str = "1") -> None:
+    """The database as schema 1 (no authentication) or 2 (a per-record MAC column) left it."""
+    statements: list[tuple[str, dict[str, object]]] = [
+        ("DROP INDEX ix_projection_bucket", {}),
+        ("ALTER TABLE projection DROP COLUMN bucket", {}),
+        ("DROP TABLE state_nodes", {}),
+        ("DROP TABLE state_namespaces", {}),
+    ]
+    if version == "1":
+        statements += [
             ("ALTER TABLE head DROP COLUMN state_digest", {}),
             ("ALTER TABLE head DROP COLUMN mac", {}),
-            ("UPDATE ledger_meta SET value = '1' WHERE key = 'schema_version'", {}),
-        ],
+        ]
+    else:
+        blob = "BYTEA" if "://" in target else "BLOB"
+        statements.append((f"ALTER TABLE projection ADD COLUMN mac {blob}", {}))
+    statements.append(
+        ("UPDATE ledger_meta SET value = :v WHERE key = 'schema_version'", {"v": version})
     )
+    execute(target, statements)
 
 
 def test_a_schema_1_database_is_read_refused_for_writing_and_upgraded(cli_any: CliRunner) -> None:
@@ -318,7 +437,7 @@ def test_a_schema_1_database_is_read_refused_for_writing_and_upgraded(cli_any: C
         "has schema version 1: run coopledger rebuild --log-key FILE to upgrade it for writing"
     )
     upgraded = cli.ok("rebuild", "--json")
-    assert json.loads(upgraded.out)["schema_version"] == "2"
+    assert json.loads(upgraded.out)["schema_version"] == "3"
     cli.ok("key", "authorize", later, "--role", "coop-admin", "--key", governor)
     assert "OK" in cli.ok("verify").out
     assert query(db, "SELECT * FROM entries ORDER BY seq")[: len(entries)] == entries
@@ -330,9 +449,24 @@ def test_a_writer_refuses_a_schema_1_store(demo_any: Demo) -> None:
     try:
         with pytest.raises(StorageError, match="schema version 1: run coopledger rebuild"):
             ledger.append(
-                [levy.pay_levy(47, 1, date(2032, 7, 1), "x")],
+                [levy.pay_levy(50, 1, date(2032, 7, 1), "x")],
                 demo_any.signers["levy-admin"],
                 demo_any.signers["log"],
             )
     finally:
         store.dispose()
+
+
+def test_a_schema_2_database_is_upgraded_to_the_state_commitment(cli_any: CliRunner) -> None:
+    cli, db = cli_any, cli_any.db  # type: ignore[attr-defined]
+    governor = str(cli.keys["governor"])  # type: ignore[attr-defined]
+    _downgrade(db, "2")
+    assert "OK" in cli.ok("verify", env={"COOPLEDGER_LOG_KEY": ""}).out
+    cli.ok("key", "new", "--name", "later", "--out", "later.key")
+    later = cli.ok("key", "show", "later.key", "--vkey").out.strip()
+    refused = cli("key", "authorize", later, "--role", "coop-admin", "--key", governor)
+    assert refused.code == 1 and "schema version 2: run coopledger rebuild" in refused.err
+    upgraded = json.loads(cli.ok("rebuild", "--json").out)
+    assert upgraded["schema_version"] == "3" and upgraded["upgraded_from"] == "2"
+    cli.ok("key", "authorize", later, "--role", "coop-admin", "--key", governor)
+    assert "OK" in cli.ok("verify").out

@@ -124,6 +124,13 @@ def play(f: Founded, story: Any) -> list[int]:
             for i, p in enumerate(properties)
         ],
     )
+    owners = [  # charter version 2: every home's contribution names its debtor
+        contributions.name_debtor(f"P-{i}", f"OWNER-{i}", FIRST)
+        for i, p in enumerate(properties)
+        if p.kind == "home"
+    ]
+    if owners:
+        f.append("levy-admin", owners)
     sales: list[int] = []
     levy_entries: list[tuple[int, date]] = []  # (seq, date) of every sale, payment and waiver
     for step in steps:

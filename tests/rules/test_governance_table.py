@@ -164,11 +164,10 @@ def test_a_new_charter_adopts_the_current_rules_edition() -> None:
 
 
 def test_a_ledger_moves_to_new_rules_by_amendment_and_never_back(tmp_path, signers) -> None:  # type: ignore[no-untyped-def]
-    from ledger.charter import TEMPLATE, parse_charter
     from ledger.state import charter_at
-    from tests.support import found_ledger
+    from tests.support import charter_v1, found_ledger
 
-    first = parse_charter(TEMPLATE).model_copy(update={"version": 1})
+    first = charter_v1()
     founded = found_ledger(str(tmp_path / "v1.db"), signers, first)
     founded.append(
         "governor",

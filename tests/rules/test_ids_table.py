@@ -24,11 +24,11 @@ from ledger.rules import contributions, levy, members, shares, werk
 from ledger.rules.corrections import correct
 from ledger.rules.ids import ID_KINDS
 from ledger.rules.members import PersonalData
-from tests.support import Founded, found_ledger
+from tests.support import Founded, charter_v1, found_ledger
 
 ON = date(2031, 1, 6)
 DISTRICT = "Pampus-Haven"
-V1 = parse_charter(TEMPLATE).model_copy(update={"version": 1})
+V1 = charter_v1()
 
 
 def member(thing_id: str) -> tuple[str, Command]:

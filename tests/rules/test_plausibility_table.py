@@ -22,11 +22,11 @@ from ledger.charter import TEMPLATE, charter_from_dict, parse_charter
 from ledger.errors import AuthorizationError, InputError, RuleViolation
 from ledger.rules import index_series, shares
 from ledger.rules.governance import amend_charter
-from tests.support import Founded, found_ledger
+from tests.support import Founded, charter_v1, found_ledger
 
 ON = date(2031, 1, 6)
 TINY = "0." + "0" * 18 + "1"  # 10^-19: a positive value a buy-back would pay nothing at
-V1 = parse_charter(TEMPLATE).model_copy(update={"version": 1})
+V1 = charter_v1()
 
 
 def charter(**plausibility: str) -> Any:
@@ -337,11 +337,14 @@ def test_administrators_never_make_neighbouring_months_jump(
 def test_a_version_2_parameter_inside_a_table_is_left_out_of_a_version_1_charter(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The mechanism other version-2 parameters use: "table.name" as well as a whole table."""
+    """The mechanism for single version-2 parameters (EDITION_2_PARAMETERS) works beside the
+    one for whole tables (EDITION_2_TABLES, the [plausibility] table)."""
     import ledger.charter
 
     monkeypatch.setattr(
-        ledger.charter, "EDITION_2_PARAMETERS", ("plausibility", "shares.default_index")
+        ledger.charter,
+        "EDITION_2_PARAMETERS",
+        {**ledger.charter.EDITION_2_PARAMETERS, "shares": ("default_index",)},
     )
     data = V1.model_dump(mode="json")
     assert "default_index" not in data["shares"] and "default_rule" in data["shares"]

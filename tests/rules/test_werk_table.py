@@ -1,9 +1,13 @@
-"""Werkcorporatie rules through the real appliers: one row per charter clause, both boundaries."""
+"""Werkcorporatie rules through the real appliers: one row per charter clause, both boundaries.
+
+These are the edition-1 rules (a version-1 charter: typed rents, no lease type, no
+revaluation); tests/rules/test_werk_edition2_table.py has the rules of a version-2 charter."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -12,13 +16,14 @@ from ledger.charter import Charter, charter_from_dict
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
 from ledger.errors import AuthorizationError, InputError, LedgerError, NotFound, RuleViolation
+from ledger.keys import Signer
 from ledger.rules import governance, members
 from ledger.rules import werk as werk_rules
 from ledger.rules.contributions import charge_month
 from ledger.rules.corrections import correct as correct_entry
 from ledger.rules.members import PersonalData
 from ledger.state import Ctx, State, charter_at
-from tests.support import Founded
+from tests.support import Founded, charter_v1, found_ledger
 
 D = date.fromisoformat
 # (id, kind, founded, district): B-OLD is founded exactly 5 years before 2031-03-01.
@@ -33,6 +38,14 @@ MEMBERS = [
 ]
 # 60% of EUR 250.00 per m2 per year x 120 m2 / 12 = EUR 1500.00 a month.
 W1_CAP = 1500_00
+
+
+@pytest.fixture
+def founded(tmp_path: Path, signers: dict[str, Signer]) -> Iterator[Founded]:
+    """A ledger founded under a version-1 charter: these tests pin the edition-1 rules."""
+    f = found_ledger(str(tmp_path / "ledger.db"), signers, charter_v1())
+    yield f
+    f.store.dispose()
 
 
 @pytest.fixture

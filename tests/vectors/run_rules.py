@@ -42,7 +42,11 @@ from ledger.rules.lease_rules import (  # noqa: E402
     check_rent,
     check_term,
     indexation_ceiling_cents,
+    lease_end_by_law,
     rent_cap_cents,
+    roz_indexation,
+    roz_months,
+    roz_rent_cents,
 )
 from ledger.rules.levy_calc import compute_levy  # noqa: E402
 from ledger.rules.pricing import PriceRule, compute_price  # noqa: E402
@@ -219,6 +223,42 @@ def check_lease(inp: dict[str, Any], exp: dict[str, Any]) -> None:
                 caps,
             )
             return "accepted"
+    elif fn == "roz_rent":
+        got = roz_rent_cents(
+            inp["old_rent_cents"],
+            Decimal(inp["index_value"]),
+            Decimal(inp["base_index_value"]),
+            caps.rounding,
+        )
+        _same(fn, got, exp["formula_cents"])
+        return
+    elif fn == "roz_months":
+        _same(fn, list(roz_months(_day(inp["on"]))), [exp["index_month"], exp["base_month"]])
+        return
+    elif fn == "lease_end_by_law":
+
+        def run() -> object:
+            got = lease_end_by_law(_day(inp["start"]), _day(inp["end"]), inp["lease_type"], caps)
+            return got.isoformat()
+    elif fn == "roz_indexation":
+
+        def run() -> object:
+            result = roz_indexation(
+                inp["old_rent_cents"],
+                _day(inp["last_change"]),
+                _day(inp["on"]),
+                (_day(inp["term"][0]), _day(inp["term"][1])),
+                _workspace(inp["workspace"]),
+                caps,
+                Decimal(inp["index_value"]),
+                Decimal(inp["base_index_value"]),
+            )
+            return {
+                "formula_cents": result.formula_cents,
+                "ceiling_cents": result.ceiling_cents,
+                "cap_cents": result.cap_cents,
+                "highest_cents": result.highest_cents,
+            }
     else:
         raise Mismatch(f"unknown lease function {fn!r}")
     if "error" in exp:
@@ -231,6 +271,8 @@ def check_lease(inp: dict[str, Any], exp: dict[str, Any]) -> None:
 
 
 def _charter(overrides: dict[str, Any]) -> Charter:
+    """The template charter with the vector's overrides ("table.name": value); "version": 1
+    gives the version-1 charter (rules edition 1), without the version-2 parameters."""
     data = parse_charter(TEMPLATE).model_dump(mode="json")
     for path, value in overrides.items():
         if path == "version":
@@ -268,6 +310,9 @@ def _command(op: str, args: dict[str, Any]) -> Command:
         "levy.waive": lambda: levy.waive_levy(**a),
         "contribution.charge": lambda: contributions.charge_month(**a),
         "contribution.pay": lambda: contributions.pay_contribution(**a),
+        "workplaces.register": lambda: contributions.register_workplaces(**a),
+        "contribution.name-debtor": lambda: contributions.name_debtor(**a),
+        "workspace.revalue": lambda: werk.revalue_workspace(**a),
         "workspace.register": lambda: werk.register_workspace(**a),
         "lease.apply": lambda: werk.apply(**a),
         "lease.grant": lambda: werk.grant(**a),
