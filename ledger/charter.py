@@ -188,6 +188,21 @@ EDITION_2_PARAMETERS: dict[str, dict[str, object]] = {
 }
 
 
+class PlausibilityTerms(BaseModel):
+    """Bounds on what one administrator key may publish or register (edition 2)."""
+
+    model_config = FROZEN
+    # An index value moving more than this against a published neighbour month needs a governor.
+    index_monthly_change: Fraction = "0.20"
+    # The highest yearly rate a rate carried by an entry may have (fixed-rate price rules).
+    max_rate: Fraction = "0.10"
+
+
+# Whole tables that exist only in version-2 charters: a version-1 charter may not carry
+# them, and its dump leaves them out (as EDITION_2_PARAMETERS does for single parameters).
+EDITION_2_TABLES: tuple[str, ...] = ("plausibility",)
+
+
 class Charter(BaseModel):
     """Every parameter a rule reads; nothing Pampus has not decided is a constant in code."""
 
@@ -202,6 +217,7 @@ class Charter(BaseModel):
     levy: LevyTerms = LevyTerms()
     contribution: ContributionTerms = ContributionTerms()
     lease: LeaseTerms = LeaseTerms()
+    plausibility: PlausibilityTerms = PlausibilityTerms()
 
     @model_validator(mode="before")
     @classmethod
@@ -211,6 +227,12 @@ class Charter(BaseModel):
         if not isinstance(data, dict) or data.get("version", 2) not in (1, 2):
             return data  # the field validators say what is wrong
         version = data.get("version", 2)
+        if version < 2:
+            for table in EDITION_2_TABLES:
+                if table in data:
+                    raise ValueError(
+                        f"[{table}] is a version-2 parameter: a version-1 charter cannot carry it"
+                    )
         data = dict(data)
         for table, params in EDITION_2_PARAMETERS.items():
             given = data.get(table, {})
@@ -237,6 +259,17 @@ class Charter(BaseModel):
             raise ValueError(f"lease.area_districts names unknown districts: {sorted(unknown)}")
         return self
 
+    @model_validator(mode="after")
+    def _default_rate_is_plausible(self) -> Charter:
+        if self.rules_from(2) and Decimal(self.shares.default_rate) > Decimal(
+            self.plausibility.max_rate
+        ):
+            raise ValueError(
+                f"shares.default_rate {self.shares.default_rate} is above "
+                f"plausibility.max_rate {self.plausibility.max_rate}"
+            )
+        return self
+
     @model_serializer(mode="wrap")
     def _dump_edition(self, handler: SerializerFunctionWrapHandler) -> dict[str, object]:
         # A version-1 charter is dumped without the version-2 parameters, so the charters
@@ -247,6 +280,8 @@ class Charter(BaseModel):
                 section = data.get(table)
                 if isinstance(section, dict):
                     data[table] = {k: v for k, v in section.items() if k not in names}
+            for table in EDITION_2_TABLES:
+                data.pop(table, None)
         return data
 
     def rules_from(self, version: int) -> bool:
@@ -366,4 +401,10 @@ area_districts = []               # empty: every district above counts as "the a
 affordable_target = "0.20"        # affordable share of workspace floor area
 exception_role = "governor"       # who may grant out of waiting-list order: governor | werk-admin
 index_series = "CPI"              # yearly indexation by the ROZ formula on this CPI series
+
+[plausibility]
+# What one administrator key may do alone (version 2; docs/RULES.md §6, §7.1).
+index_monthly_change = "0.20"     # an index value more than 20% from a published neighbour
+                                  # month (or after a gap) is published by a governor
+max_rate = "0.10"                 # a fixed-rate price rule's yearly rate is at most 10%
 """

@@ -62,7 +62,12 @@ class Founded:
 def charter_v1(charter: Charter | None = None) -> Charter:
     """A version-1 charter (rules edition 1, decision 0016): the given charter (the template by
     default) without the edition-2 parameters, with the levy index default of version 1."""
-    from ledger.charter import DEFAULT_LEVY_INDEX, EDITION_2_PARAMETERS, charter_from_dict
+    from ledger.charter import (
+        DEFAULT_LEVY_INDEX,
+        EDITION_2_PARAMETERS,
+        EDITION_2_TABLES,
+        charter_from_dict,
+    )
 
     data = (charter or parse_charter(TEMPLATE)).model_dump(mode="json")
     data["version"] = 1
@@ -71,6 +76,8 @@ def charter_v1(charter: Charter | None = None) -> Charter:
             data[table].pop(name, None)
     if data["levy"]["default_index"] == DEFAULT_LEVY_INDEX:
         data["levy"]["default_index"] = "CPI"
+    for table in EDITION_2_TABLES:
+        data.pop(table, None)
     return charter_from_dict(data)
 
 

@@ -217,12 +217,20 @@ def index() -> None:
     "--value", required=True, help="The published value as a decimal, e.g. 131.42.", type=RATE
 )
 @click.option("--source", required=True, help="Where the value comes from.", type=TEXT)
+@click.option(
+    "--reason",
+    help="Publish as a governor's exception, for this reason (a governor key signs it): a "
+    "value more than the charter's plausibility.index_monthly_change a month from a published "
+    "month (charter version 2).",
+    type=TEXT,
+)
 @write_options
 def index_publish(
     series: str,
     month: str,
     value: str,
     source: str,
+    reason: str | None,
     w: WriteRequest,
 ) -> None:
     """Publish one month's value of a series (coop-admin); it is never changed afterwards."""
@@ -230,7 +238,7 @@ def index_publish(
 
     append(
         w,
-        [publish_index(series, month, value, source)],
+        [publish_index(series, month, value, source, reason)],
     )
 
 
@@ -277,6 +285,9 @@ def index_show(series: str | None, db: str, as_json: bool) -> None:
                 f"{r['series']:<8} {r['month']}  {r['value']:>14}  {r['source']}  "
                 f"(entry {r['published_seq']})"
             )
+            first = r["history"][0]
+            if first["kind"] == "index.exception-published":
+                click.echo(f"{'':<17}published by a governor, beyond the bound: {first['reason']}")
             for h in r["history"][1:]:
                 click.echo(
                     f"{'':<17}corrected at entry {h['seq']} from "

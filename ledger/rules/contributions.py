@@ -183,23 +183,19 @@ def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...]
         "dwelling": charter.contribution.home_monthly_cents,
         "workspace": charter.contribution.workspace_monthly_cents,
     }
-    seen: dict[str, ContributionLine] = {}
+    # Keyed by id and kind: ids of two kinds may coincide in a ledger written under a version-1
+    # charter (docs/RULES.md §3); both things are charged, each on its own line.
+    seen: dict[tuple[str, str], ContributionLine] = {}
     # Every part registers its source when its module is imported; a command-line process
     # imports only what its command needs, so load them all before the first line is counted.
     load_kinds()
     for source in CONTRIBUTION_SOURCES:
         for line in source(state, month):
             amount = amounts[line.subject_kind]
-            earlier = seen.get(line.subject)
-            if earlier is not None and earlier.subject_kind != line.subject_kind:
-                # One id for two different things would leave one of them uncharged.
-                raise RuleViolation(
-                    f"contribution for {month}: id {line.subject} is both a "
-                    f"{earlier.subject_kind} and a {line.subject_kind}; give them distinct ids"
-                )
-            if earlier is not None or amount == 0:
+            key = (line.subject, line.subject_kind)
+            if key in seen or amount == 0:
                 continue
-            seen[line.subject] = validated(
+            seen[key] = validated(
                 ContributionLine,
                 subject=line.subject,
                 subject_kind=line.subject_kind,
@@ -290,18 +286,14 @@ def _lines_edition_2(state: State, month: str, charter: Charter) -> tuple[Contri
         for line in source(state, month)
         if line.subject_kind != "workspace"
     ]
-    seen: dict[str, ChargeLine] = {}
+    # Keyed by id and kind: an id given to two kinds under a version-1 charter (RULES.md §3)
+    # is charged once per kind, each on its own line.
+    seen: dict[tuple[str, str], ChargeLine] = {}
     for line in [*found, *workplace_lines(state, month)]:
-        earlier = seen.get(line.subject)
-        if earlier is not None and earlier.subject_kind != line.subject_kind:
-            raise RuleViolation(
-                f"contribution for {month}: id {line.subject} is both a "
-                f"{earlier.subject_kind} and a {line.subject_kind}; give them distinct ids"
-            )
-        seen.setdefault(line.subject, line)
+        seen.setdefault((line.subject, line.subject_kind), line)
     out = []
-    for subject in sorted(seen):
-        line = seen[subject]
+    for subject, _kind in sorted(seen):
+        line = seen[(subject, _kind)]
         count: int | None = None
         if line.subject_kind == "workplace":
             count, workplace_days, days = _workplace_amount(state, subject, first, last)
@@ -355,18 +347,42 @@ def subject_record(state: State, subject: str) -> Record | None:
     return state.get("contribution", subject)
 
 
+def record_of(state: State, subject: str, subject_kind: str) -> tuple[str, Record | None]:
+    """Where a subject's charges are kept, and the record there: under its id, or, for an id
+    that a version-1 ledger gave to a second kind of thing (RULES.md §3), under
+    "<id>/<kind>" (no id holds a "/")."""
+    plain = subject_record(state, subject)
+    if plain is None or plain["subject_kind"] == subject_kind:
+        return subject, plain
+    key = f"{subject}/{subject_kind}"
+    return key, subject_record(state, key)
+
+
+def subject_of(key: str) -> str:
+    return key.partition("/")[0]
+
+
+def _subject_records(state: State, subject: str) -> list[tuple[str, Record]]:
+    """Every record of an id, with its key: its own, and one per further kind of an old
+    collision."""
+    keys = [subject, *(f"{subject}/{k}" for k in SUBJECT_KINDS)]
+    found = ((key, subject_record(state, key)) for key in keys)
+    return [(key, record) for key, record in found if record is not None]
+
+
 def _open_items(
     state: State, body_subject: str | None, month: str | None, member: str | None, paid_on: date
-) -> list[tuple[str, str, int]]:
-    """(month, subject, cents due) a payment may cover, oldest first."""
-    items: list[tuple[str, str, int]] = []
+) -> list[tuple[str, str, str, int]]:
+    """(month, subject, record key, cents due) a payment may cover, oldest first."""
+    items: list[tuple[str, str, str, int]] = []
     if body_subject is not None:
-        record = subject_record(state, body_subject)
-        if record is None:
+        records = _subject_records(state, body_subject)
+        if not records:
             raise RuleViolation(f"subject {body_subject} was never charged a contribution")
-        for m, due in record["open"].items():
-            if month is None or m == month:
-                items.append((m, body_subject, int(due["cents"])))
+        for key, record in records:
+            for m, due in record["open"].items():
+                if month is None or m == month:
+                    items.append((m, body_subject, key, int(due["cents"])))
         if month is not None and not items:
             raise RuleViolation(f"subject {body_subject}: nothing is due for {month}")
     else:
@@ -374,12 +390,12 @@ def _open_items(
         index = state.get("contribution-payer", member)
         if index is None:
             raise RuleViolation(f"member {member} was never charged a contribution")
-        for subject in index["subjects"]:
-            record = subject_record(state, subject)
-            assert record is not None
-            for m, due in record["open"].items():
+        for key in index["subjects"]:
+            charged = subject_record(state, key)
+            assert charged is not None
+            for m, due in charged["open"].items():
                 if due["member"] == member:
-                    items.append((m, subject, int(due["cents"])))
+                    items.append((m, subject_of(key), key, int(due["cents"])))
     return sorted(i for i in items if month_start(i[0]) <= paid_on)
 
 
@@ -392,11 +408,23 @@ def allocate(
     paid_on: date,
 ) -> tuple[Allocation, ...]:
     """Spread a payment over the open charges, oldest month first; refuse an overpayment."""
+    return tuple(a for a, _ in _allocate(state, subject, month, member, amount_cents, paid_on))
+
+
+def _allocate(
+    state: State,
+    subject: str | None,
+    month: str | None,
+    member: str | None,
+    amount_cents: int,
+    paid_on: date,
+) -> list[tuple[Allocation, str]]:
+    """The allocations, each with the key of the record it pays."""
     items = _open_items(state, subject, month, member, paid_on)
     who = f"subject {subject}" if subject is not None else f"member {member}"
     if month is not None:
         who += f" for {month}"
-    due = sum(cents for _, _, cents in items)
+    due = sum(cents for _, _, _, cents in items)
     if due == 0:
         raise RuleViolation(f"{who}: nothing is due on or before {paid_on}")
     if amount_cents > due:
@@ -404,15 +432,15 @@ def allocate(
             f"{who}: payment {format_eur(amount_cents)} is more than the "
             f"{format_eur(due)} due on {paid_on}"
         )
-    out: list[Allocation] = []
+    out: list[tuple[Allocation, str]] = []
     left = amount_cents
-    for m, s, cents in items:
+    for m, s, key, cents in items:
         if left == 0:
             break
         part = min(left, cents)
-        out.append(Allocation(subject=s, month=m, amount_cents=part))
+        out.append((Allocation(subject=s, month=m, amount_cents=part), key))
         left -= part
-    return tuple(out)
+    return out
 
 
 # -- appliers ----------------------------------------------------------------------------------
@@ -457,7 +485,8 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
         raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
     post(state, body.postings, f"contribution for {body.month}")
     for line in lines:
-        record = subject_record(state, line.subject) or {
+        key, found = record_of(state, line.subject, line.subject_kind)
+        record = found or {
             "subject_kind": line.subject_kind,
             "district": line.district,
             "open": {},
@@ -474,14 +503,14 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
             body.month: {"cents": line.amount_cents, "member": payer, "seq": ctx.seq},
         }
         record["charged_cents"] = int(record["charged_cents"]) + line.amount_cents
-        state.put("contribution", line.subject, record)
+        state.put("contribution", key, record)
         if payer is not None:
             index = state.get("contribution-payer", payer) or {"subjects": []}
-            if line.subject not in index["subjects"]:
+            if key not in index["subjects"]:
                 state.put(
                     "contribution-payer",
                     payer,
-                    {"subjects": sorted([*index["subjects"], line.subject])},
+                    {"subjects": sorted([*index["subjects"], key])},
                 )
     state.put(
         "contribution-run",
@@ -497,9 +526,10 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
 
 @kind("contribution.paid", role="levy-admin", body=ContributionPaid)
 def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
-    expected = allocate(
+    keyed = _allocate(
         state, body.subject, body.month, body.member, body.amount_cents, ctx.effective
     )
+    expected = tuple(a for a, _ in keyed)
     if body.allocations != expected:
         raise RuleViolation(
             f"contribution payment {body.ref}: allocations differ from the open charges, "
@@ -509,8 +539,8 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
     if body.postings != postings:
         raise RuleViolation(f"contribution payment {body.ref}: postings are not {_show(postings)}")
     post(state, body.postings, f"contribution payment {body.ref}")
-    for part in expected:
-        record = subject_record(state, part.subject)
+    for part, key in keyed:
+        record = subject_record(state, key)
         assert record is not None
         due = record["open"][part.month]
         left = int(due["cents"]) - part.amount_cents
@@ -522,7 +552,7 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
             open_[part.month] = {**due, "cents": left}
         record["open"] = open_
         record["paid_cents"] = int(record["paid_cents"]) + part.amount_cents
-        state.put("contribution", part.subject, record)
+        state.put("contribution", key, record)
 
 
 def _edition_2_terms(charter: Charter) -> tuple[str | None, Any]:
@@ -726,7 +756,8 @@ def pay_contribution(
 
 def arrears(state: State, on: date | None = None) -> Iterator[dict[str, Any]]:
     """Every open charge (per subject and month), oldest first within a subject; a report."""
-    for subject, record in state.scan("contribution"):
+    for key, record in state.scan("contribution"):
+        subject = subject_of(key)
         for month in sorted(record["open"]):
             if on is not None and month_start(month) > on:
                 continue

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import decimal
 from decimal import Decimal
 from typing import Annotated, Any
 
@@ -11,7 +12,7 @@ from ledger.command import Command, Fact
 from ledger.errors import InputError, RuleViolation
 from ledger.money import parse_rate, rate_str
 from ledger.rules.pricing import IndexLookup
-from ledger.state import Ctx, Record, State, kind
+from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident, Month, validated
 
 INDEX = "index"
@@ -51,6 +52,13 @@ class IndexPublished(BaseModel):
     source: Source
 
 
+class IndexExceptionPublished(IndexPublished):
+    """A governor publishes a value an administrator may not (edition 2): beyond the charter's
+    month-on-month bound, or after a gap in the series; the reason says why it is right."""
+
+    reason: str = Field(min_length=1, max_length=500)
+
+
 class IndexCorrected(BaseModel):
     """A governor replaces a published value; the earlier value stays in the record and the log."""
 
@@ -76,8 +84,76 @@ def index_lookup(state: State) -> IndexLookup:
     return lookup
 
 
+# How far (in months) a value looks for a published month on each side, one keyed read a
+# month. Two years: by then the compounded bound is nearly no bound ((1 - 0.20)^24 < 0.5%),
+# and a series published month by month reads at most 25 records a value.
+_NEIGHBOUR_WINDOW = 24
+
+
+def _month_plus(month: str, months: int) -> str:
+    index = int(month[:4]) * 12 + int(month[5:7]) - 1 + months
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _nearest(state: State, series: str, month: str, step: int) -> tuple[str, int, Decimal] | None:
+    """The nearest month of the series with a value, before (step -1) or after (step 1) `month`
+    and at most _NEIGHBOUR_WINDOW months away: (month, distance in months, value)."""
+    for distance in range(1, _NEIGHBOUR_WINDOW + 1):
+        near = _month_plus(month, step * distance)
+        record = state.get(INDEX, index_key(series, near))
+        if record is not None:
+            return near, distance, Decimal(record["value"])
+    return None
+
+
+def check_plausible(state: State, body: IndexPublished) -> None:
+    """Edition 2: an administrator's value moves at most the charter's bound b a month, in
+    time order, to and from the nearest published month on each side: from an earlier value
+    e, k months before, the value lies within [e × (1 − b)^k, e × (1 + b)^k]; to a later
+    value l, k months after, l lies within [value × (1 − b)^k, value × (1 + b)^k]. Anything
+    else is a governor's (index.exception-published). A series' first value is free."""
+    _, charter = charter_at(state)
+    if not charter.rules_from(2):
+        return
+    bound = Decimal(charter.plausibility.index_monthly_change)
+    value = Decimal(body.value)
+    # Carried to 50 significant digits, as every power and product of the rules (RULES.md §1).
+    with decimal.localcontext(prec=50, rounding=decimal.ROUND_HALF_EVEN):
+        for step in (-1, 1):
+            found = _nearest(state, body.series, body.month, step)
+            if found is None:
+                continue
+            month, distance, near = found
+            (m1, v1), (m2, v2) = sorted([(month, near), (body.month, value)])
+            if not v1 * (1 - bound) ** distance <= v2 <= v1 * (1 + bound) ** distance:
+                change = (v2 - v1) / v1 * 100
+                apart = "a month" if distance == 1 else f"{distance} months"
+                raise RuleViolation(
+                    f"index {body.series} {body.month}: {_plain(v1)} ({m1}) to {_plain(v2)} "
+                    f"({m2}) is {change:+.2f}% in {apart}, beyond the charter's "
+                    f"plausibility.index_monthly_change of {(bound * 100).normalize():f}% a "
+                    f"month: a governor publishes it (index publish --reason)"
+                )
+
+
+def _plain(value: Decimal) -> str:
+    return rate_str(value)
+
+
 @kind("index.published", role="coop-admin", body=IndexPublished)
 def _published(state: State, body: IndexPublished, ctx: Ctx) -> None:
+    check_plausible(state, body)
+    _publish(state, body, ctx, "index.published", None)
+
+
+@kind("index.exception-published", role="governor", body=IndexExceptionPublished)
+def _exception_published(state: State, body: IndexExceptionPublished, ctx: Ctx) -> None:
+    _publish(state, body, ctx, "index.exception-published", body.reason)
+
+
+def _publish(
+    state: State, body: IndexPublished, ctx: Ctx, kind_name: str, reason: str | None
+) -> None:
     existing = state.get(INDEX, index_key(body.series, body.month))
     if existing is not None:
         raise RuleViolation(
@@ -97,10 +173,10 @@ def _published(state: State, body: IndexPublished, ctx: Ctx) -> None:
             "history": [
                 {
                     "seq": ctx.seq,
-                    "kind": "index.published",
+                    "kind": kind_name,
                     "value": body.value,
                     "source": body.source,
-                    "reason": None,
+                    "reason": reason,
                 }
             ],
         },
@@ -140,12 +216,28 @@ def _corrected(state: State, body: IndexCorrected, ctx: Ctx) -> None:
 # -- commands ----------------------------------------------------------------------------------
 
 
-def publish_index(series: str, month: str, value: str, source: str) -> Command:
-    body = validated(IndexPublished, series=series, month=month, value=value, source=source)
+def publish_index(
+    series: str, month: str, value: str, source: str, reason: str | None = None
+) -> Command:
+    """Publish a value (coop-admin); with a reason, as a governor's exception (edition 2:
+    beyond the charter's month-on-month bound, or after a gap)."""
+    if reason is None:
+        body = validated(IndexPublished, series=series, month=month, value=value, source=source)
+        kind_name = "index.published"
+    else:
+        body = validated(
+            IndexExceptionPublished,
+            series=series,
+            month=month,
+            value=value,
+            source=source,
+            reason=reason,
+        )
+        kind_name = "index.exception-published"
     return Command(
         "index.publish",
         body.model_dump(mode="json"),
-        lambda _state, ctx: Fact("index.published", body, ctx.effective),
+        lambda _state, ctx: Fact(kind_name, body, ctx.effective),
     )
 
 

@@ -19,6 +19,7 @@ from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, runs
 from ledger.rules.corrections import cannot_reverse, remember
+from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
@@ -395,6 +396,7 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
             f"property {body.property_id} is already registered "
             f"(entry {existing['registered_seq']})"
         )
+    check_unique(state, "property", body.property_id)
     charter_seq, charter = charter_at(state)
     if body.district not in charter.cooperative.districts:
         raise RuleViolation(

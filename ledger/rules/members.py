@@ -12,6 +12,7 @@ from pydantic import BaseModel, Field
 from ledger.command import Command, Fact
 from ledger.encoding import canonical
 from ledger.errors import NotFound, RuleViolation
+from ledger.rules.ids import check_unique
 from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident, validated
 
@@ -65,6 +66,7 @@ def get_member(state: State, member_id: str) -> Record:
 def _admitted(state: State, body: MemberAdmitted, ctx: Ctx) -> None:
     if state.get("member", body.member_id) is not None:
         raise RuleViolation(f"member {body.member_id} is already admitted")
+    check_unique(state, "member", body.member_id)
     if body.founded is not None and body.member_kind != "business":
         raise RuleViolation(f"member {body.member_id}: only a business has a founding date")
     if body.founded is not None and body.founded > ctx.effective:

@@ -15,15 +15,18 @@ from ledger.money import format_eur
 from ledger.postings import FUND, Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, month_start
 from ledger.rules.corrections import cannot_reverse, effect_of, remember
+from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.members import add_history, get_member
 from ledger.rules.pricing import (
+    FixedRateRule,
     IndexedRule,
     PriceComputation,
     PriceRule,
     SharedAppreciationRule,
     compute_price,
 )
+from ledger.rules.rate_bounds import check_rate
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import FROZEN, Ident, NonNegCents, validated
 
@@ -291,6 +294,7 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
         raise RuleViolation(
             f"dwelling {body.dwelling_id} is already registered (entry {existing['registered_seq']})"
         )
+    check_unique(state, "dwelling", body.dwelling_id)
     charter_seq, charter = charter_at(state)
     if body.charter_seq != charter_seq:
         raise RuleViolation(
@@ -311,6 +315,8 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
                 f"dwelling {body.dwelling_id}: the price rule's base_at_resale is "
                 f"{rule.base_at_resale}, the charter in force says {policy}"
             )
+    if isinstance(body.price_rule, FixedRateRule):
+        check_rate(charter, body.price_rule.rate, f"dwelling {body.dwelling_id}")
     row = {
         "seq": ctx.seq,
         "kind": REGISTERED,

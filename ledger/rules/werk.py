@@ -38,6 +38,7 @@ from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolatio
 from ledger.money import MAX_CENTS, format_eur, rate_str
 from ledger.rules.contributions import ChargeLine, contribution_source, run_of
 from ledger.rules.corrections import cannot_reverse, remember
+from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.lease_rules import (
     Applicant,
@@ -362,6 +363,7 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
         raise RuleViolation(
             f"workspace {wid} is already registered (entry {existing['registered_seq']})"
         )
+    check_unique(state, "workspace", wid)
     _, charter = charter_at(state)
     if body.district not in charter.cooperative.districts:
         raise RuleViolation(

@@ -424,7 +424,13 @@ TABLE: dict[str, Spec] = {
         "coop-admin",
     ),
     "index publish": Spec(
-        {"series": SERIES_ID, "month": MONTH, "value": DECIMAL, "source": free_text("CBS")},
+        {
+            "series": SERIES_ID,
+            "month": MONTH,
+            "value": DECIMAL,
+            "source": free_text("CBS"),
+            "reason": st.one_of(st.none(), free_text()),
+        },
         "coop-admin",
     ),
     "index show": Spec({"series": st.one_of(st.none(), SERIES_ID)}),

@@ -289,7 +289,9 @@ def _charter(overrides: dict[str, Any]) -> Charter:
 def _command(op: str, args: dict[str, Any]) -> Command:
     a = _dates(args)
     builders: dict[str, Callable[..., Command]] = {
-        "index.publish": lambda: publish_index(a["series"], a["month"], a["value"], "vector"),
+        "index.publish": lambda: publish_index(
+            a["series"], a["month"], a["value"], "vector", a.get("reason")
+        ),
         "member.admit": lambda: members.admit(
             a["member_id"],
             a["member_kind"],
