@@ -6,8 +6,10 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import struct
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
+from functools import lru_cache
 
 # The tree: every record (ns, key) lives in one of 2^16 buckets, chosen by the first two bytes
 # of SHA-256 over its framed namespace and key. A bucket's digest hashes its records, sorted;
@@ -25,16 +27,25 @@ _NAMESPACES = b"\x03"
 _ROOT = b"coop-ledger state root\n"
 
 
+_LENGTH = struct.Struct(">I").pack
+_sha256 = hashlib.sha256
+
+
 def _framed(*parts: bytes) -> bytes:
-    return b"".join(len(p).to_bytes(4, "big") + p for p in parts)
+    """Each part preceded by its length (4 bytes, big-endian)."""
+    return b"".join([_LENGTH(len(p)) + p for p in parts])
 
 
 def _sha(*parts: bytes) -> bytes:
-    return hashlib.sha256(b"".join(parts)).digest()
+    return _sha256(b"".join(parts)).digest()
 
 
+@lru_cache(maxsize=1 << 16)
 def bucket_of(ns: str, key: str) -> int:
-    return int.from_bytes(_sha(_framed(ns.encode("utf-8"), key.encode("utf-8")))[:2], "big")
+    """The bucket of a record: the first two bytes of SHA-256 over its framed namespace and key
+    (cached: a transaction asks for the same keys again when it writes them)."""
+    n, k = ns.encode("utf-8"), key.encode("utf-8")
+    return int.from_bytes(_sha256(_LENGTH(len(n)) + n + _LENGTH(len(k)) + k).digest()[:2], "big")
 
 
 def page_of(bucket: int) -> int:
@@ -46,12 +57,19 @@ def node_of(page: int) -> int:
     return 1 + page
 
 
+_EMPTY_BUCKET = _sha256(_BUCKET).digest()
+
+
 def bucket_digest(records: Mapping[tuple[str, str], bytes]) -> bytes:
     """SHA-256 over b"\\x00" and every record's framed namespace, key and value, in byte order."""
-    encoded = sorted(
+    if not records:
+        return _EMPTY_BUCKET
+    h = _sha256(_BUCKET)
+    for n, k, v in sorted(
         (ns.encode("utf-8"), key.encode("utf-8"), value) for (ns, key), value in records.items()
-    )
-    return _sha(_BUCKET, *(_framed(n, k, v) for n, k, v in encoded))
+    ):
+        h.update(_LENGTH(len(n)) + n + _LENGTH(len(k)) + k + _LENGTH(len(v)) + v)
+    return h.digest()
 
 
 def page_digest(children: bytes) -> bytes:
@@ -62,7 +80,7 @@ def top_digest(children: bytes) -> bytes:
     return _sha(_TOP, children)
 
 
-EMPTY_BUCKET = bucket_digest({})
+EMPTY_BUCKET = _EMPTY_BUCKET
 EMPTY_PAGE_CHILDREN = EMPTY_BUCKET * FANOUT
 EMPTY_PAGE = page_digest(EMPTY_PAGE_CHILDREN)
 EMPTY_TOP_CHILDREN = EMPTY_PAGE * FANOUT

@@ -211,8 +211,10 @@ class Store:
         name = str(getattr(orig, "sqlite_errorname", ""))
         state = str(getattr(orig, "sqlstate", "") or "")
         where = display_target(self.target)
-        if name == "SQLITE_FULL" or state == "53100" or (
-            name.startswith("SQLITE_IOERR") and self._disk_full()
+        if (
+            name == "SQLITE_FULL"
+            or state == "53100"
+            or (name.startswith("SQLITE_IOERR") and self._disk_full())
         ):
             return StorageError(f"database or disk is full: {where}")
         if name.startswith("SQLITE_BUSY") or state in ("55P03", "40P01"):

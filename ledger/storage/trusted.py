@@ -100,9 +100,7 @@ class TrustedState:
         for i in range(0, len(wanted), _IN_CLAUSE):
             part = wanted[i : i + _IN_CLAUSE]
             if len(part) == 1:
-                rows = self.raw.rows(
-                    "SELECT ns, key, value, bucket FROM projection WHERE bucket = ?", part
-                )
+                rows = self.raw.rows(_SELECT_BUCKET, part)
             else:
                 marks = ", ".join("?" for _ in part)
                 rows = self.raw.rows(
@@ -115,18 +113,25 @@ class TrustedState:
                     raise _changed(f"projection record {k[0]}/{k[1]} (stored in the wrong bucket)")
                 loaded[int(bucket)][k] = bytes(value)
         for bucket, records in loaded.items():
-            page, slot = auth.page_of(bucket), (bucket % auth.FANOUT) * 32
-            if auth.bucket_digest(records) != bytes(self._pages[page][slot : slot + 32]):
-                named = asked if asked is not None and len(wanted) == 1 else None
-                what = (
-                    f"projection record {named[0]}/{named[1]}"
-                    if named is not None
-                    else f"projection bucket {bucket}"
-                )
-                raise _changed(what)
-            self._buckets[bucket] = records
-            for k, value in records.items():
-                self._cache.setdefault(k, value)
+            self._accept(bucket, records, asked if len(wanted) == 1 else None)
+
+    def _accept(
+        self, bucket: int, records: dict[tuple[str, str], bytes], asked: tuple[str, str] | None
+    ) -> None:
+        """Prove a bucket's records against its page, then keep them."""
+        page, slot = auth.page_of(bucket), (bucket % auth.FANOUT) * 32
+        if auth.bucket_digest(records) != self._pages[page][slot : slot + 32]:
+            what = (
+                f"projection record {asked[0]}/{asked[1]}"
+                if asked is not None
+                else f"projection bucket {bucket}"
+            )
+            raise _changed(what)
+        self._buckets[bucket] = records
+        cache = self._cache
+        for k, value in records.items():
+            if k not in cache:
+                cache[k] = value
 
     # -- the State protocol ----------------------------------------------------------------------
 
@@ -136,10 +141,25 @@ class TrustedState:
 
     def get_raw(self, ns: str, key: str) -> bytes | None:
         k = (ns, key)
-        if k not in self._cache:
-            self._load_buckets([auth.bucket_of(ns, key)], asked=k)
-            self._cache.setdefault(k, None)
-        return self._cache[k]
+        cache = self._cache
+        if k in cache:
+            return cache[k]
+        bucket = auth.bucket_of(ns, key)
+        if bucket not in self._buckets:
+            # One bucket: its page (once per transaction), then one select of its few rows.
+            page = auth.page_of(bucket)
+            if page not in self._pages:
+                self._load_pages((page,))
+            records: dict[tuple[str, str], bytes] = {}
+            for rns, rkey, value, rbucket in self.raw.rows(_SELECT_BUCKET, (bucket,)):
+                rk = (str(rns), str(rkey))
+                if auth.bucket_of(*rk) != rbucket:
+                    raise _changed(
+                        f"projection record {rk[0]}/{rk[1]} (stored in the wrong bucket)"
+                    )
+                records[rk] = bytes(value)
+            self._accept(bucket, records, k)
+        return cache.setdefault(k, None)
 
     def put(self, ns: str, key: str, value: Record) -> None:
         self._cache[(ns, key)] = record_bytes(value)
@@ -238,6 +258,7 @@ class TrustedState:
         self.root = auth.state_root(bytes(self._top), self._namespaces)
 
 
+_SELECT_BUCKET = "SELECT ns, key, value, bucket FROM projection WHERE bucket = ?"
 _UPSERT = (
     "INSERT INTO projection (ns, key, value, bucket) VALUES (?, ?, ?, ?) "
     "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value, bucket = excluded.bucket"
