@@ -18,10 +18,11 @@ from sqlalchemy import event, text
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.exc import DBAPIError, OperationalError
 
-from ledger.encoding import loads, record_bytes
+from ledger.encoding import loads
 from ledger.errors import ConflictError, IntegrityError, LedgerError, StorageError, UsageError
 from ledger.state import Record
 from ledger.storage import authentication as auth
+from ledger.storage.overlay import Overlay
 from ledger.storage.trusted import UPSERT_NODE, UPSERT_NS, TrustedState
 
 # The schema version every transaction checks. It is tables.SCHEMA_VERSION, repeated here so
@@ -917,7 +918,7 @@ _UPSERT = (
 )
 
 
-class DbState:
+class DbState(Overlay):
     """The projection table as readers see it (reports, verify, a dry run): records read by
     key or namespace, unauthenticated (readers hold no log key; `verify` is what tells an
     auditor whether to believe the table), with an uncommitted overlay for a dry run's puts,
@@ -926,8 +927,7 @@ class DbState:
     def __init__(self, conn: Connection, raw: Raw | None = None) -> None:
         self.conn = conn
         self.raw = raw if raw is not None else Raw(conn, conn.dialect.name)
-        self._cache: dict[tuple[str, str], bytes | None] = {}
-        self._dirty: set[tuple[str, str]] = set()
+        super().__init__()
 
     def get(self, ns: str, key: str) -> Record | None:
         raw = self.get_raw(ns, key)
@@ -941,26 +941,12 @@ class DbState:
             self._cache[k] = None if row is None else bytes(row[0])
         return self._cache[k]
 
-    def put(self, ns: str, key: str, value: Record) -> None:
-        self._cache[(ns, key)] = record_bytes(value)
-        self._dirty.add((ns, key))
-
-    def delete(self, ns: str, key: str) -> None:
-        self._cache[(ns, key)] = None
-        self._dirty.add((ns, key))
-
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
-        merged: dict[str, bytes | None] = {
+        stored = {
             str(k): bytes(v)
             for k, v in self.raw.rows("SELECT key, value FROM projection WHERE ns = ?", (ns,))
         }
-        for (cns, key), raw in self._cache.items():
-            if cns == ns and (cns, key) in self._dirty:
-                merged[key] = raw
-        for key in sorted(merged):
-            raw = merged[key]
-            if raw is not None:
-                yield key, loads(raw)
+        return self._merged(ns, stored)
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:
         """Every stored record (the overlay left out)."""

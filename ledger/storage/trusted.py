@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING
 
-from ledger.encoding import loads, record_bytes
+from ledger.encoding import loads
 from ledger.errors import IntegrityError
 from ledger.state import Record
 from ledger.storage import authentication as auth
+from ledger.storage.overlay import Overlay
 
 if TYPE_CHECKING:
     from ledger.storage.store import Raw
@@ -22,7 +23,7 @@ def _changed(what: str) -> IntegrityError:
     return IntegrityError(f"{what} fails its authentication: {_WAY_OUT}")
 
 
-class TrustedState:
+class TrustedState(Overlay):
     """The projection seen through a write-back cache, like the readers' DbState, except that
     nothing is believed before it is proved: `start` checks the head's MAC over the state
     root and loads the top of the tree and the namespace digests; reading a record loads its
@@ -42,8 +43,7 @@ class TrustedState:
         # Each loaded bucket's records as stored (proved), and the records rules have read
         # or written (None: absent).
         self._buckets: dict[int, dict[tuple[str, str], bytes]] = {}
-        self._cache: dict[tuple[str, str], bytes | None] = {}
-        self._dirty: set[tuple[str, str]] = set()
+        super().__init__()
 
     # -- the commitment ------------------------------------------------------------------------
 
@@ -161,19 +161,11 @@ class TrustedState:
             self._accept(bucket, records, k)
         return cache.setdefault(k, None)
 
-    def put(self, ns: str, key: str, value: Record) -> None:
-        self._cache[(ns, key)] = record_bytes(value)
-        self._dirty.add((ns, key))
-
-    def delete(self, ns: str, key: str) -> None:
-        self._cache[(ns, key)] = None
-        self._dirty.add((ns, key))
-
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
-        merged: dict[str, bytes | None] = {}
+        stored: dict[str, bytes] = {}
         found = auth.NamespaceDigest()
         for key, value in self.raw.rows("SELECT key, value FROM projection WHERE ns = ?", (ns,)):
-            merged[str(key)] = bytes(value)
+            stored[str(key)] = bytes(value)
             found.add(auth.record_mac(self.mac_key, ns, str(key), bytes(value)))
         expected = self._namespaces.get(ns, auth.NamespaceDigest())
         if (found.total, found.count) != (expected.total, expected.count):
@@ -181,13 +173,7 @@ class TrustedState:
                 f"namespace {ns} of the projection ({found.count} records stored, "
                 f"{expected.count} authenticated)"
             )
-        for (cns, key), raw in self._cache.items():
-            if cns == ns and (cns, key) in self._dirty:
-                merged[key] = raw
-        for key in sorted(merged):
-            raw = merged[key]
-            if raw is not None:
-                yield key, loads(raw)
+        return self._merged(ns, stored)
 
     # -- writing -----------------------------------------------------------------------------------
 
