@@ -1,0 +1,8 @@
+"""Offline verification: a bundle, a receipt or a checkpoint against the pinned log key.
+
+A pure reader: it imports no database library (no SQLAlchemy) and writes no file but the
+anonymous spill file of a large replay, which has no name on disk (SpillState). Its modules:
+`bundle` (read and verify a bundle), `audit` (the Auditor replaying leaf bytes), `receipts`
+(checkpoints and receipts), `spill` (replay state past memory), `sigpool` (signature
+workers). Left empty on purpose: a spawned signature worker imports only `sigpool`.
+"""
