@@ -389,7 +389,7 @@ def batch_append_pg(n: int) -> tuple[float, float] | None:
 VERIFY_SCRIPT = """
 import base64, json, resource, sys, time
 from pathlib import Path
-from ledger.export.bundle import verify_bundle
+from ledger.verify.bundle import verify_bundle
 from ledger.note import parse_verifier_key
 trusted = parse_verifier_key(sys.argv[2])
 t = time.perf_counter()

@@ -7,11 +7,11 @@ from array import array
 from collections.abc import Callable
 
 from ledger import merkle
-from ledger.audit import Auditor, Report
 from ledger.note import Verifier
 from ledger.state import MemoryState
 from ledger.storage import authentication as auth
 from ledger.storage.store import SCHEMA_VERSION, ReadTx
+from ledger.verify.audit import Auditor, Report
 
 INDEX_COLUMNS = ("kind", "key_id", "effective", "recorded_at", "request_id")
 # Stored Merkle nodes are compared block by block: a block of 2^12 leaves holds every node

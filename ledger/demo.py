@@ -11,7 +11,7 @@ from typing import Any
 from ledger.charter import TEMPLATE, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command
-from ledger.export.bundle import export_bundle, verify_bundle
+from ledger.export.bundle import export_bundle
 from ledger.keys import Signer, generate, write_key_file
 from ledger.log_memory import LogMemory
 from ledger.note import Verifier
@@ -19,6 +19,7 @@ from ledger.rules import governance, members
 from ledger.rules.members import PersonalData
 from ledger.service import Ledger, Receipt, genesis
 from ledger.storage.store import Store
+from ledger.verify.bundle import verify_bundle
 
 ORIGIN = "pampus.example/coop"
 DEMO_PASSPHRASE = "demo"

@@ -103,7 +103,7 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
     from ledger import limits, merkle
     from ledger.errors import NotFound
     from ledger.note import parse_verifier_key
-    from ledger.transparency import check_receipt
+    from ledger.verify.receipts import check_receipt
 
     verifier = parse_verifier_key(vkey)
     text = limits.read_text(file, "receipt", limits.RECEIPT_BYTES)

@@ -103,7 +103,7 @@ def verify(
     if bundle is not None:
         if trusted is None:
             raise UsageError("--trust VKEY is required with --bundle: the auditor pins the log key")
-        from ledger.export.bundle import ENTRIES, verify_bundle, verify_bundle_since
+        from ledger.verify.bundle import ENTRIES, verify_bundle, verify_bundle_since
 
         total = _count_lines(bundle / ENTRIES)
         with _progress(total, "verifying") as progress:

@@ -773,7 +773,7 @@ def verify_from_store(directory: Path, tx: ReadTx, trusted: note.Verifier | None
 
 def verify_from_bundle(directory: Path, bundle: Path, trusted: note.Verifier) -> GemReport:
     """gem verify --bundle: audit the bundle offline, then recompute from its entries."""
-    from ledger.export.bundle import ENTRIES, iter_leaves, verify_bundle
+    from ledger.verify.bundle import ENTRIES, iter_leaves, verify_bundle
 
     audit = verify_bundle(bundle, trusted)
     if not audit.ok:

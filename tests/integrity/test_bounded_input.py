@@ -309,7 +309,7 @@ def test_gem_verify_refuses_a_manifest_linked_to_dev_zero(bundle: Path, trust: s
 
 
 def test_findings_beyond_the_cap_are_counted_not_kept(bundle: Path, trust: str) -> None:
-    from ledger.audit import MAX_FINDINGS
+    from ledger.verify.audit import MAX_FINDINGS
 
     junk = MAX_FINDINGS + 2_000
     (bundle / "entries.jsonl").write_bytes(b"not json\n" * junk)

@@ -18,7 +18,6 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, ru
 from pydantic import TypeAdapter
 
 from ledger import note
-from ledger.audit import verify_leaves
 from ledger.charter import TEMPLATE, Charter, charter_from_dict, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
@@ -32,6 +31,7 @@ from ledger.rules.governance import amend_charter
 from ledger.rules.members import PersonalData
 from ledger.rules.pricing import PriceRule, compute_price
 from ledger.state import MemoryState, charter_at
+from ledger.verify.audit import verify_leaves
 from tests.support import found_ledger
 
 SIGNERS = {

@@ -11,12 +11,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger import merkle, note
-from ledger.audit import verify_leaves
 from ledger.checks import verify_store
 from ledger.keys import generate
 from ledger.model import Entry, Signature, SignedEntry, assemble_leaf, signing_message
 from ledger.rules import members
 from ledger.rules.members import PersonalData
+from ledger.verify.audit import verify_leaves
 from tests.support import found_ledger
 
 

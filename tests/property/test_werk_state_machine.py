@@ -21,7 +21,6 @@ from hypothesis import HealthCheck, event, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from ledger.audit import verify_leaves
 from ledger.charter import TEMPLATE, Charter, charter_from_dict, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command
@@ -31,6 +30,7 @@ from ledger.rules import corrections, governance, members
 from ledger.rules import werk as werk_rules
 from ledger.rules.members import PersonalData
 from ledger.state import MemoryState, charter_at
+from ledger.verify.audit import verify_leaves
 from tests.support import ORIGIN, Founded, charter_v1, found_ledger
 
 # The store fsyncs every commit (synchronous=FULL); a RAM disk, where there is one, keeps

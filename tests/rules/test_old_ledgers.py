@@ -7,8 +7,8 @@ import base64
 import json
 from pathlib import Path
 
-from ledger.export.bundle import verify_bundle
 from ledger.note import parse_verifier_key
+from ledger.verify.bundle import verify_bundle
 
 EDITION_1 = Path(__file__).resolve().parents[1] / "vectors" / "ledgers" / "edition-1-demo"
 VKEY = "pampus.example/coop+0c5351b2+AQ/HCnXbKK9CuNZnJQSvwRk+bVk3DlTplqVsnjxhtC37"

@@ -7,12 +7,12 @@ from datetime import date
 import pytest
 import sqlalchemy as sa
 
-from ledger.audit import verify_leaves
 from ledger.checks import verify_store
 from ledger.errors import ConflictError, RuleViolation
 from ledger.rules import members
 from ledger.rules.members import PersonalData
 from ledger.storage.store import Store
+from ledger.verify.audit import verify_leaves
 
 
 def _admit(member_id: str, name: str = "X"):  # type: ignore[no-untyped-def]

@@ -8,8 +8,8 @@ import json
 from pathlib import Path
 
 from ledger import note
-from ledger.export.bundle import verify_bundle
 from ledger.rules.werk import LeaseGranted, LeaseIndexed
+from ledger.verify.bundle import verify_bundle
 
 BUNDLE = Path(__file__).resolve().parents[1] / "vectors" / "ledgers" / "edition-1-leases"
 VKEY = (BUNDLE.parent / "edition-1-leases.vkey").read_text(encoding="utf-8").strip()

@@ -17,8 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from ledger import audit
-from ledger.audit import Auditor, verify_leaves
 from ledger.encoding import _check, _plain, canonical
 from ledger.errors import InputError
 from ledger.model import (
@@ -32,6 +30,8 @@ from ledger.model import (
     make_entry,
     plain_leaf,
 )
+from ledger.verify import audit
+from ledger.verify.audit import Auditor, verify_leaves
 
 HEX = "0123456789abcdef"
 
@@ -268,8 +268,8 @@ ops = st.lists(
 def test_spill_state_behaves_as_memory_state(
     operations: list[tuple[str, str, str, dict[str, int]]],
 ) -> None:
-    from ledger.spill import BLOOM_BITS, SpillState
     from ledger.state import MemoryState
+    from ledger.verify.spill import BLOOM_BITS, SpillState
 
     memory = MemoryState()
     # A cache of 3, so most reads go to the file; a Bloom filter of 8 bits, which soon gives

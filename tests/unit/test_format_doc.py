@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from ledger import merkle, model, note
-from ledger.export import bundle
+from ledger.verify import bundle
 
 ROOT = Path(__file__).resolve().parents[2]
 DOC = ROOT / "docs" / "FORMAT.md"

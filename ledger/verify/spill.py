@@ -6,14 +6,17 @@ entries. SpillState keeps the records an entry touches in a bounded in-memory ca
 rest in a throw-away SQLite file (no journal, no fsync: it is rebuilt by the next replay),
 so verifying a bundle streams in bounded memory (docs/decisions/0010-perf-verification.md).
 It behaves exactly as MemoryState: canonical bytes in, fresh dicts out, scans in key order.
+
+A small ledger never leaves memory: the file is opened at the first flush, after
+PENDING_RECORDS changed records. It is SQLite's private temporary database (the empty file
+name), created in SQLITE_TMPDIR or TMPDIR and unlinked as soon as it is opened: it has no
+name on disk, and closing the state or ending the process, even by a kill, frees it.
 """
 
 from __future__ import annotations
 
 import contextlib
-import os
 import sqlite3
-import tempfile
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
 
@@ -25,6 +28,9 @@ _MISSING = object()
 # million keys a 1,000,000-entry replay writes.
 BLOOM_BITS = 1 << 26
 _SHIFTS = (0, 19, 38)  # three slices of the 64-bit hash
+# Changed records held in memory before they are written to the file (the first write
+# creates it): a ledger that changes fewer records is verified without a file.
+PENDING_RECORDS = 10_000
 
 
 class SpillState:
@@ -33,21 +39,10 @@ class SpillState:
     def __init__(
         self,
         cache_records: int = 20_000,
-        pending_records: int = 10_000,
-        directory: str | None = None,
+        pending_records: int | None = None,
         bloom_bits: int = BLOOM_BITS,
     ) -> None:
-        fd, self.path = tempfile.mkstemp(prefix="coopledger-audit-", suffix=".db", dir=directory)
-        os.close(fd)
-        self._db = sqlite3.connect(self.path, isolation_level=None)
-        self._db.execute("PRAGMA journal_mode=OFF")
-        self._db.execute("PRAGMA synchronous=OFF")
-        # A rowid table, not WITHOUT ROWID: values run to kilobytes (a dwelling's record carries
-        # its history), and SQLite keeps large rows better out of the key's B-tree.
-        self._db.execute(
-            "CREATE TABLE rec (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
-            "PRIMARY KEY (ns, key))"
-        )
+        self._db: sqlite3.Connection | None = None  # the file, from the first flush on
         self._cache: dict[tuple[str, str], bytes | None] = {}
         # Most reads the cache cannot answer are of keys that were never written (a new
         # member, a new sale): a Bloom filter of the keys in the file answers those without
@@ -60,7 +55,7 @@ class SpillState:
         self._pending: dict[tuple[str, str], bytes | None] = {}
         self._pending_keys: defaultdict[str, set[str]] = defaultdict(set)  # pending, by namespace
         self._cache_records = cache_records
-        self._pending_records = pending_records
+        self._pending_records = PENDING_RECORDS if pending_records is None else pending_records
 
     # -- the State protocol ---------------------------------------------------------------------
 
@@ -75,9 +70,11 @@ class SpillState:
                 self._cache.clear()
             self._cache[k] = raw
         if raw is _MISSING:
-            row = self._db.execute(
-                "SELECT value FROM rec WHERE ns = ? AND key = ?", (ns, key)
-            ).fetchone()
+            row = (
+                self._file()
+                .execute("SELECT value FROM rec WHERE ns = ? AND key = ?", (ns, key))
+                .fetchone()
+            )
             raw = None if row is None else bytes(row[0])
             if len(self._cache) >= self._cache_records:
                 self._cache.clear()
@@ -103,10 +100,10 @@ class SpillState:
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
         # The file's rows with the pending changes laid over them: a scan does not force the
         # pending batch to disk (a lease grant scans the waiting list at every grant).
-        merged: dict[str, bytes | None] = {
-            str(key): bytes(raw)
-            for key, raw in self._db.execute("SELECT key, value FROM rec WHERE ns = ?", (ns,))
-        }
+        merged: dict[str, bytes | None] = {}
+        if self._db is not None:
+            rows = self._db.execute("SELECT key, value FROM rec WHERE ns = ?", (ns,))
+            merged = {str(key): bytes(raw) for key, raw in rows}
         for key in self._pending_keys.get(ns, ()):
             merged[key] = self._pending[(ns, key)]
         for key in sorted(merged):
@@ -115,6 +112,22 @@ class SpillState:
                 yield key, loads(raw)
 
     # -- the rest -------------------------------------------------------------------------------
+
+    def _file(self) -> sqlite3.Connection:
+        """The spill file, opened on first use: SQLite's private temporary database, which
+        is unlinked as soon as it is created."""
+        if self._db is None:
+            db = sqlite3.connect("", isolation_level=None)
+            db.execute("PRAGMA journal_mode=OFF")
+            db.execute("PRAGMA synchronous=OFF")
+            # A rowid table, not WITHOUT ROWID: values run to kilobytes (a dwelling's record
+            # carries its history), and SQLite keeps large rows better out of the key's B-tree.
+            db.execute(
+                "CREATE TABLE rec (ns TEXT NOT NULL, key TEXT NOT NULL, value BLOB NOT NULL, "
+                "PRIMARY KEY (ns, key))"
+            )
+            self._db = db
+        return self._db
 
     def _maybe_in_file(self, k: tuple[str, str]) -> bool:
         """False when the key was certainly never written to the file (the Bloom filter)."""
@@ -139,17 +152,18 @@ class SpillState:
             return
         upserts = [(ns, key, raw) for (ns, key), raw in self._pending.items() if raw is not None]
         deletes = [(ns, key) for (ns, key), raw in self._pending.items() if raw is None]
-        self._db.execute("BEGIN")
+        db = self._file()
+        db.execute("BEGIN")
         if upserts:
             self._remember_in_file((ns, key) for ns, key, _ in upserts)
-            self._db.executemany(
+            db.executemany(
                 "INSERT INTO rec (ns, key, value) VALUES (?, ?, ?) "
                 "ON CONFLICT (ns, key) DO UPDATE SET value = excluded.value",
                 upserts,
             )
         if deletes:
-            self._db.executemany("DELETE FROM rec WHERE ns = ? AND key = ?", deletes)
-        self._db.execute("COMMIT")
+            db.executemany("DELETE FROM rec WHERE ns = ? AND key = ?", deletes)
+        db.execute("COMMIT")
         if len(self._cache) + len(self._pending) > self._cache_records:
             self._cache.clear()
         self._cache.update(self._pending)
@@ -158,13 +172,16 @@ class SpillState:
 
     def snapshot(self) -> dict[tuple[str, str], bytes]:
         self.flush()
+        if self._db is None:
+            return {}
         return {
             (str(ns), str(key)): bytes(raw)
             for ns, key, raw in self._db.execute("SELECT ns, key, value FROM rec")
         }
 
     def close(self) -> None:
-        with contextlib.suppress(sqlite3.Error):
-            self._db.close()
-        with contextlib.suppress(OSError):
-            os.remove(self.path)
+        """Close the file, which frees it (it has no name to remove)."""
+        if self._db is not None:
+            with contextlib.suppress(sqlite3.Error):
+                self._db.close()
+            self._db = None

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, cast
 
-from ledger import limits, merkle, note, sigpool
+from ledger import limits, merkle, note
 from ledger.errors import LedgerError
 from ledger.keys import decode_public_key, key_id
 from ledger.model import (
@@ -22,6 +22,7 @@ from ledger.model import (
     signing_message,
 )
 from ledger.state import MemoryState, State, apply, apply_entry, public_key_of
+from ledger.verify import sigpool
 
 # Deferred events of a pooled audit, settled in feed order (Auditor._settle_one).
 _FINDING, _SIGNATURE, _CHECKPOINT = 0, 1, 2
