@@ -65,18 +65,25 @@ def balance(state: State, account: str) -> int:
     return 0 if record is None else int(record["cents"])
 
 
+# What is still owed: a levy receivable per property, the area contributions' receivable.
+_RECEIVABLES = ("levy:receivable:", "contribution:receivable")
+
+
 def must_not_go_negative(account: str) -> bool:
-    """The balances that may never be below zero on any date: the fund's money."""
-    return account == FUND
+    """The balances that may never be below zero on any date (edition 2): the fund's money and
+    what is owed to the cooperative or the GEM (a payment before its charge would make it so).
+    Their movements are kept by date under every edition (ledger/dated.py)."""
+    return account == FUND or account.startswith(_RECEIVABLES)
 
 
 def post(state: State, postings: Sequence[Posting], what: str, on: date | None = None) -> None:
     """Apply balanced postings to the running balances, and to the balances by date on `on`
     (required when a posting moves a balance that must not go negative).
 
-    Edition 1: the fund may not go below zero in log order, leg by leg. Edition 2 (charter
-    version 2; docs/RULES.md §5): every such balance is checked by date after all the entry's
-    legs (so an entry is checked on its net), from `on` through every later date."""
+    Edition 1: the fund may not go below zero in log order, leg by leg (the receivables keep
+    their own rules then). Edition 2 (charter version 2; docs/RULES.md §5): every such balance
+    is checked by date after all the entry's legs (so an entry is checked on its net), from
+    `on` through every later date."""
     check_balanced(postings, what)
     guarded = {p.account for p in postings if must_not_go_negative(p.account)}
     by_date = False
@@ -88,7 +95,7 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
         new = balance(state, p.account) + p.amount_cents
         if p.account in guarded:
             assert on is not None
-            if not by_date and new < 0:
+            if not by_date and p.account == FUND and new < 0:
                 raise RuleViolation(
                     f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
                     f"short by {format_eur(-new)}"
@@ -102,8 +109,13 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
             if net >= 0:
                 continue  # money coming in never makes a balance lower on any date
             lowest, lowest_on = dated.lowest_from(state, account, on)
-            if lowest < 0:
+            if lowest < 0 and account == FUND:
                 raise RuleViolation(
                     f"{what}: the {account} would hold {format_eur(lowest)} on {lowest_on}, "
                     f"short by {format_eur(-lowest)}"
+                )
+            if lowest < 0:
+                raise RuleViolation(
+                    f"{what}: {account} would be {format_eur(lowest)} on {lowest_on}, "
+                    f"{format_eur(-lowest)} more paid than owed by then"
                 )

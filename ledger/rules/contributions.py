@@ -396,7 +396,17 @@ def _open_items(
             for m, due in charged["open"].items():
                 if due["member"] == member:
                     items.append((m, subject_of(key), key, int(due["cents"])))
+    if charter_at(state)[1].rules_from(2):
+        # Edition 2: only a charge already made on the payment's date (its run dated on or
+        # before it); a payment before its charge would leave the receivable negative between.
+        return sorted(i for i in items if _charged_on(state, i[0]) <= paid_on)
     return sorted(i for i in items if month_start(i[0]) <= paid_on)
+
+
+def _charged_on(state: State, month: str) -> date:
+    run = run_of(state, month)
+    assert run is not None  # an open charge was made by its month's run
+    return date.fromisoformat(run["effective"])
 
 
 def allocate(
@@ -483,7 +493,7 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
     expected = transfer(RECEIVABLE, income_account(body.beneficiary), total)
     if body.postings != expected:
         raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
-    post(state, body.postings, f"contribution for {body.month}")
+    post(state, body.postings, f"contribution for {body.month}", ctx.effective)
     for line in lines:
         key, found = record_of(state, line.subject, line.subject_kind)
         record = found or {
@@ -538,7 +548,7 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
     postings = transfer(_cash(state), RECEIVABLE, body.amount_cents)
     if body.postings != postings:
         raise RuleViolation(f"contribution payment {body.ref}: postings are not {_show(postings)}")
-    post(state, body.postings, f"contribution payment {body.ref}")
+    post(state, body.postings, f"contribution payment {body.ref}", ctx.effective)
     for part, key in keyed:
         record = subject_record(state, key)
         assert record is not None
