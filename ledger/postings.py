@@ -65,15 +65,16 @@ def balance(state: State, account: str) -> int:
     return 0 if record is None else int(record["cents"])
 
 
-# What is still owed: a levy receivable per property, the area contributions' receivable.
-_RECEIVABLES = ("levy:receivable:", "contribution:receivable")
+LEVY_RECEIVABLE = "levy:receivable:"
 
 
 def must_not_go_negative(account: str) -> bool:
-    """The balances that may never be below zero on any date (edition 2): the fund's money and
-    what is owed to the cooperative or the GEM (a payment before its charge would make it so).
-    Their movements are kept by date under every edition (ledger/dated.py)."""
-    return account == FUND or account.startswith(_RECEIVABLES)
+    """The balances that may never be below zero on any date (edition 2), checked here: the
+    fund's money and each property's levy receivable (a payment or waiver before the levy it
+    settles would make it so). Their movements are kept by date under every edition
+    (ledger/dated.py). The contribution receivable is one account for every subject, so it is
+    checked per charge instead (ledger/rules/contributions.py, decision 0017)."""
+    return account == FUND or account.startswith(LEVY_RECEIVABLE)
 
 
 def post(state: State, postings: Sequence[Posting], what: str, on: date | None = None) -> None:
