@@ -1,4 +1,4 @@
-"""Balances by effective date: per-account day, month and year totals with their running minima,
+"""Balances by effective date (decision 0019): per-account day, month and year totals with their running minima,
 so a movement dated in the past is checked against every later date by reading three records.
 
 An account's movements are kept in a three-level tree of keyed records (namespace `dated`):

@@ -145,15 +145,23 @@ def test_shared_appreciation_base_resets_at_resale_end_to_end(
     def transfer(*args: str) -> str:
         return cli.ok("share", *args, *coop).out
 
+    def papers(on: str, buyer: str | None = None) -> tuple[str, ...]:
+        deed = ("--deed", f"deed-{buyer or 'back'}-{on}")
+        if buyer is None:
+            return deed
+        return (*deed, "--declaration-date", on, "--declaration-ref", f"decl-{buyer}")
+
     transfer("sell", "--dwelling", "D-1", "--member", "M-1", "--date", "2031-05-01",
-             "--appraisal", "200000")  # fmt: skip
+             "--appraisal", "200000", *papers("2031-05-01", "M-1"))  # fmt: skip
     back = transfer("buy-back", "--dwelling", "D-1", "--date", "2036-05-01",
-                    "--appraisal", "254000", "--improvements", "14000")  # fmt: skip
+                    "--appraisal", "254000", "--improvements", "14000",
+                    *papers("2036-05-01"))  # fmt: skip
     assert "191000.00" in back
     transfer("sell", "--dwelling", "D-1", "--member", "M-2", "--date", "2036-05-02",
-             "--appraisal", "254000", "--improvements", "14000")  # fmt: skip
+             "--appraisal", "254000", "--improvements", "14000",
+             *papers("2036-05-02", "M-2"))  # fmt: skip
     # M-2's buy-back is priced from M-2's purchase: 191,000 + half of (300,000 - 254,000).
     last = transfer("buy-back", "--dwelling", "D-1", "--date", "2041-05-01",
-                    "--appraisal", "300000", "--dry-run")  # fmt: skip
+                    "--appraisal", "300000", "--dry-run", *papers("2041-05-01"))  # fmt: skip
     assert "214000.00" in last
     cli.ok("verify")
