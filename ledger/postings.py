@@ -73,7 +73,7 @@ def must_not_go_negative(account: str) -> bool:
     fund's money and each property's levy receivable (a payment or waiver before the levy it
     settles would make it so). Their movements are kept by date under every edition
     (ledger/dated.py). The contribution receivable is one account for every subject, so it is
-    checked per charge instead (ledger/rules/contributions.py, decision 0017)."""
+    checked per charge instead (ledger/rules/contributions.py, decision 0019)."""
     return account == FUND or account.startswith(LEVY_RECEIVABLE)
 
 
