@@ -501,7 +501,7 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
     expected = transfer(RECEIVABLE, income_account(body.beneficiary), total)
     if body.postings != expected:
         raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
-    post(state, body.postings, f"contribution for {body.month}", ctx.effective)
+    post(state, body.postings, f"contribution for {body.month}")
     for line in lines:
         key, found = record_of(state, line.subject, line.subject_kind)
         record = found or {
@@ -556,7 +556,7 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
     postings = transfer(_cash(state), RECEIVABLE, body.amount_cents)
     if body.postings != postings:
         raise RuleViolation(f"contribution payment {body.ref}: postings are not {_show(postings)}")
-    post(state, body.postings, f"contribution payment {body.ref}", ctx.effective)
+    post(state, body.postings, f"contribution payment {body.ref}")
     for part, key in keyed:
         record = subject_record(state, key)
         assert record is not None
