@@ -65,18 +65,26 @@ def balance(state: State, account: str) -> int:
     return 0 if record is None else int(record["cents"])
 
 
+LEVY_RECEIVABLE = "levy:receivable:"
+
+
 def must_not_go_negative(account: str) -> bool:
-    """The balances that may never be below zero on any date: the fund's money."""
-    return account == FUND
+    """The balances that may never be below zero on any date (edition 2), checked here: the
+    fund's money and each property's levy receivable (a payment or waiver before the levy it
+    settles would make it so). Their movements are kept by date under every edition
+    (ledger/dated.py). The contribution receivable is one account for every subject, so it is
+    checked per charge instead (ledger/rules/contributions.py, decision 0019)."""
+    return account == FUND or account.startswith(LEVY_RECEIVABLE)
 
 
 def post(state: State, postings: Sequence[Posting], what: str, on: date | None = None) -> None:
     """Apply balanced postings to the running balances, and to the balances by date on `on`
     (required when a posting moves a balance that must not go negative).
 
-    Edition 1: the fund may not go below zero in log order, leg by leg. Edition 2 (charter
-    version 2; docs/RULES.md §5): every such balance is checked by date after all the entry's
-    legs (so an entry is checked on its net), from `on` through every later date."""
+    Edition 1: the fund may not go below zero in log order, leg by leg (the receivables keep
+    their own rules then). Edition 2 (charter version 2; docs/RULES.md §5): every such balance
+    is checked by date after all the entry's legs (so an entry is checked on its net), from
+    `on` through every later date."""
     check_balanced(postings, what)
     guarded = {p.account for p in postings if must_not_go_negative(p.account)}
     by_date = False
@@ -88,7 +96,7 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
         new = balance(state, p.account) + p.amount_cents
         if p.account in guarded:
             assert on is not None
-            if not by_date and new < 0:
+            if not by_date and p.account == FUND and new < 0:
                 raise RuleViolation(
                     f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
                     f"short by {format_eur(-new)}"
@@ -102,8 +110,13 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
             if net >= 0:
                 continue  # money coming in never makes a balance lower on any date
             lowest, lowest_on = dated.lowest_from(state, account, on)
-            if lowest < 0:
+            if lowest < 0 and account == FUND:
                 raise RuleViolation(
                     f"{what}: the {account} would hold {format_eur(lowest)} on {lowest_on}, "
                     f"short by {format_eur(-lowest)}"
+                )
+            if lowest < 0:
+                raise RuleViolation(
+                    f"{what}: {account} would be {format_eur(lowest)} on {lowest_on}, "
+                    f"{format_eur(-lowest)} more paid than owed by then"
                 )

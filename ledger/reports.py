@@ -150,3 +150,36 @@ def fund_report(tx: ReadTx, at: date | None = None) -> dict[str, Any]:
         "balance_cents": total,
         "movements": movements,
     }
+
+
+def contribution_arrears_at(tx: ReadTx, at: date) -> list[dict[str, Any]]:
+    """The open contribution charges at the end of `at`, per subject and month: the charges of
+    the runs dated by then, less the payments dated by then (read from the log: a report).
+    A payment that an edition-1 ledger allocated to a charge dated after it counts only once
+    that charge is made."""
+    opened: dict[tuple[str, str, str], dict[str, Any]] = {}
+    payments: list[dict[str, Any]] = []
+    for _seq, data in tx.entries(kinds=["contribution.charged", "contribution.paid"]):
+        entry = SignedEntry.model_validate(loads(data)).entry
+        if entry.effective > at:
+            continue
+        if entry.kind == "contribution.paid":
+            payments.extend(entry.body["allocations"])
+            continue
+        for line in entry.body["lines"]:
+            opened[(line["subject"], line["subject_kind"], entry.body["month"])] = {
+                "subject": line["subject"],
+                "subject_kind": line["subject_kind"],
+                "district": line["district"],
+                "month": entry.body["month"],
+                "member": line.get("debtor") or line.get("member"),
+                "due_cents": int(line["amount_cents"]),
+                "charged_seq": entry.seq,
+            }
+    for part in payments:
+        left = int(part["amount_cents"])
+        for key in sorted(k for k in opened if (k[0], k[2]) == (part["subject"], part["month"])):
+            paid = min(left, opened[key]["due_cents"])
+            opened[key]["due_cents"] -= paid
+            left -= paid
+    return [opened[k] for k in sorted(opened) if opened[k]["due_cents"] > 0]

@@ -245,14 +245,16 @@ def levy_waive(
 
 @levy.command("register")
 @click.option("--outstanding", is_flag=True, help="Only sales with levy outstanding.")
+@click.option("--at", "at", help="The position at the end of this date (default: now).")
 @db_option
 @json_option
-def levy_register_cmd(outstanding: bool, db: str, as_json: bool) -> None:
+def levy_register_cmd(outstanding: bool, at: str | None, db: str, as_json: bool) -> None:
     """List every sale's levy: assessed, paid, waived, outstanding."""
     from ledger.rules.levy import levy_register
 
+    at_date = parse_date(at, "--at") if at is not None else None
     with reading(db) as tx:
-        rows = list(levy_register(tx.state, outstanding))
+        rows = list(levy_register(tx.state, outstanding, at_date))
 
     def text() -> None:
         click.echo(
@@ -268,7 +270,8 @@ def levy_register_cmd(outstanding: bool, db: str, as_json: bool) -> None:
                 + ("" if r["corrected_seq"] is None else f"  corrected at {r['corrected_seq']}")
             )
         total = sum(r["outstanding_cents"] for r in rows)
-        click.echo(f"{len(rows)} sales, outstanding {_eur(total)}")
+        when = f" at the end of {at_date}" if at_date is not None else ""
+        click.echo(f"{len(rows)} sales, outstanding{when} {_eur(total)}")
 
     emit(rows, as_json, text)
 
@@ -388,14 +391,25 @@ def contribution_debtor(subject: str, debtor: str, on: str, w: WriteRequest) -> 
 
 @contribution.command("arrears")
 @click.option("--on", "on", help="Only months begun by this date (YYYY-MM-DD).")
+@click.option("--at", "at", help="The open charges at the end of this date (default: now).")
 @db_option
 @json_option
-def contribution_arrears(on: str | None, db: str, as_json: bool) -> None:
+def contribution_arrears(on: str | None, at: str | None, db: str, as_json: bool) -> None:
     """List every open contribution charge, per subject and month."""
-    from ledger.rules.contributions import arrears
+    from ledger.reports import contribution_arrears_at
+    from ledger.rules.contributions import arrears, month_start
 
+    on_date = parse_date(on, "--on") if on is not None else None
+    at_date = parse_date(at, "--at") if at is not None else None
     with reading(db) as tx:
-        rows = list(arrears(tx.state, parse_date(on, "--on") if on is not None else None))
+        if at_date is None:
+            rows = list(arrears(tx.state, on_date))
+        else:
+            rows = [
+                r
+                for r in contribution_arrears_at(tx, at_date)
+                if on_date is None or month_start(r["month"]) <= on_date
+            ]
 
     def text() -> None:
         for r in rows:
@@ -403,7 +417,8 @@ def contribution_arrears(on: str | None, db: str, as_json: bool) -> None:
                 f"{r['subject']:<12} {r['subject_kind']:<10} {r['district']:<16} {r['month']}  "
                 f"{_eur(r['due_cents']):>10}  {r['member'] or ''}"
             )
-        click.echo(f"{len(rows)} open charges, {_eur(sum(r['due_cents'] for r in rows))} due")
+        when = f" at the end of {at_date}" if at_date is not None else ""
+        click.echo(f"{len(rows)} open charges, {_eur(sum(r['due_cents'] for r in rows))} due{when}")
 
     emit(rows, as_json, text)
 

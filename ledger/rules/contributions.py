@@ -396,7 +396,25 @@ def _open_items(
             for m, due in charged["open"].items():
                 if due["member"] == member:
                     items.append((m, subject_of(key), key, int(due["cents"])))
-    return sorted(i for i in items if month_start(i[0]) <= paid_on)
+    if not charter_at(state)[1].rules_from(2):
+        return sorted(i for i in items if month_start(i[0]) <= paid_on)
+    # Edition 2: only a charge already made on the payment's date (its run dated on or before
+    # it); a payment before its charge would leave what is owed negative on the dates between.
+    made = sorted(i for i in items if _charged_on(state, i[0]) <= paid_on)
+    later = sorted(i for i in items if _charged_on(state, i[0]) > paid_on)
+    if not made and later:
+        m, s, _key, _cents = later[0]
+        raise RuleViolation(
+            f"subject {s}: the charge for {m} is dated {_charged_on(state, m)}, after the "
+            f"payment on {paid_on}; a payment cannot come before the charge it pays"
+        )
+    return made
+
+
+def _charged_on(state: State, month: str) -> date:
+    run = run_of(state, month)
+    assert run is not None  # an open charge was made by its month's run
+    return date.fromisoformat(run["effective"])
 
 
 def allocate(

@@ -18,7 +18,7 @@ from ledger.errors import InputError, NotFound, RuleViolation
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, runs
-from ledger.rules.corrections import cannot_reverse, remember
+from ledger.rules.corrections import cannot_reverse, effect_of, remember
 from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
@@ -490,7 +490,7 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
     if body.postings != postings:
         raise RuleViolation(f"{what}: postings are not {_show(postings)}")
     if postings:
-        post(state, postings, what)
+        post(state, postings, what, ctx.effective)
     baseline_cents, baseline_month, levied_extra = _next_baseline(prop, body)
     state.put(
         "property",
@@ -572,7 +572,7 @@ def _settle(
         )
     if postings != expected:
         raise RuleViolation(f"{what}: postings are not {_show(expected)}")
-    post(state, postings, what)
+    post(state, postings, what, ctx.effective)
     history = "payments" if field == "paid" else "waivers"
     state.put(
         "levy",
@@ -930,9 +930,17 @@ def waive_levy(
 # -- reports -----------------------------------------------------------------------------------
 
 
-def levy_register(state: State, outstanding_only: bool = False) -> Iterator[dict[str, Any]]:
-    """Every sale with its levy, in log order (a report: scans the namespace)."""
+def levy_register(
+    state: State, outstanding_only: bool = False, at: date | None = None
+) -> Iterator[dict[str, Any]]:
+    """Every sale with its levy, in log order (a report: scans the namespace); with `at`, the
+    position at the end of that date: sales dated by then, with the payments and waivers in
+    force dated by then."""
     for key, record in state.scan("levy"):
+        if at is not None:
+            if date.fromisoformat(record["sale_date"]) > at:
+                continue
+            record = _levy_at(state, record, at)
         if outstanding_only and int(record["outstanding"]) == 0:
             continue
         yield {
@@ -948,3 +956,20 @@ def levy_register(state: State, outstanding_only: bool = False) -> Iterator[dict
             "outstanding_cents": int(record["outstanding"]),
             "corrected_seq": record["corrected_seq"],
         }
+
+
+def _levy_at(state: State, record: Record, at: date) -> Record:
+    """A sale's levy record as it stood at the end of `at` (a corrected sale owes nothing)."""
+
+    def by(history: str) -> int:
+        total = 0
+        for seq in record[history]:
+            effect = effect_of(state, int(seq))
+            assert effect is not None  # payments and waivers are remembered
+            if date.fromisoformat(effect["effective"]) <= at:
+                total += int(effect["body"]["amount_cents"])
+        return total
+
+    paid, waived = by("payments"), by("waivers")
+    owed = 0 if record["corrected_seq"] is not None else int(record["assessed"]) - paid - waived
+    return {**record, "paid": paid, "waived": waived, "outstanding": owed}

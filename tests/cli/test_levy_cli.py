@@ -460,3 +460,54 @@ def test_user_mistakes_are_one_line_errors(levy_ledger: Any) -> None:
         assert result.err.count("\n") == 1, result.err
     waiver = cli("levy", "waive", "--sale", str(cli.sales["P-2"]), "--reason", "x", *admin)
     assert waiver.code == 1 and "needs role governor" in waiver.err
+
+
+def test_the_levy_register_and_the_arrears_at_a_date(levy_ledger: Any) -> None:
+    """`--at D`: the position at the end of D, from the entries dated by then (issue 12 point 1)."""
+    cli = levy_ledger
+    admin = ("--key", str(cli.keys["levy-admin"]))
+
+    def levy_at(at: str) -> dict[str, tuple[int, int, int, int]]:
+        rows = json.loads(cli.ok("levy", "register", "--at", at, "--json").out)
+        return {
+            r["property_id"]: (
+                r["assessed_cents"],
+                r["paid_cents"],
+                r["waived_cents"],
+                r["outstanding_cents"],
+            )
+            for r in rows
+        }
+
+    assert levy_at("2032-02-13") == {}
+    assert levy_at("2032-02-19") == {"P-1": (13_500_00, 0, 0, 13_500_00)}
+    # The waiver (dated 2032-04-02) was recorded after P-2's sale and payment (May).
+    assert levy_at("2032-04-02")["P-1"] == (13_500_00, 10_000_00, 500_00, 3_000_00)
+    assert "P-2" not in levy_at("2032-05-09")
+    text = cli.ok("levy", "register", "--at", "2032-02-19").out
+    assert "1 sales, outstanding at the end of 2032-02-19 13500.00" in text
+
+    def arrears_at(at: str) -> list[tuple[str, str, int]]:
+        rows = json.loads(cli.ok("contribution", "arrears", "--at", at, "--json").out)
+        return [(r["subject"], r["month"], r["due_cents"]) for r in rows]
+
+    assert arrears_at("2032-01-04") == []
+    assert arrears_at("2032-01-05") == [("P-1", "2032-01", 10_00), ("P-2", "2032-01", 10_00)]
+    assert arrears_at("2032-01-20") == [("P-2", "2032-01", 10_00)]
+    out = cli.ok("contribution", "arrears", "--at", "2032-01-05").out
+    assert "2 open charges, 20.00 due at the end of 2032-01-05" in out
+
+    # Charter version 2: a payment dated before the charge it pays is refused.
+    cli.ok("contribution", "run", "--month", "2032-02", "--date", "2032-02-20", *admin)
+    early = cli("contribution", "pay", "--subject", "P-2", "--month", "2032-02", "--amount", "10",
+                "--date", "2032-02-10", "--ref", "early", *admin)  # fmt: skip
+    assert early.code == 1
+    assert (
+        "the charge for 2032-02 is dated 2032-02-20, after the payment on 2032-02-10" in early.err
+    )
+    assert "Traceback" not in early.err and early.err.count("\n") == 1
+
+    for args in (("levy", "register"), ("contribution", "arrears")):
+        bad = cli(*args, "--at", "2032-13-01")
+        assert bad.code == 2 and "2032-13-01" in bad.err and "Traceback" not in bad.err
+    assert "OK" in cli.ok("verify").out

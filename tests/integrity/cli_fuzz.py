@@ -353,7 +353,7 @@ TABLE: dict[str, Spec] = {
     "charter show": Spec({"at_seq": int_choice(0, 1, 59)}),
     "charter template": Spec({}),
     "checkpoint": Spec({"size": int_choice(1, 59, 60, 3), "vkey_only": FLAG}),
-    "contribution arrears": Spec({"on": DATE}),
+    "contribution arrears": Spec({"on": DATE, "at": DATE}),
     "contribution pay": Spec(
         {
             "subject": ident(*PROPERTIES, *WORKSPACES, *DWELLINGS),
@@ -485,7 +485,7 @@ TABLE: dict[str, Spec] = {
     "levy pay": Spec(
         {"sale_seq": SEQ, "amount": AMOUNT, "on": DATE, "ref": free_text("bank-9")}, "levy-admin"
     ),
-    "levy register": Spec({"outstanding": FLAG}),
+    "levy register": Spec({"outstanding": FLAG, "at": DATE}),
     "levy waive": Spec(
         {"sale_seq": SEQ, "reason": free_text(), "amount": AMOUNT, "on": DATE}, "governor"
     ),

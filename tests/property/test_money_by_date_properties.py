@@ -1,6 +1,7 @@
 """Money by date (issue 12 point 1): whatever order dated entries are recorded in, no balance is
-ever negative on any date, and an order that would make one negative is refused at the entry
-that causes it; a resale's postings net to the price difference."""
+ever negative on any date (the fund; what a subject owes on its contribution charges), and an
+order that would make one negative is refused at the entry that causes it; a resale's postings
+net to the price difference."""
 
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from ledger.checks import verify_store
 from ledger.errors import RuleViolation
 from ledger.keys import generate
 from ledger.postings import FUND
-from ledger.rules import fund, members, shares
+from ledger.reports import contribution_arrears_at
+from ledger.rules import contributions, fund, members, shares
 from ledger.rules.members import PersonalData
 from ledger.state import MemoryState
 from tests.support import found_ledger
@@ -165,3 +167,91 @@ def test_a_resales_postings_net_to_the_price_difference(buy: int, sale: int, sel
     by_account = {p.account: p.amount_cents for p in postings}
     assert by_account.get(f"member:{buyer}", 0) == -sale
     assert by_account.get(f"member:{seller}", 0) == buy
+
+
+# -- the contribution: what a subject owes, by date (edition 2) ---------------------------------
+
+MONTHS = ["2032-01", "2032-02", "2032-03", "2032-04"]
+MONTHLY = 10_00  # B-1's one workplace
+
+
+@st.composite
+def contribution_recordings(draw: st.DrawFn) -> list[tuple[str, Any, date]]:
+    """Month runs (each dated on or after its month's first day) and payments for B-1, in a
+    random recording order."""
+    entries: list[tuple[str, Any, date]] = []
+    for month in draw(st.lists(st.sampled_from(MONTHS), unique=True, max_size=4)):
+        first = contributions.month_start(month)
+        entries.append(("run", month, first + timedelta(days=draw(st.integers(0, 60)))))
+    for _ in range(draw(st.integers(1, 6))):
+        on = date(2032, 1, 1) + timedelta(days=draw(st.integers(0, 180)))
+        entries.append(("pay", draw(st.integers(1, 3)) * 5_00, on))
+    return draw(st.permutations(entries))
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(contribution_recordings())
+def test_shuffled_contribution_recordings_never_leave_a_charge_overpaid_on_any_date(
+    order: list[tuple[str, Any, date]],
+) -> None:
+    signers = {r: generate(r) for r in ("governor", "coop-admin", "werk-admin", "levy-admin")}
+    signers["log"] = generate("test.example/coop")
+    with tempfile.TemporaryDirectory() as tmp:
+        f = found_ledger(str(Path(tmp) / "l.db"), signers)
+        f.append(
+            "coop-admin",
+            [
+                members.admit(
+                    "B-1",
+                    "business",
+                    PersonalData(name="B"),
+                    date(2031, 6, 1),
+                    founded=date(2030, 1, 1),
+                    district="Pampus-Haven",
+                )
+            ],
+        )
+        f.append(
+            "levy-admin",
+            [contributions.register_workplaces("B-1", "Pampus-Haven", 1, date(2031, 12, 1))],
+        )
+        charged: dict[str, date] = {}  # month -> its run's date
+        paid: list[tuple[str, date, int]] = []  # (month, payment date, cents allocated)
+        for kind, what, on in order:
+            if kind == "run":
+                f.append("levy-admin", [contributions.charge_month(what, on)])
+                charged[what] = on
+                continue
+            # The oracle: what the charges made by the payment's date still lack.
+            due = sum(
+                MONTHLY - sum(c for m2, _d, c in paid if m2 == m)
+                for m, made in charged.items()
+                if made <= on
+            )
+            command = contributions.pay_contribution(what, on, f"ref-{on}", subject="B-1")
+            try:
+                receipt = f.append("levy-admin", [command])
+            except RuleViolation:
+                assert what > due, f"refused though {due} was due on {on}"
+                event("a payment was refused")
+                continue
+            assert what <= due, f"accepted {what} though only {due} was due on {on}"
+            body = receipt.facts[0].body
+            assert isinstance(body, contributions.ContributionPaid)
+            paid.extend((a.month, on, a.amount_cents) for a in body.allocations)
+        probes = sorted({*charged.values(), *(d for _m, d, _c in paid)})
+        with f.store.reading() as tx:
+            for d in probes:
+                owed = {
+                    m: MONTHLY - sum(c for m2, on, c in paid if m2 == m and on <= d)
+                    for m, made in charged.items()
+                    if made <= d
+                }
+                # No charge is ever paid before it is made, nor beyond what it charges.
+                assert all(v >= 0 for v in owed.values()), (d, owed)
+                assert all(c == 0 for m, on, c in paid if on <= d and m not in owed)
+                at = {r["month"]: r["due_cents"] for r in contribution_arrears_at(tx, d)}
+                assert at == {m: v for m, v in owed.items() if v > 0}
+            report = verify_store(tx)
+            assert report.ok, report.findings
+        f.store.dispose()
