@@ -617,19 +617,12 @@ def _workplaces(state: State, body: WorkplacesRegistered, ctx: Ctx) -> None:
             f"member {mid}: district {body.district!r} is not one of the charter's districts "
             f"({', '.join(charter.cooperative.districts)})"
         )
-    record = state.get(WORKPLACES, mid) or {"rows": []}
-    rows = record["rows"]
-    if rows and ctx.effective.isoformat() <= rows[-1][0]:
-        raise RuleViolation(
-            f"member {mid}: expected a workplace count dated after its last one "
-            f"({rows[-1][0]}), found {ctx.effective.isoformat()}"
-        )
-    if not rows and body.workplaces == 0:
+    if not _dated_rows(state, WORKPLACES, mid) and body.workplaces == 0:
         raise RuleViolation(
             f"member {mid}: expected at least 1 workplace at the first registration"
         )
     row = [ctx.effective.isoformat(), body.workplaces, body.district, ctx.seq]
-    state.put(WORKPLACES, mid, {"rows": [*rows, row]})
+    _add_dated_row(state, WORKPLACES, mid, row, f"member {mid}: expected a workplace count")
 
 
 @kind("contribution.debtor-named", role="levy-admin", body=DebtorNamed)
@@ -642,14 +635,22 @@ def _debtor_named(state: State, body: DebtorNamed, ctx: Ctx) -> None:
         raise RuleViolation(
             f"{subject}: expected a levy-bound home to name a debtor for, found {found}"
         )
-    record = state.get(DEBTOR, subject) or {"rows": []}
-    rows = record["rows"]
-    if rows and ctx.effective.isoformat() <= rows[-1][0]:
-        raise RuleViolation(
-            f"home {subject}: expected a debtor named after the last one ({rows[-1][0]}), "
-            f"found {ctx.effective.isoformat()}"
-        )
-    state.put(DEBTOR, subject, {"rows": [*rows, [ctx.effective.isoformat(), body.debtor, ctx.seq]]})
+    row = [ctx.effective.isoformat(), body.debtor, ctx.seq]
+    _add_dated_row(state, DEBTOR, subject, row, f"home {subject}: expected a debtor")
+
+
+def _dated_rows(state: State, ns: str, key: str) -> list[list[Any]]:
+    record = state.get(ns, key)
+    return [] if record is None else list(record["rows"])
+
+
+def _add_dated_row(state: State, ns: str, key: str, row: list[Any], expected: str) -> None:
+    """Append a row that takes effect from its date (row[0]) to the record's dated rows,
+    which only grow forward in time."""
+    rows = _dated_rows(state, ns, key)
+    if rows and row[0] <= rows[-1][0]:
+        raise RuleViolation(f"{expected} dated after its last one ({rows[-1][0]}), found {row[0]}")
+    state.put(ns, key, {"rows": [*rows, row]})
 
 
 def register_workplaces(member_id: str, district: str, workplaces: int, effective: date) -> Command:
