@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import base64
-import importlib
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol, TypeVar
+from typing import Any, Protocol
 
 from pydantic import BaseModel, ValidationError
 
@@ -71,7 +70,6 @@ class Ctx:
     body_json: dict[str, Any] | None = field(default=None, compare=False, repr=False)
 
 
-B = TypeVar("B", bound=BaseModel)
 Applier = Callable[[State, Any, Ctx], None]
 
 
@@ -82,64 +80,55 @@ Reverser = Callable[[State, Any, Ctx, Ctx], None]
 
 @dataclass(frozen=True)
 class KindSpec:
+    """One line of the registry of entry kinds (ledger/kinds.py)."""
+
     kind: str
     role: Role | None
     body: type[BaseModel]
     apply: Applier
     reverse: Reverser | None = None
+    gem: bool = False  # read by the GEM export (ledger/export/gem.py)
 
 
-KINDS: dict[str, KindSpec] = {}
-
-# The modules that define entry kinds; importing one registers its kinds.
-DOMAIN_MODULES = (
-    "ledger.rules.governance",
-    "ledger.rules.members",
-    "ledger.rules.corrections",
-    "ledger.rules.index_series",
-    "ledger.rules.fund",
-    "ledger.rules.shares",
-    "ledger.rules.werk",
-    "ledger.rules.contributions",
-    "ledger.rules.levy",
-)
+# The attributes the markers below set: they register nothing (the registry is ledger/kinds.py);
+# tests/unit/test_kind_registry.py reads them to find an applier the registry does not list.
+KIND_MARK = "__entry_kind__"
+REVERSER_MARK = "__reverses_kind__"
 
 
-def kind(name: str, *, role: Role | None, body: type[B]) -> Callable[[Applier], Applier]:
-    """Register the rule that checks and applies entries of one kind."""
+def kind(name: str) -> Callable[[Applier], Applier]:
+    """Mark a function as the applier of entry kind `name` (a marker only, see KIND_MARK)."""
 
-    def register(fn: Applier) -> Applier:
-        if name in KINDS:
-            raise RuntimeError(f"entry kind {name} registered twice")
-        KINDS[name] = KindSpec(name, role, body, fn)
+    def mark(fn: Applier) -> Applier:
+        setattr(fn, KIND_MARK, name)
         return fn
 
-    return register
+    return mark
 
 
 def reverser(name: str) -> Callable[[Reverser], Reverser]:
-    """Register how a correction undoes an entry of kind `name` (kinds without one cannot be
-    corrected, only followed by a new entry)."""
+    """Mark a function as the undo of entry kind `name` for a correction (a marker only;
+    kinds without one cannot be corrected, only followed by a new entry)."""
 
-    def register(fn: Reverser) -> Reverser:
-        spec = KINDS[name]
-        KINDS[name] = KindSpec(spec.kind, spec.role, spec.body, spec.apply, fn)
+    def mark(fn: Reverser) -> Reverser:
+        setattr(fn, REVERSER_MARK, name)
         return fn
 
-    return register
+    return mark
 
 
-_loaded: tuple[str, ...] | None = None
+_kinds: dict[str, KindSpec] | None = None
 
 
 def load_kinds() -> dict[str, KindSpec]:
-    global _loaded
-    # apply() asks for every entry; after the first call the modules are in sys.modules.
-    if _loaded is not DOMAIN_MODULES:
-        for module in DOMAIN_MODULES:
-            importlib.import_module(module)
-        _loaded = DOMAIN_MODULES
-    return KINDS
+    """The registry (ledger/kinds.py). It sits above the rules, which import this module, so
+    it is imported on first use; after that this is one global read."""
+    global _kinds
+    if _kinds is None:
+        from ledger.kinds import KINDS
+
+        _kinds = KINDS
+    return _kinds
 
 
 def body_model(kind_name: str) -> type[BaseModel]:
@@ -184,7 +173,7 @@ def apply_entry(
     `decided` is the body model the writer's own rule just built, of which `entry_body` is the
     JSON dump: it is not parsed and dumped again (docs/decisions/0013-perf-rules-replay.md).
     An auditor never passes it: every body it reads is validated and checked for normal form."""
-    spec = load_kinds().get(kind_name)
+    spec = (_kinds if _kinds is not None else load_kinds()).get(kind_name)
     if spec is None:
         raise RuleViolation(f"unknown entry kind {kind_name!r}")
     if decided is not None and type(decided) is spec.body:

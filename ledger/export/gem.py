@@ -27,6 +27,7 @@ from ledger.encoding import canonical, loads
 from ledger.errors import InputError, KeyFileError, LedgerError, NotFound, UsageError
 from ledger.files import check_folder, new_folder
 from ledger.keys import Signer, key_id, verify_signature
+from ledger.kinds import GEM_KINDS
 from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
 from ledger.storage.store import ReadTx
@@ -36,14 +37,6 @@ MANIFEST = "manifest.json"
 MANIFEST_CONTEXT = b"coop-ledger/gem-manifest/v1\n"
 FORMATS = ("csv", "json")
 FILES = ("totals", "levy", "contributions")
-GEM_KINDS = (
-    "property.sold",
-    "levy.paid",
-    "levy.waived",
-    "contribution.charged",
-    "contribution.paid",
-    "correction.applied",  # of a sale, a payment or a waiver: a reversal row
-)
 # A correction of one of these kinds reverses its levy movement (the others are not GEM's).
 LEVY_MOVEMENTS = {"property.sold": "assessed", "levy.paid": "paid", "levy.waived": "waived"}
 PROPERTY_KINDS = ("home", "commercial", "plot", "dwelling", "workspace", "workplace")

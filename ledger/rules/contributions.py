@@ -187,7 +187,8 @@ def lines_in_use(state: State, month: str) -> tuple[tuple[ContributionLine, ...]
     # charter (docs/RULES.md §3); both things are charged, each on its own line.
     seen: dict[tuple[str, str], ContributionLine] = {}
     # Every part registers its source when its module is imported; a command-line process
-    # imports only what its command needs, so load them all before the first line is counted.
+    # imports only what its command needs, so load the registry of kinds (ledger/kinds.py,
+    # which imports every rules module) before the first line is counted.
     load_kinds()
     for source in CONTRIBUTION_SOURCES:
         for line in source(state, month):
@@ -464,7 +465,7 @@ def _allocate(
 # -- appliers ----------------------------------------------------------------------------------
 
 
-@kind("contribution.charged", role="levy-admin", body=ContributionCharged)
+@kind("contribution.charged")
 def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
     previous = run_of(state, body.month)
     if previous is not None:
@@ -542,7 +543,7 @@ def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
     )
 
 
-@kind("contribution.paid", role="levy-admin", body=ContributionPaid)
+@kind("contribution.paid")
 def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
     keyed = _allocate(
         state, body.subject, body.month, body.member, body.amount_cents, ctx.effective
@@ -600,7 +601,7 @@ def _edition_2_only(state: State, what: str) -> Charter:
     return charter
 
 
-@kind("workplaces.registered", role="levy-admin", body=WorkplacesRegistered)
+@kind("workplaces.registered")
 def _workplaces(state: State, body: WorkplacesRegistered, ctx: Ctx) -> None:
     mid = body.member_id
     charter = _edition_2_only(state, f"member {mid}: a number of workplaces")
@@ -625,7 +626,7 @@ def _workplaces(state: State, body: WorkplacesRegistered, ctx: Ctx) -> None:
     _add_dated_row(state, WORKPLACES, mid, row, f"member {mid}: expected a workplace count")
 
 
-@kind("contribution.debtor-named", role="levy-admin", body=DebtorNamed)
+@kind("contribution.debtor-named")
 def _debtor_named(state: State, body: DebtorNamed, ctx: Ctx) -> None:
     subject = body.subject
     _edition_2_only(state, f"home {subject}: naming a debtor")

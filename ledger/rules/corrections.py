@@ -92,7 +92,7 @@ def _effect_to_correct(state: State, seq: int, now_seq: int) -> Record:
     return record
 
 
-@kind("correction.applied", role="governor", body=CorrectionApplied)
+@kind("correction.applied")
 def _corrected(state: State, body: CorrectionApplied, ctx: Ctx) -> None:
     record = _effect_to_correct(state, body.seq, ctx.seq)
     if record["kind"] != body.kind:

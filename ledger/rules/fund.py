@@ -36,7 +36,7 @@ def deposit_postings(amount_cents: int, source: str) -> tuple[Posting, Posting]:
     return transfer(FUND, external(source), amount_cents)
 
 
-@kind("fund.deposited", role="coop-admin", body=FundDeposited)
+@kind("fund.deposited")
 def _deposited(state: State, body: FundDeposited, ctx: Ctx) -> None:
     expected = deposit_postings(body.amount_cents, body.source)
     if body.postings != expected:

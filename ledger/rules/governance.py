@@ -99,7 +99,7 @@ def _register_key(state: State, grant: KeyGrant, seq: int) -> None:
     )
 
 
-@kind("ledger.founded", role=None, body=LedgerFounded)
+@kind("ledger.founded")
 def _founded(state: State, body: LedgerFounded, ctx: Ctx) -> None:
     if ctx.seq != 0 or state.get("meta", "ledger") is not None:
         raise RuleViolation(f"entry {ctx.seq}: ledger.founded may only be entry 0")
@@ -127,7 +127,7 @@ def _founded(state: State, body: LedgerFounded, ctx: Ctx) -> None:
     adopt_charter(state, body.charter, ctx.seq)
 
 
-@kind("key.authorized", role="governor", body=KeyAuthorized)
+@kind("key.authorized")
 def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
     new_id = body.key.key_id
     existing = state.get("key", new_id)
@@ -148,7 +148,7 @@ def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
     _register_key(state, body.key, ctx.seq)
 
 
-@kind("key.revoked", role="governor", body=KeyRevoked)
+@kind("key.revoked")
 def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
     record = state.get("key", body.key_id)
     if record is None:
@@ -168,7 +168,7 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
     state.put("key", body.key_id, {**record, "revoked_seq": ctx.seq, "revoked_reason": body.reason})
 
 
-@kind("charter.amended", role="governor", body=CharterAmended)
+@kind("charter.amended")
 def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
     # Contracts made earlier keep the version they reference; only new ones read this one.
     _, current = charter_at(state)

@@ -140,13 +140,13 @@ def _plain(value: Decimal) -> str:
     return rate_str(value)
 
 
-@kind("index.published", role="coop-admin", body=IndexPublished)
+@kind("index.published")
 def _published(state: State, body: IndexPublished, ctx: Ctx) -> None:
     check_plausible(state, body)
     _publish(state, body, ctx, "index.published", None)
 
 
-@kind("index.exception-published", role="governor", body=IndexExceptionPublished)
+@kind("index.exception-published")
 def _exception_published(state: State, body: IndexExceptionPublished, ctx: Ctx) -> None:
     _publish(state, body, ctx, "index.exception-published", body.reason)
 
@@ -183,7 +183,7 @@ def _publish(
     )
 
 
-@kind("index.corrected", role="governor", body=IndexCorrected)
+@kind("index.corrected")
 def _corrected(state: State, body: IndexCorrected, ctx: Ctx) -> None:
     record = state.get(INDEX, index_key(body.series, body.month))
     if record is None:

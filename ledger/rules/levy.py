@@ -388,7 +388,7 @@ def _next_baseline(prop: Record, body: PropertySold) -> tuple[int, str, int]:
 # -- appliers ----------------------------------------------------------------------------------
 
 
-@kind("property.registered", role="levy-admin", body=PropertyRegistered)
+@kind("property.registered")
 def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
     existing = state.get("property", body.property_id)
     if existing is not None:
@@ -458,7 +458,7 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
     remember(state, "property.registered", body, ctx)
 
 
-@kind("property.sold", role="levy-admin", body=PropertySold)
+@kind("property.sold")
 def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
     what = f"sale of {body.property_id}"
     prop = get_property(state, body.property_id)
@@ -586,7 +586,7 @@ def _settle(
     )
 
 
-@kind("levy.paid", role="levy-admin", body=LevyPaid)
+@kind("levy.paid")
 def _levy_paid(state: State, body: LevyPaid, ctx: Ctx) -> None:
     expected = transfer(GEM_LEVY_CASH, receivable(body.property_id), body.amount_cents)
     _settle(
@@ -602,7 +602,7 @@ def _levy_paid(state: State, body: LevyPaid, ctx: Ctx) -> None:
     remember(state, "levy.paid", body, ctx)
 
 
-@kind("levy.waived", role="governor", body=LevyWaived)
+@kind("levy.waived")
 def _levy_waived(state: State, body: LevyWaived, ctx: Ctx) -> None:
     expected = transfer(GEM_LEVY_WAIVED, receivable(body.property_id), body.amount_cents)
     _settle(

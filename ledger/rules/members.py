@@ -62,7 +62,7 @@ def get_member(state: State, member_id: str) -> Record:
     return record
 
 
-@kind("member.admitted", role="coop-admin", body=MemberAdmitted)
+@kind("member.admitted")
 def _admitted(state: State, body: MemberAdmitted, ctx: Ctx) -> None:
     if state.get("member", body.member_id) is not None:
         raise RuleViolation(f"member {body.member_id} is already admitted")
@@ -102,7 +102,7 @@ def add_history(state: State, member_id: str, seq: int) -> None:
     state.put("member", member_id, {**record, "history": [*record["history"], seq]})
 
 
-@kind("member.forgotten", role="coop-admin", body=MemberForgotten)
+@kind("member.forgotten")
 def _forgotten(state: State, body: MemberForgotten, ctx: Ctx) -> None:
     record = get_member(state, body.member_id)
     if record["forgotten_seq"] is not None:

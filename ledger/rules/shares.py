@@ -287,7 +287,7 @@ def resale_postings(seller_id: str, buyer_id: str, buy_back: int, sale: int) -> 
 # -- appliers ----------------------------------------------------------------------------------
 
 
-@kind(REGISTERED, role="coop-admin", body=DwellingRegistered)
+@kind(REGISTERED)
 def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
     existing = state.get(DWELLING, body.dwelling_id)
     if existing is not None and existing["withdrawn_seq"] is None:
@@ -472,7 +472,7 @@ def _check_room(state: State, member_id: str, what: str) -> None:
         )
 
 
-@kind(SOLD, role="coop-admin", body=ShareSold)
+@kind(SOLD)
 def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     what = f"sale of dwelling {body.dwelling_id}'s share to {body.member_id}"
     dwelling = live_dwelling(state, body.dwelling_id)
@@ -505,7 +505,7 @@ def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     remember(state, SOLD, body, ctx)
 
 
-@kind(BOUGHT_BACK, role="coop-admin", body=ShareBoughtBack)
+@kind(BOUGHT_BACK)
 def _bought_back(state: State, body: ShareBoughtBack, ctx: Ctx) -> None:
     what = f"buy-back of dwelling {body.dwelling_id}'s share from {body.member_id}"
     dwelling = live_dwelling(state, body.dwelling_id)
@@ -570,7 +570,7 @@ def _edition_2(state: State, what: str) -> int:
     return charter_seq
 
 
-@kind(RESOLD, role="coop-admin", body=ShareResold)
+@kind(RESOLD)
 def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
     what = f"resale of dwelling {body.dwelling_id}'s share from {body.seller_id} to {body.buyer_id}"
     charter_seq = _edition_2(state, what)
@@ -644,7 +644,7 @@ def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
     _close_offer(state, body.dwelling_id, ctx, RESOLD)
 
 
-@kind(OFFERED, role="coop-admin", body=ShareOffered)
+@kind(OFFERED)
 def _offered(state: State, body: ShareOffered, ctx: Ctx) -> None:
     what = f"offer of dwelling {body.dwelling_id}'s share by {body.member_id}"
     charter_seq = _edition_2(state, what)

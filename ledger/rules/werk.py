@@ -355,7 +355,7 @@ def _first_field_difference(recorded: BaseModel, computed: BaseModel) -> str:
 # -- appliers ----------------------------------------------------------------------------------
 
 
-@kind("workspace.registered", role=WERK_ADMIN, body=WorkspaceRegistered)
+@kind("workspace.registered")
 def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
     wid = body.workspace_id
     existing = state.get(NS_WORKSPACE, wid)
@@ -394,7 +394,7 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
     remember(state, "workspace.registered", body, ctx)
 
 
-@kind("workspace.revalued", role=WERK_ADMIN, body=WorkspaceRevalued)
+@kind("workspace.revalued")
 def _revalued(state: State, body: WorkspaceRevalued, ctx: Ctx) -> None:
     """Edition 2: the market rent reference follows the market, from the entry's date on;
     the rent cap of later grants and indexations follows it (issue 12 (d))."""
@@ -423,7 +423,7 @@ def _revalued(state: State, body: WorkspaceRevalued, ctx: Ctx) -> None:
     state.put(NS_WORKSPACE, wid, {**record, "revaluations": revaluations})
 
 
-@kind("lease.applied", role=WERK_ADMIN, body=LeaseApplied)
+@kind("lease.applied")
 def _applied(state: State, body: LeaseApplied, ctx: Ctx) -> None:
     mid = body.member_id
     member = get_member(state, mid)
@@ -464,7 +464,7 @@ def _applied(state: State, body: LeaseApplied, ctx: Ctx) -> None:
     remember(state, "lease.applied", body, ctx)
 
 
-@kind("lease.withdrawn", role=WERK_ADMIN, body=LeaseWithdrawn)
+@kind("lease.withdrawn")
 def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
     mid = body.member_id
     get_member(state, mid)
@@ -486,13 +486,13 @@ def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
     remember(state, "lease.withdrawn", body, ctx)
 
 
-@kind("lease.granted", role=WERK_ADMIN, body=LeaseGranted)
+@kind("lease.granted")
 def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
     _grant(state, body, ctx, WERK_ADMIN)
     remember(state, "lease.granted", body, ctx)
 
 
-@kind("lease.exception-granted", role="governor", body=LeaseGranted)
+@kind("lease.exception-granted")
 def _exception_granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
     if body.exception is None:
         raise RuleViolation(
@@ -609,7 +609,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
         add_history(state, passed.member_id, ctx.seq)
 
 
-@kind("lease.indexed", role=WERK_ADMIN, body=LeaseIndexed)
+@kind("lease.indexed")
 def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
     lid = body.lease_id
     lease = live_lease(state, lid)
@@ -668,7 +668,7 @@ def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
     remember(state, "lease.indexed", body, ctx)
 
 
-@kind("lease.ended", role=WERK_ADMIN, body=LeaseEnded)
+@kind("lease.ended")
 def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
     lid = body.lease_id
     lease = live_lease(state, lid)
