@@ -189,7 +189,9 @@ def append(
     from ledger.service import Ledger
 
     if w.receipt is not None:
-        check_file(w.receipt, "receipt", replace=True)  # before the commit: a bad path appends nothing
+        check_file(
+            w.receipt, "receipt", replace=True
+        )  # before the commit: a bad path appends nothing
     signer = load_signer(w.key)
     log_signer = load_log_signer(w.log_key)
     store = open_store(w.db)

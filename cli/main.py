@@ -26,7 +26,7 @@ COMMANDS: dict[str, str] = {
     "rebuild": "cli.commands.rebuild:rebuild",
     "dwelling": "cli.commands.shares:dwelling",
     "index": "cli.commands.shares:index",
-    "fund": "cli.commands.shares:fund",
+    "fund": "cli.commands.fund:fund",
     "share": "cli.commands.shares:share",
     "price": "cli.commands.shares:price",
     "correct": "cli.commands.shares:correct",

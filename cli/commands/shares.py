@@ -1,4 +1,4 @@
-"""`coopledger dwelling | index | fund | share | price | correct`: dwelling shares at preset prices."""
+"""`coopledger dwelling | index | share | price | correct`: dwelling shares at preset prices."""
 
 from __future__ import annotations
 
@@ -300,63 +300,6 @@ def index_show(series: str | None, db: str, as_json: bool) -> None:
 def _previous(history: list[dict[str, Any]], row: dict[str, Any]) -> str:
     i = history.index(row)
     return str(history[i - 1]["value"])
-
-
-# -- fund --------------------------------------------------------------------------------------
-
-
-@click.group()
-def fund() -> None:
-    """Deposit into and show the cooperative fund."""
-
-
-@fund.command("deposit")
-@click.option("--amount", required=True, help="Amount in EUR.")
-@click.option(
-    "--from", "source", required=True, help="The payer's account id, e.g. GEM.", type=TEXT
-)
-@click.option("--note", help="What the deposit is for.", type=TEXT)
-@click.option("--date", "on", help="Date the money arrived (default: today).")
-@write_options
-def fund_deposit(
-    amount: str,
-    source: str,
-    note: str | None,
-    on: str | None,
-    w: WriteRequest,
-) -> None:
-    """Record money paid into the fund from outside (coop-admin)."""
-    from ledger.rules.fund import deposit
-
-    cents = _cents(amount, "--amount")
-    assert cents is not None
-    command = deposit(cents, source, note, parse_date(on) if on is not None else None)
-    append(w, [command])
-
-
-@fund.command("show")
-@click.option("--at", "at", help="The balance at the end of this date (default: every date).")
-@db_option
-@json_option
-def fund_show(at: str | None, db: str, as_json: bool) -> None:
-    """The fund's balance and every movement (sales, buy-backs, deposits, corrections), by date."""
-    from ledger.reports import fund_report
-
-    at_date = parse_date(at, "--at") if at is not None else None
-    with reading(db) as tx:
-        data = fund_report(tx, at_date)
-
-    def text() -> None:
-        for m in data["movements"]:
-            click.echo(
-                f"entry {m['seq']:>6}  {m['effective']}  {m['kind']:<20} "
-                f"{_eur(m['amount_cents']):>14}  {_eur(m['balance_cents']):>14}  "
-                f"{', '.join(m['counter_accounts'])}"
-            )
-        when = f" at the end of {at_date}" if at_date is not None else ""
-        click.echo(f"fund balance{when}: {_eur(data['balance_cents'])}")
-
-    emit(data, as_json, text)
 
 
 # -- share -------------------------------------------------------------------------------------
