@@ -64,6 +64,13 @@ def cents(text: str, what: str, *, positive: bool = False) -> int:
     return value
 
 
+def or_today(day: date | None) -> date:
+    """A date option's value, or today (UTC) when it was left out."""
+    from ledger.service import utcnow
+
+    return day if day is not None else utcnow().date()
+
+
 def _cents(text: str, what: str) -> int:
     return cents(text, what)
 
