@@ -62,10 +62,13 @@ def test_every_amount_option_is_a_euro_amount() -> None:
 
 
 def test_each_command_group_has_its_own_module() -> None:
-    """The fund commands live in cli/commands/fund.py, not among the share commands."""
-    assert COMMANDS["fund"] == "cli.commands.fund:fund"
-    shares = importlib.import_module("cli.commands.shares")
-    assert not hasattr(shares, "fund")
+    """The fund, index and contribution commands live in their own modules, not among the
+    share or levy commands."""
+    for group in ("fund", "index", "contribution"):
+        assert COMMANDS[group] == f"cli.commands.{group}:{group}"
+    assert not hasattr(importlib.import_module("cli.commands.shares"), "fund")
+    assert not hasattr(importlib.import_module("cli.commands.shares"), "index")
+    assert not hasattr(importlib.import_module("cli.commands.levy"), "contribution")
 
 
 @pytest.mark.parametrize(
