@@ -10,7 +10,6 @@ import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager, redirect_stdout
 from dataclasses import dataclass
-from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -91,18 +90,8 @@ def write_options(command: F) -> F:
         help="Your signing key file (env COOPLEDGER_KEY).",
     )(f)
     f = json_option(f)
-    return db_option(f)
-
-
-def parse_date(text: str, what: str = "--date") -> date:
-    """A date option: the library's one strict parser (YYYY-MM-DD, a sane year)."""
-    from ledger.errors import InputError
-    from ledger.types import parse_day
-
-    try:
-        return parse_day(text, what)
-    except InputError as e:  # a malformed option value: a usage error (exit 2), as before
-        raise UsageError(str(e)) from None
+    result: F = db_option(f)
+    return result
 
 
 def passphrase(env_names: Sequence[str], path: Path, confirm: bool = False) -> bytes:
@@ -189,7 +178,9 @@ def append(
     from ledger.service import Ledger
 
     if w.receipt is not None:
-        check_file(w.receipt, "receipt", replace=True)  # before the commit: a bad path appends nothing
+        check_file(
+            w.receipt, "receipt", replace=True
+        )  # before the commit: a bad path appends nothing
     signer = load_signer(w.key)
     log_signer = load_log_signer(w.log_key)
     store = open_store(w.db)

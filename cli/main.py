@@ -25,8 +25,8 @@ COMMANDS: dict[str, str] = {
     "demo": "cli.commands.demo:demo",
     "rebuild": "cli.commands.rebuild:rebuild",
     "dwelling": "cli.commands.shares:dwelling",
-    "index": "cli.commands.shares:index",
-    "fund": "cli.commands.shares:fund",
+    "index": "cli.commands.index:index",
+    "fund": "cli.commands.fund:fund",
     "share": "cli.commands.shares:share",
     "price": "cli.commands.shares:price",
     "correct": "cli.commands.shares:correct",
@@ -34,7 +34,7 @@ COMMANDS: dict[str, str] = {
     "lease": "cli.commands.werk:lease",
     "property": "cli.commands.levy:property_",
     "levy": "cli.commands.levy:levy",
-    "contribution": "cli.commands.levy:contribution",
+    "contribution": "cli.commands.contribution:contribution",
     "gem": "cli.commands.levy:gem",
 }
 

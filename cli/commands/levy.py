@@ -1,4 +1,4 @@
-"""`coopledger property | levy | contribution | gem`: levy, area contributions, GEM files."""
+"""`coopledger property | levy | gem`: the surplus-value levy and the GEM's files."""
 
 from __future__ import annotations
 
@@ -17,25 +17,11 @@ from cli.app import (
     json_option,
     load_signer,
     open_store,
-    parse_date,
     reading,
     write_options,
 )
-from cli.params import ID, MONTH, TEXT, cents
+from cli.params import DATE, EUR, EUR_POSITIVE, ID, MONTH, TEXT, or_today
 from ledger.money import format_eur as _eur
-
-
-def _on(text: str | None, what: str) -> date:
-    if text is not None:
-        return parse_date(text, what)
-    from ledger.service import utcnow
-
-    return utcnow().date()
-
-
-def _cents(text: str, what: str, *, positive: bool = False) -> int:
-    return cents(text, what, positive=positive)
-
 
 # -- property ----------------------------------------------------------------------------------
 
@@ -54,23 +40,27 @@ def property_() -> None:
     type=click.Choice(["home", "commercial", "plot", "dwelling"]),
 )
 @click.option("--district", required=True, help="One of the charter's districts.", type=TEXT)
-@click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD): the term starts.")
-@click.option("--baseline", required=True, help="Baseline value in EUR, e.g. 400000.")
+@click.option(
+    "--delivered", required=True, help="Delivery date (YYYY-MM-DD): the term starts.", type=DATE
+)
+@click.option("--baseline", required=True, help="Baseline value in EUR, e.g. 400000.", type=EUR)
 @click.option(
     "--baseline-month", help="Month of the baseline (YYYY-MM; default: delivery).", type=MONTH
 )
-@click.option("--index", "series", help="Index series of the expected value (default: charter).")
-@click.option("--date", "on", help="Registration date (default: today).")
+@click.option(
+    "--index", "series", help="Index series of the expected value (default: charter).", type=ID
+)
+@click.option("--date", "on", help="Registration date (default: today).", type=DATE)
 @write_options
 def property_register(
     property_id: str,
     property_kind: str,
     district: str,
-    delivered: str,
-    baseline: str,
+    delivered: date,
+    baseline: int,
     baseline_month: str | None,
     series: str | None,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Register a property; the levy rate, term and baseline policy of the charter in force
@@ -81,9 +71,9 @@ def property_register(
         property_id,
         property_kind,
         district,
-        parse_date(delivered, "--delivered"),
-        _cents(baseline, "--baseline"),
-        _on(on, "--date"),
+        delivered,
+        baseline,
+        or_today(on),
         baseline_month=baseline_month,
         index_series=series,
     )
@@ -92,18 +82,20 @@ def property_register(
 
 @property_.command("sell")
 @click.option("--id", "property_id", required=True, help="The property sold, e.g. P-1.", type=ID)
-@click.option("--date", "on", required=True, help="Sale (transfer) date, YYYY-MM-DD.")
-@click.option("--price", required=True, help="Sale price in EUR.")
+@click.option("--date", "on", required=True, help="Sale (transfer) date, YYYY-MM-DD.", type=DATE)
+@click.option("--price", required=True, help="Sale price in EUR.", type=EUR)
 @click.option(
     "--appraisal",
     help="Independent appraisal in EUR (used when above the price; required for a gift, "
     "related-party sale or share deal, levied on the appraised value).",
+    type=EUR,
 )
 @click.option(
     "--improvements",
     default="0",
     help="Approved improvements in EUR (credited; under the keep policy every approved "
     "improvement since the baseline).",
+    type=EUR,
 )
 @click.option(
     "--disposal",
@@ -126,10 +118,10 @@ def property_register(
 @write_options
 def property_sell(
     property_id: str,
-    on: str,
-    price: str,
-    appraisal: str | None,
-    improvements: str,
+    on: date,
+    price: int,
+    appraisal: int | None,
+    improvements: int,
     disposal: str | None,
     deed: str,
     dry_run: bool,
@@ -140,11 +132,11 @@ def property_sell(
 
     command = sell_property(
         property_id,
-        parse_date(on, "--date"),
-        _cents(price, "--price"),
+        on,
+        price,
         deed,
-        appraisal_cents=None if appraisal is None else _cents(appraisal, "--appraisal"),
-        improvements_cents=_cents(improvements, "--improvements"),
+        appraisal_cents=appraisal,
+        improvements_cents=improvements,
         disposal=disposal,
     )
     if dry_run:
@@ -202,57 +194,58 @@ def levy_explain(seq: int, db: str, as_json: bool) -> None:
 
 @levy.command("pay")
 @click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
-@click.option("--amount", required=True, help="Amount paid in EUR.")
-@click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
+@click.option("--amount", required=True, help="Amount paid in EUR.", type=EUR_POSITIVE)
+@click.option(
+    "--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.", type=DATE
+)
 @click.option("--ref", required=True, help="Payment reference (notary, bank).", type=TEXT)
 @write_options
 def levy_pay(
     sale_seq: int,
-    amount: str,
-    on: str,
+    amount: int,
+    on: date,
     ref: str,
     w: WriteRequest,
 ) -> None:
     """Record a (partial) levy payment; more than the outstanding levy is refused."""
     from ledger.rules.levy import pay_levy
 
-    command = pay_levy(
-        sale_seq, _cents(amount, "--amount", positive=True), parse_date(on, "--date"), ref
-    )
+    command = pay_levy(sale_seq, amount, on, ref)
     append(w, [command])
 
 
 @levy.command("waive")
 @click.option("--sale", "sale_seq", required=True, type=SEQ, help="Sale entry.")
 @click.option("--reason", required=True, help="Why the levy is waived (signed, public).", type=TEXT)
-@click.option("--amount", help="Amount waived in EUR (default: all that is outstanding).")
-@click.option("--date", "on", help="Date of the decision (default: today).")
+@click.option(
+    "--amount", help="Amount waived in EUR (default: all that is outstanding).", type=EUR_POSITIVE
+)
+@click.option("--date", "on", help="Date of the decision (default: today).", type=DATE)
 @write_options
 def levy_waive(
     sale_seq: int,
     reason: str,
-    amount: str | None,
-    on: str | None,
+    amount: int | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Waive a sale's outstanding levy (governor), with a reason."""
     from ledger.rules.levy import waive_levy
 
-    cents = None if amount is None else _cents(amount, "--amount", positive=True)
-    command = waive_levy(sale_seq, reason, _on(on, "--date"), cents)
+    command = waive_levy(sale_seq, reason, or_today(on), amount)
     append(w, [command])
 
 
 @levy.command("register")
 @click.option("--outstanding", is_flag=True, help="Only sales with levy outstanding.")
-@click.option("--at", "at", help="The position at the end of this date (default: now).")
+@click.option("--at", "at", help="The position at the end of this date (default: now).", type=DATE)
 @db_option
 @json_option
-def levy_register_cmd(outstanding: bool, at: str | None, db: str, as_json: bool) -> None:
+def levy_register_cmd(outstanding: bool, at: date | None, db: str, as_json: bool) -> None:
     """List every sale's levy: assessed, paid, waived, outstanding."""
     from ledger.rules.levy import levy_register
 
-    at_date = parse_date(at, "--at") if at is not None else None
+    at_date = at
     with reading(db) as tx:
         rows = list(levy_register(tx.state, outstanding, at_date))
 
@@ -272,153 +265,6 @@ def levy_register_cmd(outstanding: bool, at: str | None, db: str, as_json: bool)
         total = sum(r["outstanding_cents"] for r in rows)
         when = f" at the end of {at_date}" if at_date is not None else ""
         click.echo(f"{len(rows)} sales, outstanding{when} {_eur(total)}")
-
-    emit(rows, as_json, text)
-
-
-# -- contribution ------------------------------------------------------------------------------
-
-
-@click.group()
-def contribution() -> None:
-    """Monthly area contributions: charge a month, record payments, list arrears."""
-
-
-@contribution.command("run")
-@click.option("--month", required=True, help="The month to charge, YYYY-MM.", type=MONTH)
-@click.option("--date", "on", help="Date of the run (default: today; not before the month).")
-@write_options
-def contribution_run(
-    month: str,
-    on: str | None,
-    w: WriteRequest,
-) -> None:
-    """Charge every home and workplace (charter version 1: workspace) in use in MONTH, as one
-    entry, each line naming its debtor (version 2); a month is charged once
-    (running it again appends nothing and names the original entry)."""
-    from ledger.rules.contributions import AlreadyCharged, ContributionCharged, charge_month
-
-    def describe(result: Any) -> str:
-        body: ContributionCharged = result.facts[0].body
-        return (
-            f"charged {len(body.lines)} homes, workspaces and workplaces for {body.month}: "
-            f"{_eur(body.total_cents)}"
-        )
-
-    try:
-        append(
-            w,
-            [charge_month(month, _on(on, "--date"))],
-            describe,
-        )
-    except AlreadyCharged as e:
-        emit(
-            {"month": e.month, "already_charged": True, "seq": e.seq},
-            w.as_json,
-            f"{e}; nothing was appended",
-        )
-
-
-@contribution.command("pay")
-@click.option("--subject", help="The home, dwelling or workspace paid for.", type=ID)
-@click.option("--month", help="Only this month of the subject (YYYY-MM).", type=MONTH)
-@click.option(
-    "--member", help="A member paying everything due in their name, oldest first.", type=ID
-)
-@click.option("--amount", required=True, help="Amount paid in EUR.")
-@click.option("--date", "on", required=True, help="Date the payment arrived, YYYY-MM-DD.")
-@click.option("--ref", required=True, help="Payment reference.", type=TEXT)
-@write_options
-def contribution_pay(
-    subject: str | None,
-    month: str | None,
-    member: str | None,
-    amount: str,
-    on: str,
-    ref: str,
-    w: WriteRequest,
-) -> None:
-    """Record a contribution payment (partial allowed; more than is due is refused)."""
-    from ledger.rules.contributions import pay_contribution
-
-    command = pay_contribution(
-        _cents(amount, "--amount", positive=True),
-        parse_date(on, "--date"),
-        ref,
-        subject=subject,
-        month=month,
-        member=member,
-    )
-    append(w, [command])
-
-
-@contribution.command("workplaces")
-@click.option("--member", "member_id", required=True, help="The business, e.g. B-1.", type=ID)
-@click.option("--count", required=True, type=int, help="Its number of workplaces (0: none).")
-@click.option("--district", required=True, help="The district it works in.", type=TEXT)
-@click.option("--date", "on", required=True, help="The day the count applies from.")
-@write_options
-def contribution_workplaces(
-    member_id: str, count: int, district: str, on: str, w: WriteRequest
-) -> None:
-    """Register or update a business's number of workplaces (charter version 2): the monthly
-    contribution charges every workplace."""
-    from ledger.rules.contributions import register_workplaces
-
-    command = register_workplaces(member_id, district, count, parse_date(on, "--date"))
-    append(
-        w,
-        [command],
-        lambda _r: f"{member_id}: {count} workplaces in {district} from {on}",
-    )
-
-
-@contribution.command("debtor")
-@click.option("--subject", required=True, help="The home (a levy-bound property).", type=ID)
-@click.option(
-    "--debtor", required=True, help="Who owes its contribution (the owner's id).", type=ID
-)
-@click.option("--date", "on", required=True, help="The day the debtor owes from.")
-@write_options
-def contribution_debtor(subject: str, debtor: str, on: str, w: WriteRequest) -> None:
-    """Name who owes a home's contribution from a date on (charter version 2: every charge
-    names its debtor)."""
-    from ledger.rules.contributions import name_debtor
-
-    command = name_debtor(subject, debtor, parse_date(on, "--date"))
-    append(w, [command], lambda _r: f"home {subject}: contribution owed by {debtor} from {on}")
-
-
-@contribution.command("arrears")
-@click.option("--on", "on", help="Only months begun by this date (YYYY-MM-DD).")
-@click.option("--at", "at", help="The open charges at the end of this date (default: now).")
-@db_option
-@json_option
-def contribution_arrears(on: str | None, at: str | None, db: str, as_json: bool) -> None:
-    """List every open contribution charge, per subject and month."""
-    from ledger.reports import contribution_arrears_at
-    from ledger.rules.contributions import arrears, month_start
-
-    on_date = parse_date(on, "--on") if on is not None else None
-    at_date = parse_date(at, "--at") if at is not None else None
-    with reading(db) as tx:
-        if at_date is None:
-            rows = list(arrears(tx.state, on_date))
-        else:
-            rows = [
-                r
-                for r in contribution_arrears_at(tx, at_date)
-                if on_date is None or month_start(r["month"]) <= on_date
-            ]
-
-    def text() -> None:
-        for r in rows:
-            click.echo(
-                f"{r['subject']:<12} {r['subject_kind']:<10} {r['district']:<16} {r['month']}  "
-                f"{_eur(r['due_cents']):>10}  {r['member'] or ''}"
-            )
-        when = f" at the end of {at_date}" if at_date is not None else ""
-        click.echo(f"{len(rows)} open charges, {_eur(sum(r['due_cents'] for r in rows))} due{when}")
 
     emit(rows, as_json, text)
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import click
 
 from cli.app import (
@@ -10,11 +12,10 @@ from cli.app import (
     db_option,
     emit,
     json_option,
-    parse_date,
     reading,
     write_options,
 )
-from cli.params import ID, TEXT
+from cli.params import DATE, ID, TEXT, or_today
 
 
 @click.group()
@@ -33,9 +34,9 @@ def member() -> None:
 @click.option("--address", help="Address (personal data).", type=TEXT)
 @click.option("--email", help="E-mail (personal data).", type=TEXT)
 @click.option("--kvk", help="Chamber of Commerce number (personal data).", type=TEXT)
-@click.option("--founded", help="Founding date of a business (YYYY-MM-DD).")
+@click.option("--founded", help="Founding date of a business (YYYY-MM-DD).", type=DATE)
 @click.option("--district", help="District the member is located in (or moving to).", type=TEXT)
-@click.option("--date", "on", help="Admission date (default: today).")
+@click.option("--date", "on", help="Admission date (default: today).", type=DATE)
 @write_options
 def member_admit(
     member_id: str,
@@ -44,14 +45,13 @@ def member_admit(
     address: str | None,
     email: str | None,
     kvk: str | None,
-    founded: str | None,
+    founded: date | None,
     district: str | None,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Admit a member; the entry holds the id and a salted commitment to the personal data."""
     from ledger.rules.members import PersonalData, admit
-    from ledger.service import utcnow
     from ledger.types import validated
 
     personal = validated(PersonalData, name=name, address=address, email=email, kvk=kvk)
@@ -59,32 +59,31 @@ def member_admit(
         member_id,
         member_kind,  # type: ignore[arg-type]
         personal,
-        parse_date(on) if on is not None else utcnow().date(),
-        founded=parse_date(founded, "--founded") if founded is not None else None,
+        or_today(on),
+        founded=founded,
         district=district,
     )
     append(w, [command])
 
 
 @member.command("forget")
-@click.argument("member_id")
-@click.option("--date", "on", help="Date of the erasure request (default: today).")
+@click.argument("member_id", type=ID)
+@click.option("--date", "on", help="Date of the erasure request (default: today).", type=DATE)
 @write_options
 def member_forget(
     member_id: str,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Erase a member's personal data (GDPR); the ledger still verifies."""
     from ledger.rules.members import forget
-    from ledger.service import utcnow
 
-    command = forget(member_id, parse_date(on) if on is not None else utcnow().date())
+    command = forget(member_id, or_today(on))
     append(w, [command])
 
 
 @member.command("show")
-@click.argument("member_id")
+@click.argument("member_id", type=ID)
 @db_option
 @json_option
 def member_show(member_id: str, db: str, as_json: bool) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from pathlib import Path
 
 import click
@@ -13,11 +14,10 @@ from cli.app import (
     load_signer,
     log_memory,
     open_store,
-    parse_date,
     print_receipt,
     save_receipt,
 )
-from cli.params import TEXT
+from cli.params import DATE, TEXT, or_today
 
 
 @click.command()
@@ -39,7 +39,7 @@ from cli.params import TEXT
     type=click.Path(dir_okay=False, path_type=Path),
     help="The log key, named after the origin.",
 )
-@click.option("--date", "on", help="Founding date (default: today, UTC).")
+@click.option("--date", "on", help="Founding date (default: today, UTC).", type=DATE)
 @click.option(
     "--receipt",
     type=click.Path(dir_okay=False, path_type=Path),
@@ -52,7 +52,7 @@ def init(
     charter_file: Path,
     key: Path | None,
     log_key: Path | None,
-    on: str | None,
+    on: date | None,
     receipt: Path | None,
     db: str,
     as_json: bool,
@@ -61,7 +61,7 @@ def init(
     from ledger.charter import load_charter
     from ledger.errors import StorageError
     from ledger.files import check_file
-    from ledger.service import Ledger, genesis, utcnow
+    from ledger.service import Ledger, genesis
     from ledger.storage.store import sqlite_path
 
     if receipt is not None:
@@ -69,7 +69,7 @@ def init(
     charter = load_charter(charter_file)
     governor = load_signer(key)
     log_signer = load_log_signer(log_key)
-    effective = parse_date(on) if on is not None else utcnow().date()
+    effective = or_today(on)
     command = genesis(origin, charter, governor, log_signer, effective)
     path = sqlite_path(db)
     fresh = path is not None and not path.exists()

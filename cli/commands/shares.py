@@ -1,4 +1,4 @@
-"""`coopledger dwelling | index | fund | share | price | correct`: dwelling shares at preset prices."""
+"""`coopledger dwelling | share | price | correct`: dwelling shares at preset prices."""
 
 from __future__ import annotations
 
@@ -17,16 +17,10 @@ from cli.app import (
     json_option,
     load_signer,
     open_store,
-    parse_date,
     reading,
     write_options,
 )
-from cli.params import ID, MONTH, RATE, TEXT, cents
-
-
-def _cents(text: str | None, what: str) -> int | None:
-    """A euro amount typed by the user, in cents; the message names the option."""
-    return None if text is None else cents(text, what)
+from cli.params import DATE, EUR, ID, RATE, TEXT
 
 
 def _eur(cents: int | None) -> str:
@@ -47,14 +41,14 @@ def dwelling() -> None:
 @click.option("--id", "dwelling_id", required=True, help="Stable dwelling id, e.g. D-17.", type=ID)
 @click.option("--address", help="The dwelling's address (not personal data).", type=TEXT)
 @click.option("--district", required=True, help="One of the charter's districts.", type=TEXT)
-@click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD).")
+@click.option("--delivered", required=True, help="Delivery date (YYYY-MM-DD).", type=DATE)
 @click.option(
     "--rule",
     type=click.Choice(["nominal", "fixed-rate", "indexed", "shared-appreciation"]),
     help="The share's preset price rule (default: the charter's).",
 )
-@click.option("--base-price", required=True, help="Base price P0 in EUR.")
-@click.option("--base-date", help="Date of the base price (default: the delivery date).")
+@click.option("--base-price", required=True, help="Base price P0 in EUR.", type=EUR)
+@click.option("--base-date", help="Date of the base price (default: the delivery date).", type=DATE)
 @click.option(
     "--rate", help="fixed-rate: yearly rate, e.g. 0.02 (default: the charter's).", type=RATE
 )
@@ -63,7 +57,9 @@ def dwelling() -> None:
     type=click.Choice(["simple", "compound"]),
     help="fixed-rate: simple or compound (default: the charter's).",
 )
-@click.option("--index", "series", help="indexed: the index series (default: the charter's).")
+@click.option(
+    "--index", "series", help="indexed: the index series (default: the charter's).", type=ID
+)
 @click.option(
     "--owner-share", help="shared-appreciation: the owner's share of a value change.", type=RATE
 )
@@ -71,42 +67,43 @@ def dwelling() -> None:
     "--base-appraisal",
     help="shared-appreciation: appraised value in EUR on the base date, EXCLUDING the owner's "
     "improvements.",
+    type=EUR,
 )
 @write_options
 def dwelling_register(
     dwelling_id: str,
     address: str | None,
     district: str,
-    delivered: str,
+    delivered: date,
     rule: str | None,
-    base_price: str,
-    base_date: str | None,
+    base_price: int,
+    base_date: date | None,
     rate: str | None,
     compounding: str | None,
     series: str | None,
     owner_share: str | None,
-    base_appraisal: str | None,
+    base_appraisal: int | None,
     w: WriteRequest,
 ) -> None:
     """Register a dwelling and fix its share's price rule (before any sale: for good)."""
     from ledger.rules.shares import register_dwelling
 
-    delivered_on = parse_date(delivered, "--delivered")
-    price = _cents(base_price, "--base-price")
+    delivered_on = delivered
+    price = base_price
     assert price is not None
     command = register_dwelling(
         dwelling_id,
         district,
         delivered_on,
         price,
-        parse_date(base_date, "--base-date") if base_date is not None else delivered_on,
+        base_date if base_date is not None else delivered_on,
         rule=rule,  # type: ignore[arg-type]
         address=address,
         rate=rate,
         compounding=compounding,  # type: ignore[arg-type]
         series=series,
         owner_share=owner_share,
-        base_appraisal_cents=_cents(base_appraisal, "--base-appraisal"),
+        base_appraisal_cents=base_appraisal,
     )
     append(w, [command], _describe_registration)
 
@@ -134,7 +131,7 @@ def _rule_line(rule: dict[str, Any]) -> str:
 
 
 @dwelling.command("show")
-@click.argument("dwelling_id")
+@click.argument("dwelling_id", type=ID)
 @db_option
 @json_option
 def dwelling_show(dwelling_id: str, db: str, as_json: bool) -> None:
@@ -202,163 +199,6 @@ def dwelling_list(db: str, as_json: bool) -> None:
     emit(rows, as_json, text)
 
 
-# -- index -------------------------------------------------------------------------------------
-
-
-@click.group()
-def index() -> None:
-    """Publish, correct and show index series values (by calendar month)."""
-
-
-@index.command("publish")
-@click.option("--series", required=True, help="Series id, e.g. CPI.", type=ID)
-@click.option("--month", required=True, help="YYYY-MM.", type=MONTH)
-@click.option(
-    "--value", required=True, help="The published value as a decimal, e.g. 131.42.", type=RATE
-)
-@click.option("--source", required=True, help="Where the value comes from.", type=TEXT)
-@click.option(
-    "--reason",
-    help="Publish as a governor's exception, for this reason (a governor key signs it): a "
-    "value more than the charter's plausibility.index_monthly_change a month from a published "
-    "month (charter version 2).",
-    type=TEXT,
-)
-@write_options
-def index_publish(
-    series: str,
-    month: str,
-    value: str,
-    source: str,
-    reason: str | None,
-    w: WriteRequest,
-) -> None:
-    """Publish one month's value of a series (coop-admin); it is never changed afterwards."""
-    from ledger.rules.index_series import publish_index
-
-    append(
-        w,
-        [publish_index(series, month, value, source, reason)],
-    )
-
-
-@index.command("correct")
-@click.option("--series", required=True, type=ID)
-@click.option("--month", required=True, help="YYYY-MM.", type=MONTH)
-@click.option("--value", required=True, help="The correct value.", type=RATE)
-@click.option("--source", required=True, help="Where the correct value comes from.", type=TEXT)
-@click.option("--reason", required=True, type=TEXT)
-@write_options
-def index_correct(
-    series: str,
-    month: str,
-    value: str,
-    source: str,
-    reason: str,
-    w: WriteRequest,
-) -> None:
-    """Replace a published value (governor); both values stay visible."""
-    from ledger.rules.index_series import correct_index
-
-    append(
-        w,
-        [correct_index(series, month, value, source, reason)],
-    )
-
-
-@index.command("show")
-@click.option("--series", help="Only this series.", type=ID)
-@db_option
-@json_option
-def index_show(series: str | None, db: str, as_json: bool) -> None:
-    """Every published month: the value in force, its source, and any earlier value."""
-    from ledger.rules.index_series import index_rows
-
-    with reading(db) as tx:
-        rows = index_rows(tx.state, series)
-
-    def text() -> None:
-        if not rows:
-            click.echo("no index values published" + (f" for {series}" if series else ""))
-        for r in rows:
-            click.echo(
-                f"{r['series']:<8} {r['month']}  {r['value']:>14}  {r['source']}  "
-                f"(entry {r['published_seq']})"
-            )
-            first = r["history"][0]
-            if first["kind"] == "index.exception-published":
-                click.echo(f"{'':<17}published by a governor, beyond the bound: {first['reason']}")
-            for h in r["history"][1:]:
-                click.echo(
-                    f"{'':<17}corrected at entry {h['seq']} from "
-                    f"{_previous(r['history'], h)} to {h['value']}: {h['reason']}"
-                )
-
-    emit(rows, as_json, text)
-
-
-def _previous(history: list[dict[str, Any]], row: dict[str, Any]) -> str:
-    i = history.index(row)
-    return str(history[i - 1]["value"])
-
-
-# -- fund --------------------------------------------------------------------------------------
-
-
-@click.group()
-def fund() -> None:
-    """Deposit into and show the cooperative fund."""
-
-
-@fund.command("deposit")
-@click.option("--amount", required=True, help="Amount in EUR.")
-@click.option(
-    "--from", "source", required=True, help="The payer's account id, e.g. GEM.", type=TEXT
-)
-@click.option("--note", help="What the deposit is for.", type=TEXT)
-@click.option("--date", "on", help="Date the money arrived (default: today).")
-@write_options
-def fund_deposit(
-    amount: str,
-    source: str,
-    note: str | None,
-    on: str | None,
-    w: WriteRequest,
-) -> None:
-    """Record money paid into the fund from outside (coop-admin)."""
-    from ledger.rules.fund import deposit
-
-    cents = _cents(amount, "--amount")
-    assert cents is not None
-    command = deposit(cents, source, note, parse_date(on) if on is not None else None)
-    append(w, [command])
-
-
-@fund.command("show")
-@click.option("--at", "at", help="The balance at the end of this date (default: every date).")
-@db_option
-@json_option
-def fund_show(at: str | None, db: str, as_json: bool) -> None:
-    """The fund's balance and every movement (sales, buy-backs, deposits, corrections), by date."""
-    from ledger.reports import fund_report
-
-    at_date = parse_date(at, "--at") if at is not None else None
-    with reading(db) as tx:
-        data = fund_report(tx, at_date)
-
-    def text() -> None:
-        for m in data["movements"]:
-            click.echo(
-                f"entry {m['seq']:>6}  {m['effective']}  {m['kind']:<20} "
-                f"{_eur(m['amount_cents']):>14}  {_eur(m['balance_cents']):>14}  "
-                f"{', '.join(m['counter_accounts'])}"
-            )
-        when = f" at the end of {at_date}" if at_date is not None else ""
-        click.echo(f"fund balance{when}: {_eur(data['balance_cents'])}")
-
-    emit(data, as_json, text)
-
-
 # -- share -------------------------------------------------------------------------------------
 
 
@@ -372,11 +212,13 @@ _appraisal = click.option(
     help="shared-appreciation: the appraised value in EUR on the date, EXCLUDING the owner's "
     "improvements (their effect is appraised separately, as OpMaat does; an appraisal that "
     "includes them counts them twice).",
+    type=EUR,
 )
 _improvements = click.option(
     "--improvements",
     help="shared-appreciation: appraised value in EUR of the owner's improvements (when the "
     "charter's base stays the dwelling's: every improvement since the base date).",
+    type=EUR,
 )
 _dry_run = click.option(
     "--dry-run", is_flag=True, help="Print the price and its computation; append nothing."
@@ -387,6 +229,7 @@ _deed = click.option(
 _declaration_date = click.option(
     "--declaration-date",
     help="Date of the buyer's self-occupation declaration (charter version 2: required).",
+    type=DATE,
 )
 _declaration_ref = click.option(
     "--declaration-ref",
@@ -398,7 +241,7 @@ _declaration_ref = click.option(
 @share.command("sell")
 @click.option("--dwelling", "dwelling_id", required=True, type=ID)
 @click.option("--member", "member_id", required=True, type=ID)
-@click.option("--date", "on", required=True, help="Sale date (YYYY-MM-DD).")
+@click.option("--date", "on", required=True, help="Sale date (YYYY-MM-DD).", type=DATE)
 @_appraisal
 @_improvements
 @_deed
@@ -409,11 +252,11 @@ _declaration_ref = click.option(
 def share_sell(
     dwelling_id: str,
     member_id: str,
-    on: str,
-    appraisal: str | None,
-    improvements: str | None,
+    on: date,
+    appraisal: int | None,
+    improvements: int | None,
     deed: str | None,
-    declaration_date: str | None,
+    declaration_date: date | None,
     declaration_ref: str | None,
     dry_run: bool,
     w: WriteRequest,
@@ -421,11 +264,9 @@ def share_sell(
     """The cooperative sells the dwelling's share to a member at the preset price."""
     from ledger.rules.shares import sell_share
 
-    sale_date = parse_date(on)
-    extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
-    declared = (
-        parse_date(declaration_date, "--declaration-date") if declaration_date is not None else None
-    )
+    sale_date = on
+    extra = (appraisal, improvements)
+    declared = declaration_date
     command = sell_share(
         dwelling_id,
         member_id,
@@ -443,7 +284,7 @@ def share_sell(
 
 @share.command("buy-back")
 @click.option("--dwelling", "dwelling_id", required=True, type=ID)
-@click.option("--date", "on", required=True, help="Buy-back date (YYYY-MM-DD).")
+@click.option("--date", "on", required=True, help="Buy-back date (YYYY-MM-DD).", type=DATE)
 @_appraisal
 @_improvements
 @_deed
@@ -451,9 +292,9 @@ def share_sell(
 @write_options
 def share_buy_back(
     dwelling_id: str,
-    on: str,
-    appraisal: str | None,
-    improvements: str | None,
+    on: date,
+    appraisal: int | None,
+    improvements: int | None,
     deed: str | None,
     dry_run: bool,
     w: WriteRequest,
@@ -461,8 +302,8 @@ def share_buy_back(
     """The member sells the share back to the cooperative at the preset price; the fund pays."""
     from ledger.rules.shares import buy_back_share
 
-    buy_date = parse_date(on)
-    extra = (_cents(appraisal, "--appraisal"), _cents(improvements, "--improvements"))
+    buy_date = on
+    extra = (appraisal, improvements)
     command = buy_back_share(dwelling_id, buy_date, *extra, deed=deed)
     if dry_run:
         _dry(w.db, command, w.key, w.as_json, dwelling_id, buy_date, extra)
@@ -473,10 +314,13 @@ def share_buy_back(
 @share.command("resale")
 @click.option("--dwelling", "dwelling_id", required=True, type=ID)
 @click.option("--to", "buyer_id", required=True, help="The next owner (a member).", type=ID)
-@click.option("--date", "on", required=True, help="Date of the deed (YYYY-MM-DD).")
+@click.option("--date", "on", required=True, help="Date of the deed (YYYY-MM-DD).", type=DATE)
 @click.option("--deed", required=True, help="The notarial deed's reference.", type=TEXT)
 @click.option(
-    "--declaration-date", required=True, help="Date of the buyer's self-occupation declaration."
+    "--declaration-date",
+    required=True,
+    help="Date of the buyer's self-occupation declaration.",
+    type=DATE,
 )
 @click.option(
     "--declaration-ref",
@@ -490,12 +334,12 @@ def share_buy_back(
 def share_resale(
     dwelling_id: str,
     buyer_id: str,
-    on: str,
+    on: date,
     deed: str,
-    declaration_date: str,
+    declaration_date: date,
     declaration_ref: str,
-    appraisal: str | None,
-    improvements: str | None,
+    appraisal: int | None,
+    improvements: int | None,
     w: WriteRequest,
 ) -> None:
     """A resale at the notary: buy-back from the holder and sale to the next owner in ONE
@@ -505,12 +349,12 @@ def share_resale(
     command = resell_share(
         dwelling_id,
         buyer_id,
-        parse_date(on),
+        on,
         deed,
-        parse_date(declaration_date, "--declaration-date"),
+        declaration_date,
         declaration_ref,
-        _cents(appraisal, "--appraisal"),
-        _cents(improvements, "--improvements"),
+        appraisal,
+        improvements,
     )
     append(w, [command], _describe_resale)
 
@@ -526,16 +370,18 @@ def _describe_resale(result: Any) -> str:
 
 @share.command("offer")
 @click.option("--dwelling", "dwelling_id", required=True, type=ID)
-@click.option("--date", "on", required=True, help="Date of the owner's offer (YYYY-MM-DD).")
+@click.option(
+    "--date", "on", required=True, help="Date of the owner's offer (YYYY-MM-DD).", type=DATE
+)
 @write_options
-def share_offer(dwelling_id: str, on: str, w: WriteRequest) -> None:
+def share_offer(dwelling_id: str, on: date, w: WriteRequest) -> None:
     """Record the holder's offer of the share to the cooperative; the charter's deadline for
     the buy-back or resale runs from its date (charter version 2)."""
     from ledger.rules.shares import offer_share
 
     append(
         w,
-        [offer_share(dwelling_id, parse_date(on))],
+        [offer_share(dwelling_id, on)],
         lambda r: (
             f"{r.facts[0].body.member_id} offered dwelling {dwelling_id}'s share on "
             f"{r.facts[0].body.on}; buy back or resell by {r.facts[0].body.deadline}"
@@ -544,15 +390,15 @@ def share_offer(dwelling_id: str, on: str, w: WriteRequest) -> None:
 
 
 @share.command("offers")
-@click.option("--at", "at", help="Open offers at the end of this date (default: today).")
+@click.option("--at", "at", help="Open offers at the end of this date (default: today).", type=DATE)
 @db_option
 @json_option
-def share_offers(at: str | None, db: str, as_json: bool) -> None:
+def share_offers(at: date | None, db: str, as_json: bool) -> None:
     """Owners' offers not yet settled by a buy-back or resale, with their deadlines; an overdue
     offer is named as such."""
     from ledger.rules.shares import open_offers
 
-    at_date = parse_date(at, "--at") if at is not None else date.today()
+    at_date = at if at is not None else date.today()
     with reading(db) as tx:
         rows = open_offers(tx.state, at_date)
 
@@ -611,14 +457,14 @@ def _dry(
 
 
 @share.command("register")
-@click.option("--at", "at", help="The register at the end of this date (default: now).")
+@click.option("--at", "at", help="The register at the end of this date (default: now).", type=DATE)
 @db_option
 @json_option
-def share_register_cmd(at: str | None, db: str, as_json: bool) -> None:
+def share_register_cmd(at: date | None, db: str, as_json: bool) -> None:
     """Each dwelling's share: holder, since when, price paid."""
     from ledger.rules.shares import share_register
 
-    at_date = parse_date(at, "--at") if at is not None else None
+    at_date = at
     with reading(db) as tx:
         rows = share_register(tx.state, at_date)
 
@@ -645,30 +491,30 @@ def price() -> None:
 
 @price.command("explain")
 @click.option("--dwelling", "dwelling_id", required=True, type=ID)
-@click.option("--date", "on", required=True, help="YYYY-MM-DD.")
+@click.option("--date", "on", required=True, help="YYYY-MM-DD.", type=DATE)
 @_appraisal
 @_improvements
 @db_option
 @json_option
 def price_explain(
     dwelling_id: str,
-    on: str,
-    appraisal: str | None,
-    improvements: str | None,
+    on: date,
+    appraisal: int | None,
+    improvements: int | None,
     db: str,
     as_json: bool,
 ) -> None:
     """The preset price on a date, line by line: rule, inputs, each step, rounding."""
     from ledger.rules.shares import share_price
 
-    on_date = parse_date(on)
+    on_date = on
     with reading(db) as tx:
         computed = share_price(
             tx.state,
             dwelling_id,
             on_date,
-            _cents(appraisal, "--appraisal"),
-            _cents(improvements, "--improvements"),
+            appraisal,
+            improvements,
         )
     data = {
         "dwelling_id": dwelling_id,
@@ -691,12 +537,12 @@ def price_explain(
 @click.command()
 @click.argument("seq", type=SEQ)
 @click.option("--reason", required=True, help="Why the entry was wrong.", type=TEXT)
-@click.option("--date", "on", help="Date of the correction (default: today).")
+@click.option("--date", "on", help="Date of the correction (default: today).", type=DATE)
 @write_options
 def correct(
     seq: int,
     reason: str,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Reverse entry SEQ (governor) if its effect can still be undone; both stay in the log."""
@@ -704,6 +550,6 @@ def correct(
 
     append(
         w,
-        [correct_entry(seq, reason, parse_date(on) if on is not None else None)],
+        [correct_entry(seq, reason, on)],
         lambda r: f"corrected entry {seq} ({r.facts[0].body.kind}): {reason}",
     )

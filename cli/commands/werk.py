@@ -13,26 +13,11 @@ from cli.app import (
     db_option,
     emit,
     json_option,
-    parse_date,
     reading,
     write_options,
 )
-from cli.params import ID, TEXT, cents
+from cli.params import DATE, EUR, ID, TEXT, or_today
 from ledger.money import format_eur as _eur
-
-
-def _today() -> date:
-    from ledger.service import utcnow
-
-    return utcnow().date()
-
-
-def _on(text: str | None, what: str) -> date:
-    return parse_date(text, what) if text is not None else _today()
-
-
-def _cents(text: str, what: str) -> int:
-    return cents(text, what)
 
 
 def _fact_body(result: Any) -> Any:
@@ -55,23 +40,22 @@ def workspace() -> None:
     "--market-rent",
     required=True,
     help="Market rent reference in EUR per m2 per year, e.g. 240 or 237.50.",
+    type=EUR,
 )
-@click.option("--date", "on", help="Registration date (default: today).")
+@click.option("--date", "on", help="Registration date (default: today).", type=DATE)
 @write_options
 def workspace_register(
     workspace_id: str,
     district: str,
     area_m2: int,
-    market_rent: str,
-    on: str | None,
+    market_rent: int,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Register a workspace (werk-admin)."""
     from ledger.rules.werk import register_workspace
 
-    command = register_workspace(
-        workspace_id, district, area_m2, _cents(market_rent, "--market-rent"), _on(on, "--date")
-    )
+    command = register_workspace(workspace_id, district, area_m2, market_rent, or_today(on))
 
     def describe(result: Any) -> str:
         body = _fact_body(result)
@@ -89,22 +73,23 @@ def workspace_register(
     "--market-rent",
     required=True,
     help="The new market rent reference in EUR per m2 per year, e.g. 300 or 287.50.",
+    type=EUR,
 )
-@click.option("--date", "on", required=True, help="The day the new market rent applies from.")
+@click.option(
+    "--date", "on", required=True, help="The day the new market rent applies from.", type=DATE
+)
 @click.option(
     "--source", required=True, help="Where the value comes from (appraisal, survey).", type=TEXT
 )
 @write_options
 def workspace_revalue(
-    workspace_id: str, market_rent: str, on: str, source: str, w: WriteRequest
+    workspace_id: str, market_rent: int, on: date, source: str, w: WriteRequest
 ) -> None:
     """Revalue a workspace's market rent (werk-admin, charter version 2): the rent cap of
     later grants and indexations follows it."""
     from ledger.rules.werk import revalue_workspace
 
-    command = revalue_workspace(
-        workspace_id, _cents(market_rent, "--market-rent"), parse_date(on, "--date"), source
-    )
+    command = revalue_workspace(workspace_id, market_rent, on, source)
 
     def describe(result: Any) -> str:
         body = _fact_body(result)
@@ -118,14 +103,14 @@ def workspace_revalue(
 
 
 @workspace.command("list")
-@click.option("--at", help="Show the tenant on this date (default: today).")
+@click.option("--at", help="Show the tenant on this date (default: today).", type=DATE)
 @db_option
 @json_option
-def workspace_list(at: str | None, db: str, as_json: bool) -> None:
+def workspace_list(at: date | None, db: str, as_json: bool) -> None:
     """List workspaces: district, area, market rent, rent cap and tenant on a date."""
     from ledger.rules.werk import workspace_rows
 
-    on = _on(at, "--at")
+    on = or_today(at)
     with reading(db) as tx:
         rows = workspace_rows(tx.state, on)
 
@@ -152,7 +137,7 @@ def workspace_list(at: str | None, db: str, as_json: bool) -> None:
 
 
 @workspace.command("occupancy")
-@click.option("--at", help="Report date (default: today).")
+@click.option("--at", help="Report date (default: today).", type=DATE)
 @click.option(
     "--total-m2",
     type=click.IntRange(min=1),
@@ -161,11 +146,11 @@ def workspace_list(at: str | None, db: str, as_json: bool) -> None:
 )
 @db_option
 @json_option
-def workspace_occupancy(at: str | None, total_m2: int | None, db: str, as_json: bool) -> None:
+def workspace_occupancy(at: date | None, total_m2: int | None, db: str, as_json: bool) -> None:
     """Occupied and vacant floor area, and the affordable share against the charter's target."""
     from ledger.rules.werk import occupancy
 
-    on = _on(at, "--at")
+    on = or_today(at)
     with reading(db) as tx:
         data = occupancy(tx.state, on, total_m2)
 
@@ -198,19 +183,19 @@ def lease() -> None:
 )
 @click.option("--min-m2", "min_m2", required=True, type=int, help="Smallest floor area needed.")
 @click.option("--max-m2", "max_m2", required=True, type=int, help="Largest floor area wanted.")
-@click.option("--date", "on", help="Application date (default: today).")
+@click.option("--date", "on", help="Application date (default: today).", type=DATE)
 @write_options
 def lease_apply(
     member_id: str,
     min_m2: int,
     max_m2: int,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Put a business member on the waiting list (werk-admin)."""
     from ledger.rules.werk import apply
 
-    command = apply(member_id, min_m2, max_m2, _on(on, "--date"))
+    command = apply(member_id, min_m2, max_m2, or_today(on))
 
     def describe(result: Any) -> str:
         return (
@@ -225,19 +210,19 @@ def lease_apply(
 @click.option(
     "--member", "member_id", required=True, help="The member whose application ends.", type=ID
 )
-@click.option("--date", "on", help="Withdrawal date (default: today).")
+@click.option("--date", "on", help="Withdrawal date (default: today).", type=DATE)
 @click.option("--reason", help="Why (optional).", type=TEXT)
 @write_options
 def lease_withdraw(
     member_id: str,
-    on: str | None,
+    on: date | None,
     reason: str | None,
     w: WriteRequest,
 ) -> None:
     """Take a member's open application off the waiting list (werk-admin)."""
     from ledger.rules.werk import withdraw
 
-    command = withdraw(member_id, _on(on, "--date"), reason)
+    command = withdraw(member_id, or_today(on), reason)
 
     def describe(result: Any) -> str:
         return f"withdrew application {_fact_body(result).application_seq} of {member_id}"
@@ -272,11 +257,15 @@ def lease_queue(db: str, as_json: bool) -> None:
     "--workspace", "workspace_id", required=True, help="The workspace, e.g. W-3.", type=ID
 )
 @click.option("--member", "member_id", required=True, help="The tenant, e.g. B-1.", type=ID)
-@click.option("--start", required=True, help="First day of the lease (YYYY-MM-DD).")
+@click.option("--start", required=True, help="First day of the lease (YYYY-MM-DD).", type=DATE)
 @click.option(
-    "--end", "end_", required=True, help="First day after the lease (exclusive, YYYY-MM-DD)."
+    "--end",
+    "end_",
+    required=True,
+    help="First day after the lease (exclusive, YYYY-MM-DD).",
+    type=DATE,
 )
-@click.option("--rent", required=True, help="Monthly rent in EUR, e.g. 900 or 912.50.")
+@click.option("--rent", required=True, help="Monthly rent in EUR, e.g. 900 or 912.50.", type=EUR)
 @click.option(
     "--exception",
     "exception_reason",
@@ -294,17 +283,17 @@ def lease_queue(db: str, as_json: bool) -> None:
     "charter's maximum term), 7:290 premises open to the public (at most 2 years, or 5 years "
     "renewed by law to 10).",
 )
-@click.option("--date", "on", help="Decision date (default: today).")
+@click.option("--date", "on", help="Decision date (default: today).", type=DATE)
 @write_options
 def lease_grant(
     workspace_id: str,
     member_id: str,
-    start: str,
-    end_: str,
-    rent: str,
+    start: date,
+    end_: date,
+    rent: int,
     exception_reason: str | None,
     lease_type: str,
-    on: str | None,
+    on: date | None,
     w: WriteRequest,
 ) -> None:
     """Grant a lease to the first fitting eligible applicant, or record an exception."""
@@ -313,10 +302,10 @@ def lease_grant(
     command = grant(
         workspace_id,
         member_id,
-        parse_date(start, "--start"),
-        parse_date(end_, "--end"),
-        _cents(rent, "--rent"),
-        _on(on, "--date"),
+        start,
+        end_,
+        rent,
+        or_today(on),
         exception_reason,
         lease_type,
     )
@@ -341,17 +330,18 @@ def lease_grant(
 
 @lease.command("index")
 @click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.", type=ID)
-@click.option("--date", "on", required=True, help="The day the new rent applies from.")
+@click.option("--date", "on", required=True, help="The day the new rent applies from.", type=DATE)
 @click.option(
     "--rent",
     help="The new monthly rent in EUR. Charter version 2: optional, at most the ROZ formula's "
     "result (default: that result, capped); version 1: required.",
+    type=EUR,
 )
 @write_options
 def lease_index(
     lease_id: str,
-    on: str,
-    rent: str | None,
+    on: date,
+    rent: int | None,
     w: WriteRequest,
 ) -> None:
     """Index a lease's rent. Charter version 2: yearly, by the ROZ formula rent x CPI(4 months
@@ -359,8 +349,7 @@ def lease_index(
     on the market rent in force. Version 1: a typed rent, capped."""
     from ledger.rules.werk import index
 
-    cents = None if rent is None else _cents(rent, "--rent")
-    command = index(lease_id, cents, parse_date(on, "--date"))
+    command = index(lease_id, rent, on)
 
     def describe(result: Any) -> str:
         body = _fact_body(result)
@@ -381,19 +370,21 @@ def lease_index(
 
 @lease.command("end")
 @click.option("--lease", "lease_id", required=True, help="The lease, e.g. L-12.", type=ID)
-@click.option("--date", "on", required=True, help="First day the workspace is no longer leased.")
+@click.option(
+    "--date", "on", required=True, help="First day the workspace is no longer leased.", type=DATE
+)
 @click.option("--reason", required=True, help="Why the lease ends.", type=TEXT)
 @write_options
 def lease_end(
     lease_id: str,
-    on: str,
+    on: date,
     reason: str,
     w: WriteRequest,
 ) -> None:
     """End a lease (werk-admin); the date is the first day no longer leased."""
     from ledger.rules.werk import end
 
-    command = end(lease_id, parse_date(on, "--date"), reason)
+    command = end(lease_id, on, reason)
     append(
         w,
         [command],
@@ -402,15 +393,15 @@ def lease_end(
 
 
 @lease.command("roll")
-@click.option("--at", help="Report date (default: today).")
+@click.option("--at", help="Report date (default: today).", type=DATE)
 @db_option
 @json_option
-def lease_roll_cmd(at: str | None, db: str, as_json: bool) -> None:
+def lease_roll_cmd(at: date | None, db: str, as_json: bool) -> None:
     """The rent roll: leases in force on a date, rent then, its cap and the charter version."""
     from ledger.rules.werk import lease_roll
 
     with reading(db) as tx:
-        data = lease_roll(tx.state, _on(at, "--at"))
+        data = lease_roll(tx.state, or_today(at))
 
     def text() -> None:
         from rich.console import Console
