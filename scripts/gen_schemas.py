@@ -22,7 +22,9 @@ def schemas() -> dict[str, dict[str, Any]]:
         "signed-entry.schema.json": _tag(SignedEntry.model_json_schema(), "signed-entry"),
     }
     for name, spec in sorted(load_kinds().items()):
-        out[f"kinds/{name}.schema.json"] = _tag(spec.body.model_json_schema(mode="serialization"), f"kinds/{name}")
+        out[f"kinds/{name}.schema.json"] = _tag(
+            spec.body.model_json_schema(mode="serialization"), f"kinds/{name}"
+        )
     try:
         from ledger.export import gem_schemas
     except ImportError:

@@ -146,9 +146,7 @@ COLUMNS: dict[str, tuple[Column, ...]] = {
         Column("district", "text"),
         Column("property_kind", "enum", PROPERTY_KINDS[:4]),
         Column("amount", "money"),
-        Column(
-            "ref", "text", description="deed, payment reference, waiver or correction reason"
-        ),
+        Column("ref", "text", description="deed, payment reference, waiver or correction reason"),
     ),
     "contributions": (
         Column("row_id", "id", description="contrib-<seq>-<subject>[-<month>]"),

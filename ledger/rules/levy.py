@@ -622,9 +622,7 @@ def _levy_waived(state: State, body: LevyWaived, ctx: Ctx) -> None:
 
 
 @reverser("property.registered")
-def _undo_registration(
-    state: State, body: PropertyRegistered, original: Ctx, _ctx: Ctx
-) -> None:
+def _undo_registration(state: State, body: PropertyRegistered, original: Ctx, _ctx: Ctx) -> None:
     """A registration in error (a wrong baseline, kind or district) is undone while the
     property has no sale in force and no contribution run charged it; it may then be
     registered again, right."""

@@ -348,9 +348,7 @@ def _indexed(rule: IndexedRule, on: date, index: IndexLookup, trail: _Trail) -> 
     with _may_round():
         price = scaled / i0
     if trail.explaining:
-        trail.step(
-            f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month"
-        )
+        trail.step(f"rule indexed: P0 × I(t) / I(t0), index series {rule.series} by calendar month")
         trail.step(f"P0 = {p0} (base price on {rule.base_date})")
         trail.step(f"I(t0) = I({rule.series}, {rule.base_month}) = {plain_decimal(i0)}")
         trail.step(f"I(t) = I({rule.series}, {month}) = {plain_decimal(it)}")
@@ -403,9 +401,7 @@ def _shared_appreciation(
             f"appraisal then = {then}, appraisal now = {now} (without improvements), "
             f"owner share = {rule.owner_share}"
         )
-        trail.step(
-            f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}"
-        )
+        trail.step(f"owner's part = {rule.owner_share} × ({now} − {then}) = {plain_decimal(part)}")
         trail.step(
             f"price = {paid} + {improvements} + {plain_decimal(part)} = {plain_decimal(price)}"
         )

@@ -775,9 +775,7 @@ def _undo_exception_granted(state: State, body: LeaseGranted, original: Ctx, ctx
     _undo_grant(state, body, original, ctx, "lease.exception-granted")
 
 
-def _undo_grant(
-    state: State, body: LeaseGranted, original: Ctx, ctx: Ctx, kind_name: str
-) -> None:
+def _undo_grant(state: State, body: LeaseGranted, original: Ctx, ctx: Ctx, kind_name: str) -> None:
     """The lease never was: the workspace is free again and the application back in its place
     in the queue. Only while nothing was built on the grant: no indexation or end (correct
     those first), no contribution run for a month of the term (it charged the workspace), and
@@ -826,7 +824,6 @@ def _undo_grant(
     )
     state.put(NS_LEASE, lid, {**lease, "status": CORRECTED, "corrected_seq": ctx.seq})
     add_history(state, mid, ctx.seq)
-
 
 
 @reverser("lease.indexed")
@@ -885,7 +882,10 @@ def _undo_end(state: State, body: LeaseEnded, original: Ctx, ctx: Ctx) -> None:
     state.put(
         NS_WORKSPACE,
         wid,
-        {**record, "leases": [[o, m, s, end if o == lid else e] for o, m, s, e in record["leases"]]},
+        {
+            **record,
+            "leases": [[o, m, s, end if o == lid else e] for o, m, s, e in record["leases"]],
+        },
     )
     state.put(NS_LEASE, lid, {**lease, "end": end, "status": GRANTED, "ended": None})
     add_history(state, lease["member_id"], ctx.seq)

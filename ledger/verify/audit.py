@@ -207,7 +207,11 @@ class Auditor:
     def _feed_plain(self, seq: int, prev: bytes | None, leaf: PlainLeaf) -> None:
         """feed() for a leaf plain_leaf() decoded: the same checks, on fields, no models."""
         self.last_index = (
-            leaf.kind, leaf.key_id, leaf.effective.isoformat(), leaf.recorded_at, leaf.request_id
+            leaf.kind,
+            leaf.key_id,
+            leaf.effective.isoformat(),
+            leaf.recorded_at,
+            leaf.request_id,
         )
         if leaf.seq != seq:
             self.add(seq, "sequence", f"expected sequence number {seq}, found {leaf.seq}")
@@ -255,7 +259,10 @@ class Auditor:
             return False
         entry = signed.entry
         self.last_index = (
-            entry.kind, entry.key_id, entry.effective.isoformat(), entry.recorded_at,
+            entry.kind,
+            entry.key_id,
+            entry.effective.isoformat(),
+            entry.recorded_at,
             entry.request_id,
         )
         if entry.seq != seq:

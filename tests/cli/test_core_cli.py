@@ -15,7 +15,10 @@ def test_charter_template_is_complete_and_valid(cli) -> None:  # type: ignore[no
     charter = parse_charter(text)
     assert charter.levy.rate == "0.30" and charter.levy.term_years == 40
     assert charter.contribution.home_monthly_cents == 1000
-    assert charter.lease.max_rent_ratio == "0.60" and charter.shares.max_dwelling_shares_per_member == 1
+    assert (
+        charter.lease.max_rent_ratio == "0.60"
+        and charter.shares.max_dwelling_shares_per_member == 1
+    )
 
 
 def test_key_new_and_show(cli, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
@@ -32,29 +35,95 @@ def test_key_new_and_show(cli, tmp_path: Path) -> None:  # type: ignore[no-untyp
 def test_members_story(cli_ledger, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli = cli_ledger
     admin = str(cli.keys["coop-admin"])
-    cli.ok("member", "admit", "--id", "M-42", "--kind", "household", "--name", "Familie Yilmaz", "--address", "Haven 4", "--key", admin, "--request-id", "adm-42")
-    again = json.loads(cli.ok("member", "admit", "--id", "M-42", "--kind", "household", "--name", "Familie Yilmaz", "--address", "Haven 4", "--key", admin, "--request-id", "adm-42", "--json").out)
+    cli.ok(
+        "member",
+        "admit",
+        "--id",
+        "M-42",
+        "--kind",
+        "household",
+        "--name",
+        "Familie Yilmaz",
+        "--address",
+        "Haven 4",
+        "--key",
+        admin,
+        "--request-id",
+        "adm-42",
+    )
+    again = json.loads(
+        cli.ok(
+            "member",
+            "admit",
+            "--id",
+            "M-42",
+            "--kind",
+            "household",
+            "--name",
+            "Familie Yilmaz",
+            "--address",
+            "Haven 4",
+            "--key",
+            admin,
+            "--request-id",
+            "adm-42",
+            "--json",
+        ).out
+    )
     assert again["replayed"] is True
-    cli.ok("member", "admit", "--id", "B-1", "--kind", "business", "--name", "Atelier B.V.", "--founded", "2030-03-01", "--district", "Pampus-Haven", "--date", "2031-02-01", "--key", admin)
+    cli.ok(
+        "member",
+        "admit",
+        "--id",
+        "B-1",
+        "--kind",
+        "business",
+        "--name",
+        "Atelier B.V.",
+        "--founded",
+        "2030-03-01",
+        "--district",
+        "Pampus-Haven",
+        "--date",
+        "2031-02-01",
+        "--key",
+        admin,
+    )
     shown = json.loads(cli.ok("member", "show", "M-42", "--json").out)
     assert shown["personal_data"]["name"] == "Familie Yilmaz"
     listed = json.loads(cli.ok("member", "list", "--json").out)
     assert [m["member_id"] for m in listed] == ["M-42", "B-1"]
     # the signed entry holds only the id and a commitment
     entry = json.loads(cli.ok("log", "show", str(shown["admitted_seq"]), "--json").out)
-    assert "Yilmaz" not in json.dumps(entry) and entry["entry"]["body"]["commitment"] == shown["commitment"]
+    assert (
+        "Yilmaz" not in json.dumps(entry)
+        and entry["entry"]["body"]["commitment"] == shown["commitment"]
+    )
     cli.ok("member", "forget", "M-42", "--key", admin)
     shown = json.loads(cli.ok("member", "show", "M-42", "--json").out)
     assert "erased" in shown["personal_data"]
     assert "Yilmaz" not in (tmp_path / "ledger.db").read_bytes().decode("latin-1")
     assert "OK" in cli.ok("verify").out
-    kinds = [r["kind"] for r in json.loads(cli.ok("log", "--json", "--kind", "member.admitted").out)]
+    kinds = [
+        r["kind"] for r in json.loads(cli.ok("log", "--json", "--kind", "member.admitted").out)
+    ]
     assert kinds == ["member.admitted", "member.admitted"]
 
 
 def test_bundle_export_and_offline_verify(cli_ledger, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     cli = cli_ledger
-    cli.ok("member", "admit", "--id", "M-1", "--kind", "person", "--name", "X", "--key", str(cli.keys["coop-admin"]))
+    cli.ok(
+        "member",
+        "admit",
+        "--id",
+        "M-1",
+        "--kind",
+        "person",
+        "--name",
+        "X",
+        "--key",
+        str(cli.keys["coop-admin"]),
+    )
     vkey = cli.ok("checkpoint", "--vkey").out.strip()
     cli.ok("bundle", "export", "audit")
     report = json.loads(cli.ok("verify", "--bundle", "audit", "--trust", vkey, "--json").out)

@@ -266,11 +266,15 @@ def test_a_corrected_payment_and_sale_reach_the_gem_files(levy_ledger: Any) -> N
     governor = ("--key", str(cli.keys["governor"]))
     sale = cli.sales["P-2"]
     # P-2's payment is the second levy.paid of the story (P-1's came first).
-    payment = [e["seq"] for e in json.loads(cli.ok("log", "--json").out) if e["kind"] == "levy.paid"][1]
+    payment = [
+        e["seq"] for e in json.loads(cli.ok("log", "--json").out) if e["kind"] == "levy.paid"
+    ][1]
     refused = cli("correct", str(sale), "--reason", "wrong deed", "--date", "2032-07-01", *governor)
     assert refused.code == 1
     assert f"payments or waivers in force (entries {payment}); correct those first" in refused.err
-    cli.ok("correct", str(payment), "--reason", "payment bounced", "--date", "2032-07-01", *governor)
+    cli.ok(
+        "correct", str(payment), "--reason", "payment bounced", "--date", "2032-07-01", *governor
+    )
     cli.ok("correct", str(sale), "--reason", "wrong deed", "--date", "2032-07-02", *governor)
     rows = {r["property_id"]: r for r in json.loads(cli.ok("levy", "register", "--json").out)}
     assert (rows["P-2"]["outstanding_cents"], rows["P-2"]["paid_cents"]) == (0, 0)
@@ -455,7 +459,11 @@ def test_user_mistakes_are_one_line_errors(levy_ledger: Any) -> None:
     usage = ("--price '12.345'", "--amount '0'", "--month '2032-1'")  # malformed option values
     for args, message in cases:
         result = cli(*args, *admin)
-        assert result.code == (2 if message.startswith(usage) else 1), (args, result.out, result.err)
+        assert result.code == (2 if message.startswith(usage) else 1), (
+            args,
+            result.out,
+            result.err,
+        )
         assert message in result.err, (args, result.err)
         assert result.err.count("\n") == 1, result.err
     waiver = cli("levy", "waive", "--sale", str(cli.sales["P-2"]), "--reason", "x", *admin)

@@ -43,6 +43,8 @@ def test_key_new_prompts_twice_and_hides_the_passphrase(tmp_path: Path) -> None:
     assert b"s3cret-phrase" not in seen  # hidden input is not echoed
     assert (tmp_path / "t.key").exists()
     code, seen = _run_on_pty(
-        [sys.executable, "-m", "cli.main", "key", "show", "t.key", "--vkey"], [b"s3cret-phrase"], tmp_path
+        [sys.executable, "-m", "cli.main", "key", "show", "t.key", "--vkey"],
+        [b"s3cret-phrase"],
+        tmp_path,
     )
     assert code == 0 and b"tty-key+" in seen

@@ -251,4 +251,3 @@ def test_a_lease_at_the_rent_cap_is_indexed_after_a_revaluation(werk: Any) -> No
         ("7:290", "2041-04-01", 100000)
     ]
     assert "OK" in cli.ok("verify").out
-

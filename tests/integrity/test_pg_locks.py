@@ -99,12 +99,32 @@ def test_two_concurrent_inits_make_one_ledger_and_one_refusal(
         env["COOPLEDGER_LOG_STATE"] = str(tmp_path / f"log-memory-{round_}")
         try:
             argv = [
-                sys.executable, "-m", "cli.main", "init", "--origin", ORIGIN, "--charter",
-                str(tmp_path / "charter.toml"), "--key", keys["governor"], "--log-key",
-                keys["log"], "--date", "2031-01-01", "--db", url,
+                sys.executable,
+                "-m",
+                "cli.main",
+                "init",
+                "--origin",
+                ORIGIN,
+                "--charter",
+                str(tmp_path / "charter.toml"),
+                "--key",
+                keys["governor"],
+                "--log-key",
+                keys["log"],
+                "--date",
+                "2031-01-01",
+                "--db",
+                url,
             ]
             procs = [
-                subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                subprocess.Popen(
+                    argv,
+                    cwd=REPO,
+                    env=env,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.PIPE,
+                    text=True,
+                )
                 for _ in range(2)
             ]
             results = [(p.wait(timeout=120), p.stderr.read() if p.stderr else "") for p in procs]

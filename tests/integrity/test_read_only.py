@@ -48,7 +48,9 @@ def read_only_medium(ledger_copy: tuple[Any, Path], tmp_path: Path) -> Iterator[
     _, db = ledger_copy
     mount = tmp_path / "medium"
     mount.mkdir()
-    made = subprocess.run(["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True)
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=8m", "tmpfs", str(mount)], capture_output=True
+    )
     if made.returncode != 0:
         pytest.skip(f"cannot mount a tmpfs here: {made.stderr.decode().strip()}")
     try:
@@ -79,8 +81,18 @@ def test_writing_on_a_read_only_medium_is_one_line(
     cli, _ = ledger_copy
     admin = str(cli.keys["coop-admin"])
     result = cli(
-        "member", "admit", "--id", "M-2", "--kind", "person", "--name", "Bo", "--key", admin,
-        "--db", str(read_only_medium),
+        "member",
+        "admit",
+        "--id",
+        "M-2",
+        "--kind",
+        "person",
+        "--name",
+        "Bo",
+        "--key",
+        admin,
+        "--db",
+        str(read_only_medium),
     )
     assert result.code == 1, result.err
     assert result.err == f"coopledger: error: database {read_only_medium} is read-only\n"
@@ -92,7 +104,16 @@ def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
         pytest.skip("needs root and setpriv to run as the unprivileged user nobody")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPLEDGER_")}
     env["COOPLEDGER_PASSPHRASE"] = "test-pass"
-    cmd = [setpriv, "--reuid=nobody", "--regid=nogroup", "--clear-groups", sys.executable, "-m", "cli.main", *args]
+    cmd = [
+        setpriv,
+        "--reuid=nobody",
+        "--regid=nogroup",
+        "--clear-groups",
+        sys.executable,
+        "-m",
+        "cli.main",
+        *args,
+    ]
     return subprocess.run(cmd, cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
 
 
@@ -130,8 +151,20 @@ def test_a_chmod_ed_copy_reads_and_refuses_writes_for_an_unprivileged_user(
         assert result.returncode == 0, (argv, result.stderr)
     assert sorted(os.listdir(folder)) == ["ledger.db"]
     result = _as_nobody(
-        "member", "admit", "--id", "M-2", "--kind", "person", "--name", "Bo",
-        "--key", str(keys / "coop-admin.key"), "--log-key", str(keys / "log.key"), "--db", str(copy),
+        "member",
+        "admit",
+        "--id",
+        "M-2",
+        "--kind",
+        "person",
+        "--name",
+        "Bo",
+        "--key",
+        str(keys / "coop-admin.key"),
+        "--log-key",
+        str(keys / "log.key"),
+        "--db",
+        str(copy),
     )
     assert result.returncode == 1, result.stderr
     assert result.stderr == f"coopledger: error: database {copy} is read-only\n"

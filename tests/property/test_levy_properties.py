@@ -15,8 +15,11 @@ from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
 cents = st.integers(min_value=0, max_value=100_000_000_00)
 # Index values within a factor 1,000 of each other keep E in range (refused beyond, see tables).
 index_values = st.decimals(
-    min_value=Decimal("1"), max_value=Decimal("1000"), places=3,
-    allow_nan=False, allow_infinity=False,
+    min_value=Decimal("1"),
+    max_value=Decimal("1000"),
+    places=3,
+    allow_nan=False,
+    allow_infinity=False,
 )
 rates = st.decimals(
     min_value=Decimal(0), max_value=Decimal(1), places=4, allow_nan=False, allow_infinity=False

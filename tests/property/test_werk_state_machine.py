@@ -393,7 +393,15 @@ class WerkMachine(RuleBasedStateMachine):
             assert body.exception.passed_over_member_id == first
         o.queue.remove(app)
         o.leases[body.lease_id] = Lease(
-            wid, member, start, end, o.terms, [(start, cents)], None if in_order else first, app, end
+            wid,
+            member,
+            start,
+            end,
+            o.terms,
+            [(start, cents)],
+            None if in_order else first,
+            app,
+            end,
         )
         self.entries[receipt.entries[-1].seq] = (receipt.entries[-1].kind, body.lease_id, None)
 

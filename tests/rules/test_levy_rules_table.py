@@ -435,9 +435,11 @@ def test_only_the_latest_sale_of_a_property_can_be_corrected(example: Founded) -
 
 def test_a_sale_with_payments_in_force_cannot_be_corrected(example: Founded) -> None:
     seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)
-    paid = example.append(
-        "levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")]
-    ).entries[0].seq
+    paid = (
+        example.append("levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")])
+        .entries[0]
+        .seq
+    )
     with pytest.raises(
         RuleViolation,
         match=rf"its levy has payments or waivers in force \(entries {paid}\); correct those",
@@ -449,12 +451,16 @@ def test_a_sale_with_payments_in_force_cannot_be_corrected(example: Founded) -> 
 
 def test_a_corrected_payment_or_waiver_is_outstanding_again(example: Founded) -> None:
     seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)  # 13,500.00
-    paid = example.append(
-        "levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")]
-    ).entries[0].seq
-    waived = example.append(
-        "governor", [levy.waive_levy(seq, "hardship", date(2040, 8, 1), 500_00)]
-    ).entries[0].seq
+    paid = (
+        example.append("levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")])
+        .entries[0]
+        .seq
+    )
+    waived = (
+        example.append("governor", [levy.waive_levy(seq, "hardship", date(2040, 8, 1), 500_00)])
+        .entries[0]
+        .seq
+    )
     correct(example, paid, "the notary's payment bounced")
     record = sale_record(example, seq)
     assert (record["paid"], record["waived"], record["outstanding"]) == (0, 500_00, 13_000_00)
@@ -632,9 +638,11 @@ def test_a_home_charged_by_a_contribution_run_stays_registered(founded_v1: Found
     founded = founded_v1  # edition 1: homes without a debtor, leased workspaces charged
     register(founded, "P-1", "home", delivered=date(2032, 1, 31))
     register(founded, "P-2", "home", delivered=date(2032, 3, 1))
-    run = founded.append(
-        "levy-admin", [contributions.charge_month("2032-02", date(2032, 2, 3))]
-    ).entries[0].seq
+    run = (
+        founded.append("levy-admin", [contributions.charge_month("2032-02", date(2032, 2, 3))])
+        .entries[0]
+        .seq
+    )
     with founded.store.reading() as tx:
         first, second = [
             seq for seq, kind, _ in tx.entry_rows(0, tx.head()[0]) if kind == "property.registered"

@@ -54,46 +54,85 @@ EXAMPLE = Sale()
 @pytest.mark.parametrize(
     ("sale", "expected_cents", "extra_cents", "levy_cents"),
     [
-        pytest.param(EXAMPLE, 500_000_00, 45_000_00, 13_500_00,
-                     id="DOMAIN.md example: E = 500,000, X = 45,000, L = 13,500.00"),
-        pytest.param(replace(EXAMPLE, sale_price_cents=500_000_00, improvements_cents=0),
-                     500_000_00, 0, 0,
-                     id="sold at exactly the expected value: no levy"),
-        pytest.param(replace(EXAMPLE, sale_price_cents=450_000_00),
-                     500_000_00, 0, 0,
-                     id="sold below the expected value: no levy, never negative"),
-        pytest.param(replace(EXAMPLE, sale_price_cents=510_000_00),
-                     500_000_00, 0, 0,
-                     id="improvements larger than the rise: no levy, never negative"),
-        pytest.param(replace(EXAMPLE, appraisal_cents=600_000_00),
-                     500_000_00, 85_000_00, 25_500_00,
-                     id="appraisal above the declared price: the appraisal is used"),
-        pytest.param(replace(EXAMPLE, appraisal_cents=520_000_00),
-                     500_000_00, 45_000_00, 13_500_00,
-                     id="appraisal below the declared price: the price is used"),
-        pytest.param(replace(EXAMPLE, improvements_cents=0),
-                     500_000_00, 60_000_00, 18_000_00,
-                     id="without improvements the whole rise above E is levied"),
-        pytest.param(replace(EXAMPLE, improvements_cents=30_000_00),
-                     500_000_00, 30_000_00, 9_000_00,
-                     id="approved improvements are credited in full"),
-        pytest.param(replace(EXAMPLE, sale_index="100.0"),
-                     400_000_00, 145_000_00, 43_500_00,
-                     id="index unchanged: E is the baseline"),
-        pytest.param(replace(EXAMPLE, sale_index="90"),
-                     360_000_00, 185_000_00, 55_500_00,
-                     id="index fell: E falls with it"),
-        pytest.param(replace(EXAMPLE, rate="0"),
-                     500_000_00, 45_000_00, 0,
-                     id="rate 0: no levy"),
+        pytest.param(
+            EXAMPLE,
+            500_000_00,
+            45_000_00,
+            13_500_00,
+            id="DOMAIN.md example: E = 500,000, X = 45,000, L = 13,500.00",
+        ),
+        pytest.param(
+            replace(EXAMPLE, sale_price_cents=500_000_00, improvements_cents=0),
+            500_000_00,
+            0,
+            0,
+            id="sold at exactly the expected value: no levy",
+        ),
+        pytest.param(
+            replace(EXAMPLE, sale_price_cents=450_000_00),
+            500_000_00,
+            0,
+            0,
+            id="sold below the expected value: no levy, never negative",
+        ),
+        pytest.param(
+            replace(EXAMPLE, sale_price_cents=510_000_00),
+            500_000_00,
+            0,
+            0,
+            id="improvements larger than the rise: no levy, never negative",
+        ),
+        pytest.param(
+            replace(EXAMPLE, appraisal_cents=600_000_00),
+            500_000_00,
+            85_000_00,
+            25_500_00,
+            id="appraisal above the declared price: the appraisal is used",
+        ),
+        pytest.param(
+            replace(EXAMPLE, appraisal_cents=520_000_00),
+            500_000_00,
+            45_000_00,
+            13_500_00,
+            id="appraisal below the declared price: the price is used",
+        ),
+        pytest.param(
+            replace(EXAMPLE, improvements_cents=0),
+            500_000_00,
+            60_000_00,
+            18_000_00,
+            id="without improvements the whole rise above E is levied",
+        ),
+        pytest.param(
+            replace(EXAMPLE, improvements_cents=30_000_00),
+            500_000_00,
+            30_000_00,
+            9_000_00,
+            id="approved improvements are credited in full",
+        ),
+        pytest.param(
+            replace(EXAMPLE, sale_index="100.0"),
+            400_000_00,
+            145_000_00,
+            43_500_00,
+            id="index unchanged: E is the baseline",
+        ),
+        pytest.param(
+            replace(EXAMPLE, sale_index="90"),
+            360_000_00,
+            185_000_00,
+            55_500_00,
+            id="index fell: E falls with it",
+        ),
+        pytest.param(replace(EXAMPLE, rate="0"), 500_000_00, 45_000_00, 0, id="rate 0: no levy"),
     ],
 )
-def test_levy_clauses(
-    sale: Sale, expected_cents: int, extra_cents: int, levy_cents: int
-) -> None:
+def test_levy_clauses(sale: Sale, expected_cents: int, extra_cents: int, levy_cents: int) -> None:
     result = sale.levy()
     assert (result.expected_cents, result.extra_cents, result.levy_cents) == (
-        expected_cents, extra_cents, levy_cents,
+        expected_cents,
+        extra_cents,
+        levy_cents,
     )
     assert result.in_term
 
@@ -101,14 +140,15 @@ def test_levy_clauses(
 @pytest.mark.parametrize(
     ("sale_date", "in_term", "levy_cents"),
     [
-        pytest.param(date(2071, 4, 30), True, 13_500_00,
-                     id="the day before the 40th anniversary of delivery: levied"),
-        pytest.param(date(2071, 5, 1), False, 0,
-                     id="on the 40th anniversary itself: no levy"),
-        pytest.param(date(2080, 1, 1), False, 0,
-                     id="after the term: no levy"),
-        pytest.param(DELIVERED, True, 13_500_00,
-                     id="sold on the delivery date: levied"),
+        pytest.param(
+            date(2071, 4, 30),
+            True,
+            13_500_00,
+            id="the day before the 40th anniversary of delivery: levied",
+        ),
+        pytest.param(date(2071, 5, 1), False, 0, id="on the 40th anniversary itself: no levy"),
+        pytest.param(date(2080, 1, 1), False, 0, id="after the term: no levy"),
+        pytest.param(DELIVERED, True, 13_500_00, id="sold on the delivery date: levied"),
     ],
 )
 def test_forty_year_term(sale_date: date, in_term: bool, levy_cents: int) -> None:
@@ -122,10 +162,15 @@ def test_forty_year_term(sale_date: date, in_term: bool, levy_cents: int) -> Non
     ("delivered", "term_years", "end"),
     [
         pytest.param(DELIVERED, 40, TERM_END, id="the 40th anniversary of delivery"),
-        pytest.param(date(2032, 2, 29), 40, date(2072, 2, 29),
-                     id="from 29 Feb into a leap year: 29 Feb"),
-        pytest.param(date(2032, 2, 29), 41, date(2073, 3, 1),
-                     id="from 29 Feb into a common year: 1 March, never early"),
+        pytest.param(
+            date(2032, 2, 29), 40, date(2072, 2, 29), id="from 29 Feb into a leap year: 29 Feb"
+        ),
+        pytest.param(
+            date(2032, 2, 29),
+            41,
+            date(2073, 3, 1),
+            id="from 29 Feb into a common year: 1 March, never early",
+        ),
         pytest.param(DELIVERED, 0, DELIVERED, id="a zero-year term ends on delivery"),
     ],
 )
@@ -225,28 +270,49 @@ def test_trail_records_every_input_and_shows_exact_values() -> None:
 @pytest.mark.parametrize(
     ("sale", "error", "message"),
     [
-        pytest.param(replace(EXAMPLE, sale_date=date(2031, 4, 30)), RuleViolation,
-                     "sale date 2031-04-30 is before the delivery date 2031-05-01",
-                     id="a sale before delivery is refused"),
-        pytest.param(replace(EXAMPLE, rate="1.5"), InputError,
-                     "levy rate 1.5 is out of range: expected a fraction from 0 to 1",
-                     id="a rate above 1 is refused"),
-        pytest.param(replace(EXAMPLE, rate="-0.1"), InputError,
-                     "levy rate -0.1 is out of range: expected a fraction from 0 to 1",
-                     id="a negative rate is refused"),
-        pytest.param(replace(EXAMPLE, baseline_index="0"), InputError,
-                     "baseline index 0 is not usable: expected a positive decimal",
-                     id="a zero index is refused"),
-        pytest.param(replace(EXAMPLE, improvements_cents=-1), InputError,
-                     "improvements -0.01 is out of range: expected 0 to 90071992547409.91",
-                     id="negative improvements are refused"),
-        pytest.param(replace(EXAMPLE, baseline_index="0.001", sale_index="1000000"), InputError,
-                     "expected value (baseline 400000.00 × 1000000 / 0.001) is out of range: "
-                     "expected at most 90071992547409.91, found 400000000000000.00",
-                     id="an expected value beyond the largest amount is refused"),
-        pytest.param(replace(EXAMPLE, term_years=-1), InputError,
-                     "levy term -1 years is negative: expected 0 or more years",
-                     id="a negative term is refused"),
+        pytest.param(
+            replace(EXAMPLE, sale_date=date(2031, 4, 30)),
+            RuleViolation,
+            "sale date 2031-04-30 is before the delivery date 2031-05-01",
+            id="a sale before delivery is refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, rate="1.5"),
+            InputError,
+            "levy rate 1.5 is out of range: expected a fraction from 0 to 1",
+            id="a rate above 1 is refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, rate="-0.1"),
+            InputError,
+            "levy rate -0.1 is out of range: expected a fraction from 0 to 1",
+            id="a negative rate is refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, baseline_index="0"),
+            InputError,
+            "baseline index 0 is not usable: expected a positive decimal",
+            id="a zero index is refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, improvements_cents=-1),
+            InputError,
+            "improvements -0.01 is out of range: expected 0 to 90071992547409.91",
+            id="negative improvements are refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, baseline_index="0.001", sale_index="1000000"),
+            InputError,
+            "expected value (baseline 400000.00 × 1000000 / 0.001) is out of range: "
+            "expected at most 90071992547409.91, found 400000000000000.00",
+            id="an expected value beyond the largest amount is refused",
+        ),
+        pytest.param(
+            replace(EXAMPLE, term_years=-1),
+            InputError,
+            "levy term -1 years is negative: expected 0 or more years",
+            id="a negative term is refused",
+        ),
     ],
 )
 def test_refusals(sale: Sale, error: type[Exception], message: str) -> None:

@@ -957,9 +957,7 @@ def test_a_withdrawal_in_error_puts_the_application_back_in_its_place(werk: Foun
 def test_a_workspace_registered_in_error_is_undone_while_never_let(werk: Founded) -> None:
     with werk.store.reading() as tx:
         w1, w2 = [
-            seq
-            for seq, kind, _ in tx.entry_rows(0, tx.head()[0])
-            if kind == "workspace.registered"
+            seq for seq, kind, _ in tx.entry_rows(0, tx.head()[0]) if kind == "workspace.registered"
         ]
     applied(werk, ("B-1", 100, 150, "2031-01-05"))
     lid = grant(werk, "B-1", "2031-03-01", "2033-03-01")
@@ -974,5 +972,6 @@ def test_a_workspace_registered_in_error_is_undone_while_never_let(werk: Founded
         assert tx.state.get("workspace", "W-2") is None
         assert verify_store(tx).ok
     werk.append(
-        "werk-admin", [werk_rules.register_workspace("W-2", "Pampus-Oost", 40, 200_00, D("2031-02-05"))]
+        "werk-admin",
+        [werk_rules.register_workspace("W-2", "Pampus-Oost", 40, 200_00, D("2031-02-05"))],
     )

@@ -20,14 +20,18 @@ from tests.support import found_ledger
 
 
 def _raw(signer: Signer) -> tuple[str, bytes]:
-    return signer.name, signer.private_key.private_bytes(Encoding.Raw, PrivateFormat.Raw, NoEncryption())
+    return signer.name, signer.private_key.private_bytes(
+        Encoding.Raw, PrivateFormat.Raw, NoEncryption()
+    )
 
 
 def _signer(raw: tuple[str, bytes]) -> Signer:
     return Signer(raw[0], Ed25519PrivateKey.from_private_bytes(raw[1]))
 
 
-def _writer(target: str, worker: int, count: int, admin: tuple[str, bytes], log: tuple[str, bytes]) -> None:
+def _writer(
+    target: str, worker: int, count: int, admin: tuple[str, bytes], log: tuple[str, bytes]
+) -> None:
     from ledger.rules import members
     from ledger.rules.members import PersonalData
     from ledger.service import Ledger
@@ -37,7 +41,11 @@ def _writer(target: str, worker: int, count: int, admin: tuple[str, bytes], log:
     admin_s, log_s = _signer(admin), _signer(log)
     for i in range(count):
         member_id = f"W{worker}-{i}"
-        ledger.append([members.admit(member_id, "person", PersonalData(name=member_id), date(2031, 2, 1))], admin_s, log_s)
+        ledger.append(
+            [members.admit(member_id, "person", PersonalData(name=member_id), date(2031, 2, 1))],
+            admin_s,
+            log_s,
+        )
     store.dispose()
 
 
@@ -47,7 +55,9 @@ def test_four_processes_append_1000_contiguous_entries(founded_any) -> None:  # 
         start = tx.head()[0]
     admin, log = _raw(founded_any.signers["coop-admin"]), _raw(founded_any.signers["log"])
     ctx = mp.get_context("fork")
-    procs = [ctx.Process(target=_writer, args=(founded_any.target, w, 250, admin, log)) for w in range(4)]
+    procs = [
+        ctx.Process(target=_writer, args=(founded_any.target, w, 250, admin, log)) for w in range(4)
+    ]
     for p in procs:
         p.start()
     for p in procs:
@@ -63,7 +73,9 @@ def test_four_processes_append_1000_contiguous_entries(founded_any) -> None:  # 
         assert report.checkpoints == len(list(tx.checkpoints()))
 
 
-def _batch_then_die(target: str, admin: tuple[str, bytes], log: tuple[str, bytes], ready: str, kill_in_commit: bool) -> None:
+def _batch_then_die(
+    target: str, admin: tuple[str, bytes], log: tuple[str, bytes], ready: str, kill_in_commit: bool
+) -> None:
     from ledger.rules import members
     from ledger.rules.members import PersonalData
     from ledger.service import Ledger
@@ -78,7 +90,10 @@ def _batch_then_die(target: str, admin: tuple[str, bytes], log: tuple[str, bytes
 
         store_module.WriteTx.flush = flush_then_die  # type: ignore[method-assign]
     store = Store(target)
-    commands = [members.admit(f"B-{i}", "person", PersonalData(name=f"B-{i}"), date(2031, 2, 1)) for i in range(3000)]
+    commands = [
+        members.admit(f"B-{i}", "person", PersonalData(name=f"B-{i}"), date(2031, 2, 1))
+        for i in range(3000)
+    ]
     author = _signer(admin)
 
     class Signing(Signer):
@@ -96,8 +111,12 @@ def _batch_then_die(target: str, admin: tuple[str, bytes], log: tuple[str, bytes
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("kill_in_commit", [True, False], ids=["killed-before-commit", "killed-at-random"])
-def test_sigkill_in_a_batch_leaves_all_or_nothing(tmp_path: Path, signers, kill_in_commit: bool) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize(
+    "kill_in_commit", [True, False], ids=["killed-before-commit", "killed-at-random"]
+)
+def test_sigkill_in_a_batch_leaves_all_or_nothing(
+    tmp_path: Path, signers, kill_in_commit: bool
+) -> None:  # type: ignore[no-untyped-def]
     f = found_ledger(str(tmp_path / "l.db"), signers)
     with f.store.reading() as tx:
         start = tx.head()[0]
@@ -106,7 +125,13 @@ def test_sigkill_in_a_batch_leaves_all_or_nothing(tmp_path: Path, signers, kill_
     ctx = mp.get_context("fork")
     proc = ctx.Process(
         target=_batch_then_die,
-        args=(f.target, _raw(signers["coop-admin"]), _raw(signers["log"]), str(ready), kill_in_commit),
+        args=(
+            f.target,
+            _raw(signers["coop-admin"]),
+            _raw(signers["log"]),
+            str(ready),
+            kill_in_commit,
+        ),
     )
     proc.start()
     if not kill_in_commit:
