@@ -12,7 +12,7 @@ from __future__ import annotations
 import calendar
 from datetime import MAXYEAR, MINYEAR, date
 
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 
 
 def add_months(day: date, months: int) -> date:
@@ -39,7 +39,7 @@ def anniversary(start: date, years: int) -> date:
 def whole_years(start: date, on: date) -> int:
     """How many anniversaries of `start` have come by `on`, counting `on` itself."""
     if on < start:
-        raise RuleViolation(f"date {on} is before the start date {start}")
+        raise RuleViolationError(f"date {on} is before the start date {start}")
     years = on.year - start.year
     if anniversary(start, years) > on:
         years -= 1

@@ -401,7 +401,7 @@ def levy_step(demo: DemoLedger) -> None:
         demo.append("levy-admin", [contributions.charge_month(month, on)])
     try:
         demo.append("levy-admin", [contributions.charge_month("2032-01", date(2032, 4, 6))])
-    except contributions.AlreadyCharged as e:
+    except contributions.AlreadyChargedError as e:
         demo.say(
             f"charged the area contribution for 2032-01 and 2032-04; running 2032-01 again: {e}"
         )

@@ -23,15 +23,15 @@ class KeyFileError(LedgerError):
     """A key file cannot be read, or its passphrase is wrong."""
 
 
-class RuleViolation(LedgerError):
+class RuleViolationError(LedgerError):
     """A command or an entry breaks a rule of the charter or of the domain."""
 
 
-class NotFound(LedgerError):
+class NotFoundError(LedgerError):
     """A referenced thing (member, dwelling, entry, key) does not exist."""
 
 
-class AuthorizationError(RuleViolation):
+class AuthorizationError(RuleViolationError):
     """An entry is signed by a key that is unknown, revoked, or lacks the role the kind needs."""
 
 

@@ -10,7 +10,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ledger import dated
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.money import MAX_CENTS, format_eur
 from ledger.state import State, charter_at
 from ledger.types import FROZEN
@@ -50,12 +50,12 @@ def transfer(debit: str, credit: str, amount_cents: int) -> tuple[Posting, Posti
 
 def check_balanced(postings: Sequence[Posting], what: str) -> None:
     if not postings:
-        raise RuleViolation(f"{what}: an entry that moves money needs postings")
+        raise RuleViolationError(f"{what}: an entry that moves money needs postings")
     if any(p.amount_cents == 0 for p in postings):
-        raise RuleViolation(f"{what}: a posting of zero is not allowed")
+        raise RuleViolationError(f"{what}: a posting of zero is not allowed")
     total = sum(p.amount_cents for p in postings)
     if total != 0:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: postings do not balance (debits - credits = {format_eur(total)})"
         )
 
@@ -97,7 +97,7 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
         if p.account in guarded:
             assert on is not None
             if not by_date and p.account == FUND and new < 0:
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"{what}: the fund holds {format_eur(balance(state, FUND))}, "
                     f"short by {format_eur(-new)}"
                 )
@@ -111,12 +111,12 @@ def post(state: State, postings: Sequence[Posting], what: str, on: date | None =
                 continue  # money coming in never makes a balance lower on any date
             lowest, lowest_on = dated.lowest_from(state, account, on)
             if lowest < 0 and account == FUND:
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"{what}: the {account} would hold {format_eur(lowest)} on {lowest_on}, "
                     f"short by {format_eur(-lowest)}"
                 )
             if lowest < 0:
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"{what}: {account} would be {format_eur(lowest)} on {lowest_on}, "
                     f"{format_eur(-lowest)} more paid than owed by then"
                 )

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Any
 
 from ledger.encoding import loads
-from ledger.errors import NotFound
+from ledger.errors import NotFoundError
 from ledger.model import SignedEntry
 from ledger.storage.store import ReadTx
 
@@ -52,7 +52,7 @@ def member_rows(tx: ReadTx) -> list[dict[str, Any]]:
 def member_report(tx: ReadTx, member_id: str) -> dict[str, Any]:
     record = tx.state.get("member", member_id)
     if record is None:
-        raise NotFound(f"unknown member {member_id}")
+        raise NotFoundError(f"unknown member {member_id}")
     stored = tx.member_data(member_id)
     if stored is None or stored[1] is None:
         personal: Any = (

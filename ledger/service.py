@@ -15,7 +15,7 @@ from ledger.derived_keys import PROJECTION_MAC, derive
 from ledger.errors import (
     IntegrityError,
     KeyFileError,
-    RuleViolation,
+    RuleViolationError,
     StorageError,
     VerificationError,
 )
@@ -119,7 +119,7 @@ class Ledger:
         With the log key's `memory`, the log key signs only a tree consistent with the last
         checkpoint it remembers, and remembers the new one after the commit (decision 0015)."""
         if not commands:
-            raise RuleViolation("nothing to append")
+            raise RuleViolationError("nothing to append")
         if request_id is not None:
             check_request_id(request_id)
         with self.store.writing(derive(log_signer, PROJECTION_MAC)) as tx:
@@ -382,7 +382,7 @@ def check_not_before(fact: Fact, ctx: Ctx, founded_on: date | None) -> None:
     written verify as before; an entry dated by the clock (today) is not refused here. Dates
     that describe the past (a delivery, a base date, a founding) are facts in the body."""
     if founded_on is not None and fact.effective != ctx.effective and fact.effective < founded_on:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{fact.kind}: effective date {fact.effective} is before the ledger's genesis "
             f"{founded_on}"
         )

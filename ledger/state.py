@@ -12,7 +12,7 @@ from pydantic import BaseModel, ValidationError
 
 from ledger.charter import Charter, Role, charter_from_dict
 from ledger.encoding import canonical, loads, record_bytes
-from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
+from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.model import SignedEntry
 
 Record = dict[str, Any]
@@ -74,7 +74,7 @@ Applier = Callable[[State, Any, Ctx], None]
 
 
 # Undo the effect of an earlier entry (its body and context) for a correction, or raise
-# RuleViolation saying why it can no longer be undone.
+# RuleViolationError saying why it can no longer be undone.
 Reverser = Callable[[State, Any, Ctx, Ctx], None]
 
 
@@ -134,7 +134,7 @@ def load_kinds() -> dict[str, KindSpec]:
 def body_model(kind_name: str) -> type[BaseModel]:
     spec = load_kinds().get(kind_name)
     if spec is None:
-        raise RuleViolation(f"unknown entry kind {kind_name!r}")
+        raise RuleViolationError(f"unknown entry kind {kind_name!r}")
     return spec.body
 
 
@@ -175,7 +175,7 @@ def apply_entry(
     An auditor never passes it: every body it reads is validated and checked for normal form."""
     spec = (_kinds if _kinds is not None else load_kinds()).get(kind_name)
     if spec is None:
-        raise RuleViolation(f"unknown entry kind {kind_name!r}")
+        raise RuleViolationError(f"unknown entry kind {kind_name!r}")
     if decided is not None and type(decided) is spec.body:
         body = decided
     else:
@@ -203,7 +203,7 @@ def validate_body(spec: KindSpec, entry_body: dict[str, Any]) -> BaseModel:
         loc = ".".join(str(p) for p in first["loc"])
         raise InputError(f"{spec.kind} body: {loc}: {first['msg']}") from e
     if body.model_dump(mode="json") != entry_body:
-        raise RuleViolation(f"{spec.kind} body is not in its normal form")
+        raise RuleViolationError(f"{spec.kind} body is not in its normal form")
     return body
 
 
@@ -242,7 +242,7 @@ def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
     if seq is None:
         current = state.get("charter", "current")
         if current is None:
-            raise NotFound("this ledger has no charter yet: run coopledger init")
+            raise NotFoundError("this ledger has no charter yet: run coopledger init")
         seq = int(current["seq"])
     key = f"{seq:012d}"
     # The charter record is the largest one rules read, several times an entry: a state that
@@ -256,7 +256,7 @@ def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
             return seq, cached
     record = state.get("charter", key)
     if record is None:
-        raise NotFound(f"no charter version adopted at entry {seq}")
+        raise NotFoundError(f"no charter version adopted at entry {seq}")
     if raw is None:
         raw = canonical(record["charter"])
     charter = _charter_cache.get(raw)

@@ -7,7 +7,7 @@ import base64
 from dataclasses import dataclass
 
 from ledger import merkle, note
-from ledger.errors import NotFound, UsageError
+from ledger.errors import NotFoundError, UsageError
 from ledger.storage.store import ReadTx
 
 
@@ -42,7 +42,7 @@ def log_verifier(tx: ReadTx) -> note.Verifier:
     """The log's note verifier as the genesis entry set it up: what auditors pin."""
     meta = tx.state.get("meta", "ledger")
     if meta is None:
-        raise NotFound("this ledger has no genesis entry: run coopledger init")
+        raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     return note.Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"]))
 
 
@@ -56,17 +56,19 @@ def signed_checkpoint(tx: ReadTx, size: int | None = None) -> tuple[int, bytes, 
     if found is not None:
         return found
     if size is None:
-        raise NotFound("this ledger has no checkpoint yet")
+        raise NotFoundError("this ledger has no checkpoint yet")
     below, above = tx.signed_sizes_around(size)
     if below is None and above is None:
-        raise NotFound(f"no checkpoint was signed at tree size {size}: the ledger has none yet")
+        raise NotFoundError(
+            f"no checkpoint was signed at tree size {size}: the ledger has none yet"
+        )
     if below is None or above is None:
         nearest = below if above is None else above
-        raise NotFound(
+        raise NotFoundError(
             f"no checkpoint was signed at tree size {size}; the nearest signed size is {nearest}"
         )
     nearest, other = (below, above) if size - below <= above - size else (above, below)
-    raise NotFound(
+    raise NotFoundError(
         f"no checkpoint was signed at tree size {size}; the nearest signed size is {nearest} "
         f"(the other neighbour is {other})"
     )

@@ -39,7 +39,7 @@ def contribution_run(
     """Charge every home and workplace (charter version 1: workspace) in use in MONTH, as one
     entry, each line naming its debtor (version 2); a month is charged once
     (running it again appends nothing and names the original entry)."""
-    from ledger.rules.contributions import AlreadyCharged, ContributionCharged, charge_month
+    from ledger.rules.contributions import AlreadyChargedError, ContributionCharged, charge_month
 
     def describe(result: Any) -> str:
         body: ContributionCharged = result.facts[0].body
@@ -54,7 +54,7 @@ def contribution_run(
             [charge_month(month, or_today(on))],
             describe,
         )
-    except AlreadyCharged as e:
+    except AlreadyChargedError as e:
         emit(
             {"month": e.month, "already_charged": True, "seq": e.seq},
             w.as_json,

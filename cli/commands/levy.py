@@ -176,17 +176,17 @@ def levy() -> None:
 @json_option
 def levy_explain(seq: int, db: str, as_json: bool) -> None:
     """Print the levy computation of the sale at entry SEQ, line by line."""
-    from ledger.errors import NotFound
+    from ledger.errors import NotFoundError
     from ledger.model import decode_leaf
     from ledger.rules.levy import PropertySold, explain_lines
 
     with reading(db) as tx:
         data = tx.entry(seq)
     if data is None:
-        raise NotFound(f"no entry {seq} in this ledger")
+        raise NotFoundError(f"no entry {seq} in this ledger")
     entry = decode_leaf(data, f"entry {seq}").entry
     if entry.kind != "property.sold":
-        raise NotFound(f"entry {seq} is a {entry.kind} entry, not a property.sold")
+        raise NotFoundError(f"entry {seq} is a {entry.kind} entry, not a property.sold")
     body = PropertySold.model_validate(entry.body)
     lines = explain_lines(seq, body)
     emit({"seq": seq, "body": entry.body, "explanation": lines}, as_json, "\n".join(lines))

@@ -76,12 +76,12 @@ def log_show(seq: int, db: str, as_json: bool) -> None:
     """Show one entry in full: the signed JSON, its leaf hash and signatures."""
     from ledger import merkle
     from ledger.encoding import loads
-    from ledger.errors import NotFound
+    from ledger.errors import NotFoundError
 
     with reading(db) as tx:
         data = tx.entry(seq)
     if data is None:
-        raise NotFound(f"no entry {seq} in this ledger")
+        raise NotFoundError(f"no entry {seq} in this ledger")
     value = loads(data)
     value_out = {"leaf_hash": merkle.leaf_hash(data).hex(), **value}
     emit(

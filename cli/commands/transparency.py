@@ -101,7 +101,7 @@ def proof_consistency(old: int, new: int, db: str, as_json: bool) -> None:
 def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) -> None:
     """Check a receipt offline: the checkpoint's signature and the entry's inclusion proof."""
     from ledger import limits, merkle
-    from ledger.errors import NotFound
+    from ledger.errors import NotFoundError
     from ledger.note import parse_verifier_key
     from ledger.verify.receipts import check_receipt
 
@@ -115,7 +115,7 @@ def verify_receipt(file: Path, vkey: str, entry: str, db: str, as_json: bool) ->
             with reading(db) as tx:
                 data = tx.entry(expected_index)
         if data is None:
-            raise NotFound(f"no entry {entry} in {db}")
+            raise NotFoundError(f"no entry {entry} in {db}")
     else:
         data = limits.read_bytes(Path(entry), "entry file", limits.ENTRY_LINE_BYTES)
         data = data.rstrip(b"\r\n")

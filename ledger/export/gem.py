@@ -24,7 +24,7 @@ import orjson
 
 from ledger import limits, merkle, note
 from ledger.encoding import canonical, loads
-from ledger.errors import InputError, KeyFileError, LedgerError, NotFound, UsageError
+from ledger.errors import InputError, KeyFileError, LedgerError, NotFoundError, UsageError
 from ledger.files import check_folder, new_folder
 from ledger.keys import Signer, key_id, verify_signature
 from ledger.kinds import GEM_KINDS
@@ -488,10 +488,10 @@ def ledger_checkpoint(tx: ReadTx, size: int | None = None) -> Checkpointed:
     found = tx.checkpoint(size)
     if found is None:
         what = "any" if size is None else f"a checkpoint at tree size {size}"
-        raise NotFound(f"the ledger has no signed checkpoint ({what}): nothing to export")
+        raise NotFoundError(f"the ledger has no signed checkpoint ({what}): nothing to export")
     meta = tx.state.get("meta", "ledger")
     if meta is None:
-        raise NotFound("this ledger has no genesis entry: run coopledger init")
+        raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     return Checkpointed(str(meta["origin"]), found[0], found[1], found[2])
 
 
@@ -751,7 +751,7 @@ def verify_from_store(directory: Path, tx: ReadTx, trusted: note.Verifier | None
     """gem verify --db: recompute from the database's entries."""
     meta = tx.state.get("meta", "ledger")
     if meta is None:
-        raise NotFound("this ledger has no genesis entry: run coopledger init")
+        raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     log_key = note.Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"]))
     if trusted is not None and trusted.public_key != log_key.public_key:
         raise KeyFileError(f"the ledger's log key is not the trusted key {trusted.key_text()}")

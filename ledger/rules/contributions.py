@@ -16,7 +16,7 @@ from pydantic import BaseModel, Field, model_validator
 
 from ledger.charter import Charter
 from ledger.command import Command, Fact
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.money import MAX_CENTS, format_eur, round_to_cents
 from ledger.postings import Posting, post, transfer
 from ledger.state import Ctx, Record, State, charter_at, kind, load_kinds
@@ -70,7 +70,7 @@ def contribution_source(fn: ContributionSource) -> ContributionSource:
     return fn
 
 
-class AlreadyCharged(RuleViolation):
+class AlreadyChargedError(RuleViolationError):
     """The month was charged before: the run is refused and names the original entry."""
 
     def __init__(self, month: str, seq: int) -> None:
@@ -307,7 +307,7 @@ def _lines_edition_2(state: State, month: str, charter: Charter) -> tuple[Contri
                 days = _home_days(state, subject, first, last)
                 debtor = debtor_on(state, subject, last)
                 if debtor is None:
-                    raise RuleViolation(
+                    raise RuleViolationError(
                         f"contribution for {month}: home {subject} has no debtor named on or "
                         f"before {last.isoformat()}; name its owner first (contribution debtor)"
                     )
@@ -379,18 +379,18 @@ def _open_items(
     if body_subject is not None:
         records = _subject_records(state, body_subject)
         if not records:
-            raise RuleViolation(f"subject {body_subject} was never charged a contribution")
+            raise RuleViolationError(f"subject {body_subject} was never charged a contribution")
         for key, record in records:
             for m, due in record["open"].items():
                 if month is None or m == month:
                     items.append((m, body_subject, key, int(due["cents"])))
         if month is not None and not items:
-            raise RuleViolation(f"subject {body_subject}: nothing is due for {month}")
+            raise RuleViolationError(f"subject {body_subject}: nothing is due for {month}")
     else:
         assert member is not None
         index = state.get("contribution-payer", member)
         if index is None:
-            raise RuleViolation(f"member {member} was never charged a contribution")
+            raise RuleViolationError(f"member {member} was never charged a contribution")
         for key in index["subjects"]:
             charged = subject_record(state, key)
             assert charged is not None
@@ -405,7 +405,7 @@ def _open_items(
     later = sorted(i for i in items if _charged_on(state, i[0]) > paid_on)
     if not made and later:
         m, s, _key, _cents = later[0]
-        raise RuleViolation(
+        raise RuleViolationError(
             f"subject {s}: the charge for {m} is dated {_charged_on(state, m)}, after the "
             f"payment on {paid_on}; a payment cannot come before the charge it pays"
         )
@@ -445,9 +445,9 @@ def _allocate(
         who += f" for {month}"
     due = sum(cents for _, _, _, cents in items)
     if due == 0:
-        raise RuleViolation(f"{who}: nothing is due on or before {paid_on}")
+        raise RuleViolationError(f"{who}: nothing is due on or before {paid_on}")
     if amount_cents > due:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{who}: payment {format_eur(amount_cents)} is more than the "
             f"{format_eur(due)} due on {paid_on}"
         )
@@ -469,39 +469,41 @@ def _allocate(
 def _charged(state: State, body: ContributionCharged, ctx: Ctx) -> None:
     previous = run_of(state, body.month)
     if previous is not None:
-        raise AlreadyCharged(body.month, int(previous["seq"]))
+        raise AlreadyChargedError(body.month, int(previous["seq"]))
     if ctx.effective < month_start(body.month):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution for {body.month} cannot be charged on {ctx.effective}, "
             f"before the month begins"
         )
     lines, charter_seq = lines_in_use(state, body.month)
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution for {body.month}: charter_seq is {body.charter_seq}, "
             f"the charter in force was adopted at entry {charter_seq}"
         )
     if body.lines != lines:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution for {body.month}: the lines differ from the homes and workspaces in "
             f"use ({_first_difference(body.lines, lines)})"
         )
     total = sum(line.amount_cents for line in lines)
     if body.total_cents != total:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution for {body.month}: total {format_eur(body.total_cents)} recorded, "
             f"the lines add up to {format_eur(total)}"
         )
     _, charter = charter_at(state)
     terms = _edition_2_terms(charter)
     if (body.beneficiary, body.part_month) != terms:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution for {body.month}: expected beneficiary and part-month policy "
             f"{terms}, found {(body.beneficiary, body.part_month)}"
         )
     expected = transfer(RECEIVABLE, income_account(body.beneficiary), total)
     if body.postings != expected:
-        raise RuleViolation(f"contribution for {body.month}: postings are not {_show(expected)}")
+        raise RuleViolationError(
+            f"contribution for {body.month}: postings are not {_show(expected)}"
+        )
     post(state, body.postings, f"contribution for {body.month}")
     for line in lines:
         key, found = record_of(state, line.subject, line.subject_kind)
@@ -550,13 +552,15 @@ def _paid(state: State, body: ContributionPaid, ctx: Ctx) -> None:
     )
     expected = tuple(a for a, _ in keyed)
     if body.allocations != expected:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"contribution payment {body.ref}: allocations differ from the open charges, "
             f"oldest first ({_first_difference(body.allocations, expected)})"
         )
     postings = transfer(_cash(state), RECEIVABLE, body.amount_cents)
     if body.postings != postings:
-        raise RuleViolation(f"contribution payment {body.ref}: postings are not {_show(postings)}")
+        raise RuleViolationError(
+            f"contribution payment {body.ref}: postings are not {_show(postings)}"
+        )
     post(state, body.postings, f"contribution payment {body.ref}")
     for part, key in keyed:
         record = subject_record(state, key)
@@ -594,7 +598,7 @@ def _cash(state: State) -> str:
 def _edition_2_only(state: State, what: str) -> Charter:
     charter_seq, charter = charter_at(state)
     if not charter.rules_from(2):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what} applies from charter version 2; the charter in force (entry "
             f"{charter_seq}) is version {charter.version}"
         )
@@ -607,19 +611,19 @@ def _workplaces(state: State, body: WorkplacesRegistered, ctx: Ctx) -> None:
     charter = _edition_2_only(state, f"member {mid}: a number of workplaces")
     member = state.get("member", mid)
     if member is None:
-        raise RuleViolation(f"unknown member {mid}")
+        raise RuleViolationError(f"unknown member {mid}")
     if member["member_kind"] != "business":
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {mid}: expected a business to register workplaces, "
             f"found member kind {member['member_kind']!r}"
         )
     if body.district not in charter.cooperative.districts:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {mid}: district {body.district!r} is not one of the charter's districts "
             f"({', '.join(charter.cooperative.districts)})"
         )
     if not _dated_rows(state, WORKPLACES, mid) and body.workplaces == 0:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {mid}: expected at least 1 workplace at the first registration"
         )
     row = [ctx.effective.isoformat(), body.workplaces, body.district, ctx.seq]
@@ -633,7 +637,7 @@ def _debtor_named(state: State, body: DebtorNamed, ctx: Ctx) -> None:
     prop = state.get("property", subject)
     if prop is None or prop["property_kind"] != "home":
         found = "no property" if prop is None else f"a property of kind {prop['property_kind']}"
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{subject}: expected a levy-bound home to name a debtor for, found {found}"
         )
     row = [ctx.effective.isoformat(), body.debtor, ctx.seq]
@@ -650,7 +654,9 @@ def _add_dated_row(state: State, ns: str, key: str, row: list[Any], expected: st
     which only grow forward in time."""
     rows = _dated_rows(state, ns, key)
     if rows and row[0] <= rows[-1][0]:
-        raise RuleViolation(f"{expected} dated after its last one ({rows[-1][0]}), found {row[0]}")
+        raise RuleViolationError(
+            f"{expected} dated after its last one ({rows[-1][0]}), found {row[0]}"
+        )
     state.put(ns, key, {"rows": [*rows, row]})
 
 
@@ -703,10 +709,12 @@ def charge_month(month: str, effective: date) -> Command:
         valid = validated(_MonthArg, month=month).month
         previous = run_of(state, valid)
         if previous is not None:
-            raise AlreadyCharged(valid, int(previous["seq"]))
+            raise AlreadyChargedError(valid, int(previous["seq"]))
         lines, charter_seq = lines_in_use(state, valid)
         if not lines:
-            raise RuleViolation(f"no home or workspace is in use in {valid}: nothing to charge")
+            raise RuleViolationError(
+                f"no home or workspace is in use in {valid}: nothing to charge"
+            )
         total = sum(line.amount_cents for line in lines)
         beneficiary, part_month = _edition_2_terms(charter_at(state)[1])
         body = ContributionCharged(

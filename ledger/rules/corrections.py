@@ -14,7 +14,7 @@ from datetime import date
 from pydantic import BaseModel, Field
 
 from ledger.command import Command, Fact
-from ledger.errors import NotFound, RuleViolation
+from ledger.errors import NotFoundError, RuleViolationError
 from ledger.postings import FUND, Posting, post
 from ledger.state import Ctx, Record, State, kind, load_kinds
 from ledger.types import FROZEN, validated
@@ -78,15 +78,17 @@ def _describe(seq: int, record: Record) -> str:
 
 def _effect_to_correct(state: State, seq: int, now_seq: int) -> Record:
     if seq >= now_seq:
-        raise NotFound(f"entry {seq} does not exist yet: the log holds entries 0..{now_seq - 1}")
+        raise NotFoundError(
+            f"entry {seq} does not exist yet: the log holds entries 0..{now_seq - 1}"
+        )
     record = effect_of(state, seq)
     if record is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"entry {seq} cannot be corrected: only entries of kinds "
             f"{', '.join(correctable_kinds())} can be reversed; record a new entry instead"
         )
     if record["corrected_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{_describe(seq, record)} was already corrected at entry {record['corrected_seq']}"
         )
     return record
@@ -96,12 +98,12 @@ def _effect_to_correct(state: State, seq: int, now_seq: int) -> Record:
 def _corrected(state: State, body: CorrectionApplied, ctx: Ctx) -> None:
     record = _effect_to_correct(state, body.seq, ctx.seq)
     if record["kind"] != body.kind:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"entry {body.seq} is a {record['kind']} entry; the correction names {body.kind}"
         )
     expected = reversed_postings(record["body"])
     if body.postings != expected:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"correction of {_describe(body.seq, record)}: its postings must reverse the "
             f"original's exactly"
         )
@@ -140,6 +142,6 @@ def correct(seq: int, reason: str, on: date | None = None) -> Command:
     return Command("correction.apply", args, decide)
 
 
-def cannot_reverse(original: Ctx, kind_name: str, why: str) -> RuleViolation:
+def cannot_reverse(original: Ctx, kind_name: str, why: str) -> RuleViolationError:
     """The refusal a reverser raises: which entry, and why its effect can no longer be undone."""
-    return RuleViolation(f"entry {original.seq} ({kind_name}) cannot be reversed: {why}")
+    return RuleViolationError(f"entry {original.seq} ({kind_name}) cannot be reversed: {why}")

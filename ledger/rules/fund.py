@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from pydantic import BaseModel, Field
 
 from ledger.command import Command, Fact
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import MAX_CENTS, format_eur
 from ledger.postings import FUND, Posting, balance, post, transfer
 from ledger.rules.corrections import remember
@@ -40,7 +40,7 @@ def deposit_postings(amount_cents: int, source: str) -> tuple[Posting, Posting]:
 def _deposited(state: State, body: FundDeposited, ctx: Ctx) -> None:
     expected = deposit_postings(body.amount_cents, body.source)
     if body.postings != expected:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"deposit of {format_eur(body.amount_cents)} from {body.source}: postings must move "
             f"it from {external(body.source)} into the fund"
         )

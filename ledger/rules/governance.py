@@ -9,7 +9,7 @@ from pydantic import AfterValidator, BaseModel, Field
 
 from ledger.charter import Charter, Role, charter_from_dict
 from ledger.command import Command, Fact
-from ledger.errors import AuthorizationError, NotFound, RuleViolation
+from ledger.errors import AuthorizationError, NotFoundError, RuleViolationError
 from ledger.keys import decode_public_key, key_id
 from ledger.state import Ctx, State, adopt_charter, charter_at, kind
 from ledger.types import FROZEN
@@ -102,17 +102,17 @@ def _register_key(state: State, grant: KeyGrant, seq: int) -> None:
 @kind("ledger.founded")
 def _founded(state: State, body: LedgerFounded, ctx: Ctx) -> None:
     if ctx.seq != 0 or state.get("meta", "ledger") is not None:
-        raise RuleViolation(f"entry {ctx.seq}: ledger.founded may only be entry 0")
+        raise RuleViolationError(f"entry {ctx.seq}: ledger.founded may only be entry 0")
     if "governor" not in body.governor.roles:
-        raise RuleViolation("the founding key must hold the governor role")
+        raise RuleViolationError("the founding key must hold the governor role")
     if ctx.key_id != body.governor.key_id:
         raise AuthorizationError("entry 0 must be signed by the founding governor key it names")
     if body.log_key.name != body.origin:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"the log key is named {body.log_key.name!r}; it must be named after the origin {body.origin!r}"
         )
     if body.log_key.key_id == body.governor.key_id:
-        raise RuleViolation("the log key and the governor key must be different keys")
+        raise RuleViolationError("the log key and the governor key must be different keys")
     state.put(
         "meta",
         "ledger",
@@ -133,16 +133,16 @@ def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
     existing = state.get("key", new_id)
     if existing is not None:
         if existing["revoked_seq"] is not None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"key {existing['name']} ({new_id[:16]}) was revoked at entry {existing['revoked_seq']}; "
                 "a revoked key is never authorised again: make a new key"
             )
-        raise RuleViolation(
+        raise RuleViolationError(
             f"key {existing['name']} ({new_id[:16]}) is already authorised with roles {', '.join(existing['roles'])}"
         )
     ledger = state.get("meta", "ledger")
     if ledger is not None and ledger["log_key_id"] == new_id:
-        raise RuleViolation(
+        raise RuleViolationError(
             "the log key signs checkpoints only; it cannot be authorised for entries"
         )
     _register_key(state, body.key, ctx.seq)
@@ -152,9 +152,9 @@ def _authorized(state: State, body: KeyAuthorized, ctx: Ctx) -> None:
 def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
     record = state.get("key", body.key_id)
     if record is None:
-        raise RuleViolation(f"key {body.key_id[:16]} is not known to this ledger")
+        raise RuleViolationError(f"key {body.key_id[:16]} is not known to this ledger")
     if record["revoked_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"key {record['name']} was already revoked at entry {record['revoked_seq']}"
         )
     if "governor" in record["roles"]:
@@ -162,7 +162,7 @@ def _revoked(state: State, body: KeyRevoked, ctx: Ctx) -> None:
             k for k, r in state.scan("key") if r["revoked_seq"] is None and "governor" in r["roles"]
         ]
         if governors == [body.key_id]:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"key {record['name']} is the last active governor key; authorise another governor first"
             )
     state.put("key", body.key_id, {**record, "revoked_seq": ctx.seq, "revoked_reason": body.reason})
@@ -173,7 +173,7 @@ def _amended(state: State, body: CharterAmended, ctx: Ctx) -> None:
     # Contracts made earlier keep the version they reference; only new ones read this one.
     _, current = charter_at(state)
     if body.charter.version < current.version:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"the amended charter has version {body.charter.version}, below the version "
             f"{current.version} in force: rules adopted once are never given up"
         )
@@ -194,7 +194,7 @@ def check_districts_unused(state: State, dropped: set[str]) -> None:
         for key, record in state.scan(ns):
             district = record.get("district")
             if district in dropped:
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"the amended charter drops district {district!r}, which {ns} {key} names"
                 )
 
@@ -242,13 +242,15 @@ def resolve_key_id(state: State, text: str) -> str:
     text = text.lower()
     if len(text) == 64:
         if state.get("key", text) is None:
-            raise NotFound(f"unknown key {text[:16]}")
+            raise NotFoundError(f"unknown key {text[:16]}")
         return text
     if len(text) < 8 or any(c not in "0123456789abcdef" for c in text):
-        raise NotFound(f"key id {text!r}: give the full hex key id or at least its first 8 digits")
+        raise NotFoundError(
+            f"key id {text!r}: give the full hex key id or at least its first 8 digits"
+        )
     matches = [k for k, _ in state.scan("key") if k.startswith(text)]
     if not matches:
-        raise NotFound(f"unknown key {text}")
+        raise NotFoundError(f"unknown key {text}")
     if len(matches) > 1:
-        raise NotFound(f"key id prefix {text} is ambiguous ({len(matches)} keys)")
+        raise NotFoundError(f"key id prefix {text} is ambiguous ({len(matches)} keys)")
     return matches[0]

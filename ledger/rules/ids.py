@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.state import Record, State, charter_at
 
 
@@ -56,7 +56,7 @@ def check_unique(state: State, kind_name: str, thing_id: str) -> None:
             continue
         record = state.get(spec.namespace, thing_id)
         if record is not None and spec.in_use(record):
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"{kind_name} {thing_id}: id {thing_id} is already {other} {thing_id} "
                 f"(entry {record.get(spec.seq_field)}); one id names one thing across "
                 f"{', '.join(ID_KINDS)} (charter version 2)"

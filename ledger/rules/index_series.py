@@ -9,7 +9,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, Field
 
 from ledger.command import Command, Fact
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import parse_rate, rate_str
 from ledger.rules.pricing import IndexLookup
 from ledger.state import Ctx, Record, State, charter_at, kind
@@ -128,7 +128,7 @@ def check_plausible(state: State, body: IndexPublished) -> None:
             if not v1 * (1 - bound) ** distance <= v2 <= v1 * (1 + bound) ** distance:
                 change = (v2 - v1) / v1 * 100
                 apart = "a month" if distance == 1 else f"{distance} months"
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"index {body.series} {body.month}: {_plain(v1)} ({m1}) to {_plain(v2)} "
                     f"({m2}) is {change:+.2f}% in {apart}, beyond the charter's "
                     f"plausibility.index_monthly_change of {(bound * 100).normalize():f}% a "
@@ -156,7 +156,7 @@ def _publish(
 ) -> None:
     existing = state.get(INDEX, index_key(body.series, body.month))
     if existing is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"index {body.series} {body.month} was already published at entry "
             f"{existing['published_seq']} (value {existing['value']}); a published value is "
             f"never changed: a governor replaces it with index correct"
@@ -187,11 +187,11 @@ def _publish(
 def _corrected(state: State, body: IndexCorrected, ctx: Ctx) -> None:
     record = state.get(INDEX, index_key(body.series, body.month))
     if record is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"index {body.series} has no value for {body.month} to correct: publish it instead"
         )
     if record["value"] == body.value:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"index {body.series} {body.month} is already {body.value}: nothing to correct"
         )
     row = {

@@ -1,7 +1,7 @@
 """Werkcorporatie lease rules: eligibility, rent cap, term, overlap, queue order, indexation.
 
 Pure: no I/O, no clock, no database. Callers map stored state onto the frozen inputs below
-and pass the dates in. Every check raises RuleViolation with a one-line message, or returns.
+and pass the dates in. Every check raises RuleViolationError with a one-line message, or returns.
 
 Decisions (the charter's words made precise):
 
@@ -38,7 +38,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.calendar import add_months, add_years, whole_months
-from ledger.errors import NotFound, RuleViolation
+from ledger.errors import NotFoundError, RuleViolationError
 from ledger.money import Rounding, format_eur, rate_str, round_to_cents
 
 BUSINESS = "business"
@@ -140,13 +140,13 @@ def check_rent(rent_cents_per_month: int, workspace: Workspace, caps: LeaseCaps)
     """Refuse a monthly rent that is not positive or is above the workspace's rent cap."""
     wid = workspace.workspace_id
     if rent_cents_per_month <= 0:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a positive monthly rent, "
             f"found {format_eur(rent_cents_per_month)}"
         )
     cap = rent_cap_cents(workspace, caps)
     if rent_cents_per_month > cap:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: rent {format_eur(rent_cents_per_month)} per month is above "
             f"the cap {format_eur(cap)} ({_percent(caps.max_rent_ratio)} of market rent "
             f"{format_eur(workspace.market_rent_cents_per_m2_year)} per m2 per year "
@@ -157,13 +157,13 @@ def check_rent(rent_cents_per_month: int, workspace: Workspace, caps: LeaseCaps)
 def check_term(start: date, end: date, caps: LeaseCaps) -> None:
     """Refuse a term that is empty or longer than the charter's maximum (end is exclusive)."""
     if end <= start:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease term: expected the end after the start {start.isoformat()}, "
             f"found end {end.isoformat()}"
         )
     latest = add_years(start, caps.max_term_years)
     if end > latest:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease term: expected an end on or before {latest.isoformat()} "
             f"(at most {caps.max_term_years} years after the start {start.isoformat()}), "
             f"found end {end.isoformat()}"
@@ -210,7 +210,7 @@ def check_eligible(applicant: Applicant, start: date, caps: LeaseCaps) -> None:
     """Refuse an applicant the charter does not let lease a workspace from `start`."""
     reason = _ineligibility(applicant, start, caps)
     if reason is not None:
-        raise RuleViolation(f"member {applicant.member_id}: {reason}")
+        raise RuleViolationError(f"member {applicant.member_id}: {reason}")
 
 
 def fits(applicant: Applicant, workspace: Workspace) -> bool:
@@ -227,7 +227,7 @@ def check_no_overlap(new: Term, existing: Iterable[tuple[str, date, date]]) -> N
     """Refuse a term that overlaps any existing lease of the same workspace, naming it."""
     for lease_id, start, end in existing:
         if overlaps(new, (start, end)):
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease term {new[0].isoformat()} to {new[1].isoformat()}: expected no "
                 f"overlap, found lease {lease_id} from {start.isoformat()} to "
                 f"{end.isoformat()} (end dates exclusive)"
@@ -257,13 +257,13 @@ def check_allocation(
     wid = workspace.workspace_id
     own = sorted((a for a in queue if a.member_id == member_id), key=lambda a: a.applied_seq)
     if not own:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected {member_id} on the waiting list, found no application"
         )
     grantee = own[0]
     check_eligible(grantee, start, caps)
     if not fits(grantee, workspace):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected an area within the needs of {member_id} "
             f"({grantee.min_m2} to {grantee.max_m2} m2), found {workspace.area_m2} m2"
         )
@@ -272,7 +272,7 @@ def check_allocation(
     if first is None or first.member_id == member_id:
         return AllocationDecision(exception_used=False, passed_over=None)
     if exception_reason is None or not exception_reason.strip():
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: {first.member_id} is first in the queue "
             f"(applied {first.applied_on.isoformat()}); record an exception with a reason "
             f"to grant to {member_id}"
@@ -299,35 +299,35 @@ def check_indexation(
     wid = workspace.workspace_id
     start, end = term
     if not start <= on < end:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a rent change date in the lease term "
             f"{start.isoformat()} to {end.isoformat()} (end exclusive), found {on.isoformat()}"
         )
     if last_change < start:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected the last rent change on or after the lease start "
             f"{start.isoformat()}, found {last_change.isoformat()}"
         )
     if on <= last_change:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a rent change date after the last change "
             f"{last_change.isoformat()}, found {on.isoformat()}"
         )
     if new_rent <= 0:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a positive monthly rent, found {format_eur(new_rent)}"
         )
     if new_rent <= old_rent:
         return
     months = whole_months(last_change, on)
     if months < 12:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected at least 12 whole months since the last change "
             f"{last_change.isoformat()} before a rent increase, found {months} on {on.isoformat()}"
         )
     ceiling = indexation_ceiling_cents(old_rent, months, caps)
     if new_rent > ceiling:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: rent {format_eur(new_rent)} is above the indexation ceiling "
             f"{format_eur(ceiling)} ({format_eur(old_rent)} raised by "
             f"{_percent(caps.max_indexation_per_year)} a year over {months} months "
@@ -351,12 +351,12 @@ def affordable_share(
     areas = {w.workspace_id: w.area_m2 for w in workspaces}
     for wid in sorted(leased):
         if wid not in areas:
-            raise NotFound(f"workspace {wid}: leased but not registered")
+            raise NotFoundError(f"workspace {wid}: leased but not registered")
     registered_m2 = sum(areas.values())
     occupied_m2 = sum(areas[wid] for wid in set(leased))
     total_m2 = registered_m2 if total_floor_m2 is None else total_floor_m2
     if total_m2 < registered_m2:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"affordable share: expected a total floor area of at least the registered "
             f"{registered_m2} m2, found {total_m2} m2"
         )
@@ -397,11 +397,11 @@ def lease_end_by_law(start: date, end: date, lease_type: str, caps: LeaseCaps) -
         check_term(start, end, caps)
         return end
     if lease_type != "7:290":
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease type: expected one of {', '.join(LEASE_TYPES)}, found {lease_type!r}"
         )
     if end <= start:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease term: expected the end after the start {start.isoformat()}, "
             f"found end {end.isoformat()}"
         )
@@ -410,7 +410,7 @@ def lease_end_by_law(start: date, end: date, lease_type: str, caps: LeaseCaps) -
     if end <= short:
         return end
     if end != first_term:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease term (7:290): expected an end on or before {short.isoformat()} (at most "
             f"{SHORT_7_290_YEARS} years) or on {first_term.isoformat()} (a term over "
             f"{SHORT_7_290_YEARS} years runs {FIRST_TERM_7_290_YEARS} years by law), "
@@ -470,18 +470,18 @@ def roz_indexation(
     wid = workspace.workspace_id
     start, end = term
     if not start <= on < end:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a rent change date in the lease term "
             f"{start.isoformat()} to {end.isoformat()} (end exclusive), found {on.isoformat()}"
         )
     if on <= last_change:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a rent change date after the last change "
             f"{last_change.isoformat()}, found {on.isoformat()}"
         )
     months = whole_months(last_change, on)
     if months < 12:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected at least 12 whole months since the last change "
             f"{last_change.isoformat()} before an indexation, found {months} on {on.isoformat()}"
         )
@@ -497,11 +497,11 @@ def check_roz_rent(new_rent: int, result: RozIndexation, workspace: Workspace) -
     """Refuse a typed rent that is not positive or is above the indexation's highest rent."""
     wid = workspace.workspace_id
     if new_rent <= 0:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a positive monthly rent, found {format_eur(new_rent)}"
         )
     if new_rent > result.highest_cents:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: rent {format_eur(new_rent)} is above the highest indexed rent "
             f"{format_eur(result.highest_cents)} (ROZ formula {format_eur(result.formula_cents)}, "
             f"yearly ceiling {format_eur(result.ceiling_cents)}, rent cap "

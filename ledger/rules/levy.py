@@ -14,7 +14,7 @@ from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, ExemptTransfer
 from ledger.command import Command, Fact
-from ledger.errors import InputError, NotFound, RuleViolation
+from ledger.errors import InputError, NotFoundError, RuleViolationError
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, runs
@@ -155,14 +155,14 @@ class LevyWaived(BaseModel):
 def get_property(state: State, property_id: str) -> Record:
     record = state.get("property", property_id)
     if record is None:
-        raise NotFound(f"unknown property {property_id}")
+        raise NotFoundError(f"unknown property {property_id}")
     return record
 
 
 def get_sale(state: State, sale_seq: int) -> Record:
     record = state.get("levy", sale_key(sale_seq))
     if record is None:
-        raise NotFound(f"no property sale at entry {sale_seq}")
+        raise NotFoundError(f"no property sale at entry {sale_seq}")
     return record
 
 
@@ -174,7 +174,7 @@ def sale_key(seq: int) -> str:
 def _index(state: State, series: str, month: str, property_id: str, what: str) -> Decimal:
     value = index_lookup(state)(series, month)
     if value is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {property_id}: index {series} has no published value for {month} "
             f"(the {what} month): publish it before recording the sale"
         )
@@ -196,12 +196,12 @@ def assess(
     _, charter = charter_at(state)
     delivered = date.fromisoformat(prop["delivered"])
     if sale_date < delivered:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {property_id}: sale date {sale_date} is before the delivery date {delivered}"
         )
     last = prop["last_sale_date"]
     if last is not None and sale_date < date.fromisoformat(last):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {property_id}: sale date {sale_date} is before its previous sale on {last}"
         )
     end = term_end(delivered, int(prop["term_years"]))
@@ -286,13 +286,13 @@ def _edition_2_terms(
     version-1 charter only sales are recorded and nothing is credited or exempt)."""
     if not charter.rules_from(2):
         if disposal is not None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"property {property_id}: disposal kind {disposal!r} is recorded from charter "
                 f"version 2; under version {charter.version} only a sale is"
             )
         return None, None
     if disposal is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {property_id}: under charter version 2 a disposal names its kind "
             f"({', '.join(DISPOSALS)})"
         )
@@ -309,7 +309,7 @@ def _edition_2_terms(
     if prop["property_kind"] == "dwelling" and dwellings_exempt:
         return "cooperative-dwelling", None
     if disposal != "sale" and appraisal_cents is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {property_id}: a disposal of kind {disposal} is levied on the appraised "
             f"value: record an independent appraisal"
         )
@@ -392,14 +392,14 @@ def _next_baseline(prop: Record, body: PropertySold) -> tuple[int, str, int]:
 def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
     existing = state.get("property", body.property_id)
     if existing is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {body.property_id} is already registered "
             f"(entry {existing['registered_seq']})"
         )
     check_unique(state, "property", body.property_id)
     charter_seq, charter = charter_at(state)
     if body.district not in charter.cooperative.districts:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {body.property_id}: district {body.district!r} is not one of the "
             f"charter's districts ({', '.join(charter.cooperative.districts)})"
         )
@@ -423,7 +423,7 @@ def _registered(state: State, body: PropertyRegistered, ctx: Ctx) -> None:
         terms.dwellings_exempt,
     )
     if recorded != in_force:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"property {body.property_id}: levy terms (charter {recorded[0]}, rate {recorded[1]}, "
             f"{recorded[2]} years, {recorded[3]}, {recorded[4]}, exempt {recorded[5]}, "
             f"dwellings exempt {recorded[6]}) differ from the charter in force (entry "
@@ -463,12 +463,12 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
     what = f"sale of {body.property_id}"
     prop = get_property(state, body.property_id)
     if (body.property_kind, body.district) != (prop["property_kind"], prop["district"]):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: recorded as {body.property_kind} in {body.district}, registered as "
             f"{prop['property_kind']} in {prop['district']}"
         )
     if body.sale_date != ctx.effective:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: sale date {body.sale_date} differs from the entry's effective date "
             f"{ctx.effective}"
         )
@@ -482,13 +482,13 @@ def _sold(state: State, body: PropertySold, ctx: Ctx) -> None:
         body.disposal,
     )
     if body.levy != assessment:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the recorded levy differs from the computation "
             f"({_diff(body.levy, assessment)})"
         )
     postings = _levy_postings(body.property_id, assessment.levy_cents)
     if body.postings != postings:
-        raise RuleViolation(f"{what}: postings are not {_show(postings)}")
+        raise RuleViolationError(f"{what}: postings are not {_show(postings)}")
     if postings:
         post(state, postings, what, ctx.effective)
     baseline_cents, baseline_month, levied_extra = _next_baseline(prop, body)
@@ -553,25 +553,25 @@ def _settle(
     sale = get_sale(state, sale_seq)
     what = f"levy of sale {sale_seq} ({sale['property_id']})"
     if property_id != sale["property_id"]:
-        raise RuleViolation(f"{what}: the entry names property {property_id}")
+        raise RuleViolationError(f"{what}: the entry names property {property_id}")
     if sale["corrected_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the sale was corrected at entry {sale['corrected_seq']}; no levy is owed on it"
         )
     if ctx.effective < date.fromisoformat(sale["sale_date"]):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: {'payment' if field == 'paid' else 'waiver'} dated {ctx.effective} is "
             f"before the sale on {sale['sale_date']}"
         )
     outstanding = int(sale["outstanding"])
     if amount_cents > outstanding:
         noun = "payment" if field == "paid" else "waiver"
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: {noun} {format_eur(amount_cents)} is more than the outstanding "
             f"{format_eur(outstanding)}"
         )
     if postings != expected:
-        raise RuleViolation(f"{what}: postings are not {_show(expected)}")
+        raise RuleViolationError(f"{what}: postings are not {_show(expected)}")
     post(state, postings, what, ctx.effective)
     history = "payments" if field == "paid" else "waivers"
     state.put(
@@ -905,7 +905,9 @@ def waive_levy(
         pid = sale["property_id"]
         amount = int(sale["outstanding"]) if amount_cents is None else amount_cents
         if amount == 0 and amount_cents is None:
-            raise RuleViolation(f"levy of sale {sale_seq} ({pid}): nothing is outstanding to waive")
+            raise RuleViolationError(
+                f"levy of sale {sale_seq} ({pid}): nothing is outstanding to waive"
+            )
         body = validated(
             LevyWaived,
             sale_seq=sale_seq,

@@ -8,7 +8,7 @@ from datetime import date
 from decimal import Decimal
 
 from ledger.calendar import anniversary
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import (
     MAX_CENTS,
     Rounding,
@@ -75,7 +75,7 @@ def compute_levy(
     later pays nothing. The caller looks up the two index values by month.
     """
     if sale_date < delivered:
-        raise RuleViolation(f"sale date {sale_date} is before the delivery date {delivered}")
+        raise RuleViolationError(f"sale date {sale_date} is before the delivery date {delivered}")
     amounts = [("baseline value", baseline_cents), ("sale price", sale_price_cents)]
     amounts.append(("improvements", improvements_cents))
     if appraisal_cents is not None:

@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 
 from ledger.command import Command, Fact
 from ledger.encoding import canonical
-from ledger.errors import NotFound, RuleViolation
+from ledger.errors import NotFoundError, RuleViolationError
 from ledger.rules.ids import check_unique
 from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident, validated
@@ -58,25 +58,25 @@ class MemberForgotten(BaseModel):
 def get_member(state: State, member_id: str) -> Record:
     record = state.get("member", member_id)
     if record is None:
-        raise NotFound(f"unknown member {member_id}")
+        raise NotFoundError(f"unknown member {member_id}")
     return record
 
 
 @kind("member.admitted")
 def _admitted(state: State, body: MemberAdmitted, ctx: Ctx) -> None:
     if state.get("member", body.member_id) is not None:
-        raise RuleViolation(f"member {body.member_id} is already admitted")
+        raise RuleViolationError(f"member {body.member_id} is already admitted")
     check_unique(state, "member", body.member_id)
     if body.founded is not None and body.member_kind != "business":
-        raise RuleViolation(f"member {body.member_id}: only a business has a founding date")
+        raise RuleViolationError(f"member {body.member_id}: only a business has a founding date")
     if body.founded is not None and body.founded > ctx.effective:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {body.member_id}: founded {body.founded} is after the admission date {ctx.effective}"
         )
     if body.district is not None:
         _, charter = charter_at(state)
         if body.district not in charter.cooperative.districts:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"member {body.member_id}: district {body.district!r} is not one of the charter's "
                 f"districts ({', '.join(charter.cooperative.districts)})"
             )
@@ -106,7 +106,7 @@ def add_history(state: State, member_id: str, seq: int) -> None:
 def _forgotten(state: State, body: MemberForgotten, ctx: Ctx) -> None:
     record = get_member(state, body.member_id)
     if record["forgotten_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {body.member_id}: personal data was already erased at entry {record['forgotten_seq']}"
         )
     state.put(

@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from ledger.calendar import anniversary, whole_years
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import (
     MAX_CENTS,
     Rounding,
@@ -239,7 +239,7 @@ def _compute_price(
 ) -> tuple[int, dict[str, str]]:
     """The price and its recorded inputs; the explanation lines go to `steps` when given."""
     if on < rule.base_date:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"date {on} is before the base date {rule.base_date} of the {rule.rule} price rule"
         )
     if not isinstance(rule, SharedAppreciationRule):
@@ -420,7 +420,7 @@ def _may_round() -> AbstractContextManager[decimal.Context]:
 def _index_value(index: IndexLookup, series: str, month: str) -> Decimal:
     value = index(series, month)
     if value is None:
-        raise RuleViolation(f"index {series} has no value for {month}")
+        raise RuleViolationError(f"index {series} has no value for {month}")
     if not isinstance(value, Decimal) or not value.is_finite() or value <= 0:
         raise InputError(
             f"index {series} value for {month} is {value!r}: expected a positive decimal"

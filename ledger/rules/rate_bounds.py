@@ -5,7 +5,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 from ledger.charter import Charter
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 
 
 def check_rate(charter: Charter, rate: str, what: str) -> None:
@@ -16,6 +16,6 @@ def check_rate(charter: Charter, rate: str, what: str) -> None:
         return
     bound = charter.plausibility.max_rate
     if Decimal(rate) > Decimal(bound):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: rate {rate} is above the charter's plausibility.max_rate {bound}"
         )

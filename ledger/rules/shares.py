@@ -10,7 +10,7 @@ from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_valid
 
 from ledger.calendar import add_months
 from ledger.command import Command, Fact
-from ledger.errors import InputError, NotFound, RuleViolation
+from ledger.errors import InputError, NotFoundError, RuleViolationError
 from ledger.money import format_eur
 from ledger.postings import FUND, Posting, post, transfer
 from ledger.rules.contributions import ChargeLine, contribution_source, month_end, month_start
@@ -163,7 +163,7 @@ class ShareOffered(BaseModel):
 def get_dwelling(state: State, dwelling_id: str) -> Record:
     record = state.get(DWELLING, dwelling_id)
     if record is None:
-        raise NotFound(f"unknown dwelling {dwelling_id}")
+        raise NotFoundError(f"unknown dwelling {dwelling_id}")
     return record
 
 
@@ -171,7 +171,7 @@ def live_dwelling(state: State, dwelling_id: str) -> Record:
     """A dwelling whose registration stands (was not reversed by a correction)."""
     record = get_dwelling(state, dwelling_id)
     if record["withdrawn_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {dwelling_id}: its registration was corrected at entry "
             f"{record['withdrawn_seq']}; register it again first"
         )
@@ -226,7 +226,7 @@ def share_price(
             appraisal_cents,
             improvements_cents,
         )
-    except (RuleViolation, InputError) as e:
+    except (RuleViolationError, InputError) as e:
         raise type(e)(f"dwelling {dwelling_id}: {e}") from e
 
 
@@ -243,7 +243,7 @@ def price_base(state: State, dwelling: Record, rule: PriceRule) -> PriceRule:
     effect = effect_of(state, int(last["seq"]))  # read by key: the entry's own body
     appraisal = None if effect is None else effect["body"].get("appraisal_cents")
     if appraisal is None:  # pragma: no cover - a shared-appreciation price needs an appraisal
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {dwelling['dwelling_id']}: entry {last['seq']} has no appraisal"
         )
     return rule.model_copy(
@@ -291,18 +291,18 @@ def resale_postings(seller_id: str, buyer_id: str, buy_back: int, sale: int) -> 
 def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
     existing = state.get(DWELLING, body.dwelling_id)
     if existing is not None and existing["withdrawn_seq"] is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id} is already registered (entry {existing['registered_seq']})"
         )
     check_unique(state, "dwelling", body.dwelling_id)
     charter_seq, charter = charter_at(state)
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the registration names charter version "
             f"{body.charter_seq}, the charter in force was adopted at entry {charter_seq}"
         )
     if body.district not in charter.cooperative.districts:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: district {body.district!r} is not one of the charter's "
             f"districts ({', '.join(charter.cooperative.districts)})"
         )
@@ -311,7 +311,7 @@ def _registered(state: State, body: DwellingRegistered, ctx: Ctx) -> None:
         # Edition 2: the charter in force says whether the base stays or resets at resale.
         policy = charter.shares.shared_appreciation_base
         if rule.base_at_resale != policy:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"dwelling {body.dwelling_id}: the price rule's base_at_resale is "
                 f"{rule.base_at_resale}, the charter in force says {policy}"
             )
@@ -362,22 +362,22 @@ def _check_edition(state: State, body: _Transfer, what: str) -> None:
     occupation = getattr(body, "occupation", None)
     if not charter.rules_from(2):
         if body.deed is not None or occupation is not None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"{what}: deed references and declarations are edition-2 rules; the charter "
                 f"in force is version {charter.version}"
             )
         return
     if body.deed is None:
-        raise RuleViolation(f"{what}: the notarial deed reference is missing")
+        raise RuleViolationError(f"{what}: the notarial deed reference is missing")
     if isinstance(body, ShareSold):
         _check_occupation(occupation, body.on, what)
 
 
 def _check_occupation(occupation: SelfOccupation | None, on: date, what: str) -> None:
     if occupation is None:
-        raise RuleViolation(f"{what}: the buyer's self-occupation declaration is missing")
+        raise RuleViolationError(f"{what}: the buyer's self-occupation declaration is missing")
     if occupation.declared_on > on:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the self-occupation declaration is dated {occupation.declared_on}, "
             f"after the sale on {on}"
         )
@@ -390,7 +390,7 @@ def _check_holder_kind(state: State, member_id: str, member: Record, what: str) 
         return
     allowed = charter.shares.home_holder_kinds
     if member["member_kind"] not in allowed:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: member {member_id} is a {member['member_kind']}; the charter "
             f"(entry {charter_seq}) gives home shares only to {', '.join(allowed)}"
         )
@@ -400,11 +400,11 @@ def _check_buyer(state: State, member_id: str, on: date, what: str) -> None:
     """The buyer is an admitted member whose data stands, of a kind that may hold a home."""
     member = get_member(state, member_id)
     if member["forgotten_seq"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the member's personal data was erased at entry {member['forgotten_seq']}"
         )
     if on < date.fromisoformat(member["admitted_on"]):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: {on} is before the member's admission on {member['admitted_on']}"
         )
     _check_holder_kind(state, member_id, member, what)
@@ -413,7 +413,9 @@ def _check_buyer(state: State, member_id: str, on: date, what: str) -> None:
 def _check_transfer(state: State, body: _Transfer, ctx: Ctx, dwelling: Record, what: str) -> None:
     """The rules a sale and a buy-back share: dates, charter version and the preset price."""
     if ctx.effective != body.on:
-        raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the transfer {body.on}")
+        raise RuleViolationError(
+            f"{what}: the entry is dated {ctx.effective}, the transfer {body.on}"
+        )
     _check_edition(state, body, what)
     if body.on < date.fromisoformat(dwelling["since"]):
         after = (
@@ -422,10 +424,10 @@ def _check_transfer(state: State, body: _Transfer, ctx: Ctx, dwelling: Record, w
             else f"the share's last change of holder on {dwelling['since']} "
             f"(entry {dwelling['since_seq']})"
         )
-        raise RuleViolation(f"{what}: {body.on} is before {after}")
+        raise RuleViolationError(f"{what}: {body.on} is before {after}")
     charter_seq, _ = charter_at(state)
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the entry names charter version {body.charter_seq}, the charter in force "
             f"was adopted at entry {charter_seq}"
         )
@@ -433,7 +435,7 @@ def _check_transfer(state: State, body: _Transfer, ctx: Ctx, dwelling: Record, w
         state, body.dwelling_id, body.on, body.appraisal_cents, body.improvements_cents
     )
     if body.price_cents != computed.price_cents:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: price {format_eur(body.price_cents)} differs from the "
             f"{dwelling['price_rule']['rule']} rule's {format_eur(computed.price_cents)} "
             f"on {body.on}"
@@ -444,7 +446,7 @@ def _check_transfer(state: State, body: _Transfer, ctx: Ctx, dwelling: Record, w
             for k in set(body.inputs) | set(computed.inputs)
             if body.inputs.get(k) != computed.inputs.get(k)
         )
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: recorded inputs differ from the computation's ({', '.join(differing)})"
         )
 
@@ -466,7 +468,7 @@ def _check_room(state: State, member_id: str, what: str) -> None:
     charter_seq, charter = charter_at(state)
     limit = charter.shares.max_dwelling_shares_per_member
     if len(holdings) >= limit:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: member {member_id} holds {len(holdings)} dwelling share(s) "
             f"({', '.join(holdings)}); the charter (entry {charter_seq}) allows at most {limit}"
         )
@@ -478,7 +480,7 @@ def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     dwelling = live_dwelling(state, body.dwelling_id)
     _check_buyer(state, body.member_id, body.on, what)
     if dwelling["holder"] is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: share is held by {dwelling['holder']} since "
             f"{dwelling['since']}; a share passes between members only through the cooperative"
         )
@@ -486,7 +488,9 @@ def _sold(state: State, body: ShareSold, ctx: Ctx) -> None:
     _check_room(state, body.member_id, what)
     expected = sale_postings(body.member_id, body.price_cents)
     if body.postings != expected:
-        raise RuleViolation(f"{what}: postings must move the price from the member to the fund")
+        raise RuleViolationError(
+            f"{what}: postings must move the price from the member to the fund"
+        )
     if expected:
         post(state, expected, what, body.on)
     row = {
@@ -510,19 +514,21 @@ def _bought_back(state: State, body: ShareBoughtBack, ctx: Ctx) -> None:
     what = f"buy-back of dwelling {body.dwelling_id}'s share from {body.member_id}"
     dwelling = live_dwelling(state, body.dwelling_id)
     if dwelling["holder"] is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the share is held by the cooperative; there is "
             f"nothing to buy back"
         )
     if dwelling["holder"] != body.member_id:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the share is held by {dwelling['holder']}, "
             f"not {body.member_id}"
         )
     _check_transfer(state, body, ctx, dwelling, what)
     expected = buy_back_postings(body.member_id, body.price_cents)
     if body.postings != expected:
-        raise RuleViolation(f"{what}: postings must move the price from the fund to the member")
+        raise RuleViolationError(
+            f"{what}: postings must move the price from the fund to the member"
+        )
     if expected:
         # Refuses, naming the shortfall, when the fund cannot pay.
         post(state, expected, what, body.on)
@@ -563,7 +569,7 @@ def _edition_2(state: State, what: str) -> int:
     """The seq of the charter in force, which must be of version 2 or later."""
     charter_seq, charter = charter_at(state)
     if not charter.rules_from(2):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: an edition-2 entry; the charter in force (entry {charter_seq}) is "
             f"version {charter.version}"
         )
@@ -575,26 +581,28 @@ def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
     what = f"resale of dwelling {body.dwelling_id}'s share from {body.seller_id} to {body.buyer_id}"
     charter_seq = _edition_2(state, what)
     if ctx.effective != body.on:
-        raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the resale {body.on}")
+        raise RuleViolationError(
+            f"{what}: the entry is dated {ctx.effective}, the resale {body.on}"
+        )
     dwelling = live_dwelling(state, body.dwelling_id)
     if dwelling["holder"] is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the share is held by the cooperative; sell it instead"
         )
     if dwelling["holder"] != body.seller_id:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the share is held by {dwelling['holder']}, "
             f"not {body.seller_id}"
         )
     if body.buyer_id == body.seller_id:
-        raise RuleViolation(f"{what}: the buyer is the member who holds the share")
+        raise RuleViolationError(f"{what}: the buyer is the member who holds the share")
     if body.on < date.fromisoformat(dwelling["since"]):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: {body.on} is before the share's last change of holder on "
             f"{dwelling['since']} (entry {dwelling['since_seq']})"
         )
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the entry names charter version {body.charter_seq}, the charter in force "
             f"was adopted at entry {charter_seq}"
         )
@@ -609,7 +617,7 @@ def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
         ("sale", body.sale_price_cents, body.sale_inputs),
     ):
         if cents != computed.price_cents or inputs != computed.inputs:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"{what}: {side} price {format_eur(cents)} (or its inputs) differs from the "
                 f"{dwelling['price_rule']['rule']} rule's {format_eur(computed.price_cents)} "
                 f"on {body.on}"
@@ -618,7 +626,7 @@ def _resold(state: State, body: ShareResold, ctx: Ctx) -> None:
         body.seller_id, body.buyer_id, body.buy_back_price_cents, body.sale_price_cents
     )
     if body.postings != expected:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: postings must move the sale price from the buyer, the buy-back price to "
             f"the seller and the difference to the fund"
         )
@@ -650,31 +658,31 @@ def _offered(state: State, body: ShareOffered, ctx: Ctx) -> None:
     charter_seq = _edition_2(state, what)
     _, charter = charter_at(state)
     if ctx.effective != body.on:
-        raise RuleViolation(f"{what}: the entry is dated {ctx.effective}, the offer {body.on}")
+        raise RuleViolationError(f"{what}: the entry is dated {ctx.effective}, the offer {body.on}")
     dwelling = live_dwelling(state, body.dwelling_id)
     if dwelling["holder"] != body.member_id:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"dwelling {body.dwelling_id}: the share is held by "
             f"{holder_name(dwelling['holder'])}, not {body.member_id}"
         )
     if body.on < date.fromisoformat(dwelling["since"]):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: {body.on} is before the member acquired the share on {dwelling['since']}"
         )
     existing = state.get(OFFER, body.dwelling_id)
     if existing is not None and existing["closed_seq"] is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the share was already offered on {existing['on']} (entry "
             f"{existing['seq']}), deadline {existing['deadline']}"
         )
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: the entry names charter version {body.charter_seq}, the charter in force "
             f"was adopted at entry {charter_seq}"
         )
     deadline = add_months(body.on, charter.shares.offer_deadline_months)
     if body.deadline != deadline:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{what}: deadline {body.deadline} differs from the charter's "
             f"{charter.shares.offer_deadline_months} months after the offer: {deadline}"
         )
@@ -745,7 +753,7 @@ def _undo_buy_back(state: State, body: ShareBoughtBack, original: Ctx, ctx: Ctx)
     try:
         # The member gets the share back: the charter in force now must leave room for it.
         _check_room(state, body.member_id, f"returning dwelling {body.dwelling_id}'s share")
-    except RuleViolation as e:
+    except RuleViolationError as e:
         raise cannot_reverse(original, BOUGHT_BACK, str(e)) from e
     state.put(DWELLING, body.dwelling_id, _corrected(dwelling, original, ctx, body.member_id))
     _set_holdings(state, body.member_id, ctx.seq, add=body.dwelling_id)
@@ -959,7 +967,7 @@ def _transfer_command(
             model, kind_name = ShareBoughtBack, BOUGHT_BACK
             member = dwelling["holder"]
             if member is None:
-                raise RuleViolation(
+                raise RuleViolationError(
                     f"dwelling {dwelling_id}: the share is held by the cooperative; there is "
                     f"nothing to buy back"
                 )
@@ -1057,7 +1065,7 @@ def resell_share(
         dwelling = live_dwelling(state, dwelling_id)
         seller = dwelling["holder"]
         if seller is None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"dwelling {dwelling_id}: the share is held by the cooperative; sell it instead"
             )
         computed = share_price(state, dwelling_id, on, appraisal_cents, improvements_cents)
@@ -1092,7 +1100,7 @@ def offer_share(dwelling_id: str, on: date) -> Command:
         dwelling = live_dwelling(state, dwelling_id)
         holder = dwelling["holder"]
         if holder is None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"dwelling {dwelling_id}: the share is held by the cooperative; there is "
                 f"nothing to offer"
             )

@@ -34,7 +34,7 @@ from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, Role
 from ledger.command import Command, Fact
-from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
+from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.money import MAX_CENTS, format_eur, rate_str
 from ledger.rules.contributions import ChargeLine, contribution_source, run_of
 from ledger.rules.corrections import cannot_reverse, remember
@@ -196,14 +196,14 @@ def lease_caps(charter: Charter) -> LeaseCaps:
 def get_workspace(state: State, workspace_id: str) -> Record:
     record = state.get(NS_WORKSPACE, workspace_id)
     if record is None:
-        raise NotFound(f"unknown workspace {workspace_id}")
+        raise NotFoundError(f"unknown workspace {workspace_id}")
     return record
 
 
 def get_lease(state: State, lease_id: str) -> Record:
     record = state.get(NS_LEASE, lease_id)
     if record is None:
-        raise NotFound(f"unknown lease {lease_id}")
+        raise NotFoundError(f"unknown lease {lease_id}")
     return record
 
 
@@ -211,7 +211,7 @@ def live_lease(state: State, lease_id: str) -> Record:
     """A lease whose grant stands (was not undone by a correction)."""
     record = get_lease(state, lease_id)
     if record["status"] == CORRECTED:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {lease_id}: its grant was corrected at entry {record['corrected_seq']}"
         )
     return record
@@ -278,8 +278,8 @@ def _close_application(state: State, member_id: str, seq: int) -> None:
     state.delete(NS_APPLICANT, member_id)
 
 
-def _no_exception_needed(workspace_id: str, member_id: str) -> RuleViolation:
-    return RuleViolation(
+def _no_exception_needed(workspace_id: str, member_id: str) -> RuleViolationError:
+    return RuleViolationError(
         f"workspace {workspace_id}: {member_id} is the first fitting eligible applicant in the "
         f"queue; a queue exception is recorded only when someone is passed over"
     )
@@ -295,7 +295,7 @@ def _describe_lease(lease_id: str, lease: Record) -> str:
 def _index_value(state: State, series: str, month: str, lease_id: str, what: str) -> Decimal:
     value = index_lookup(state)(series, month)
     if value is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {lease_id}: index {series} has no published value for {month} "
             f"(the {what} month of the ROZ formula): publish it before indexing"
         )
@@ -360,22 +360,22 @@ def _registered(state: State, body: WorkspaceRegistered, ctx: Ctx) -> None:
     wid = body.workspace_id
     existing = state.get(NS_WORKSPACE, wid)
     if existing is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid} is already registered (entry {existing['registered_seq']})"
         )
     check_unique(state, "workspace", wid)
     _, charter = charter_at(state)
     if body.district not in charter.cooperative.districts:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: district {body.district!r} is not one of the charter's districts "
             f"({', '.join(charter.cooperative.districts)})"
         )
     if body.area_m2 < 1:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a floor area of at least 1 m2, found {body.area_m2}"
         )
     if body.market_rent_cents_per_m2_year < 1:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a positive market rent per m2 per year, "
             f"found {format_eur(body.market_rent_cents_per_m2_year)}"
         )
@@ -401,20 +401,20 @@ def _revalued(state: State, body: WorkspaceRevalued, ctx: Ctx) -> None:
     wid = body.workspace_id
     charter_seq, charter = charter_at(state)
     if not charter.rules_from(2):
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: a market-rent revaluation applies from charter version 2; the "
             f"charter in force (entry {charter_seq}) is version {charter.version}"
         )
     record = get_workspace(state, wid)
     if body.market_rent_cents_per_m2_year < 1:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a positive market rent per m2 per year, "
             f"found {format_eur(body.market_rent_cents_per_m2_year)}"
         )
     revaluations = list(record.get("revaluations", ()))
     latest = revaluations[-1][0] if revaluations else record["registered_on"]
     if ctx.effective.isoformat() <= latest:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"workspace {wid}: expected a revaluation dated after {latest} (its "
             f"{'last revaluation' if revaluations else 'registration'}), "
             f"found {ctx.effective.isoformat()}"
@@ -429,7 +429,7 @@ def _applied(state: State, body: LeaseApplied, ctx: Ctx) -> None:
     member = get_member(state, mid)
     pointer = state.get(NS_APPLICANT, mid)
     if pointer is not None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {mid} already has an open application (entry {pointer['application_seq']}); "
             "withdraw it first"
         )
@@ -470,16 +470,18 @@ def _withdrawn(state: State, body: LeaseWithdrawn, ctx: Ctx) -> None:
     get_member(state, mid)
     pointer = state.get(NS_APPLICANT, mid)
     if pointer is None:
-        raise RuleViolation(f"member {mid} has no open application to withdraw")
+        raise RuleViolationError(f"member {mid} has no open application to withdraw")
     if int(pointer["application_seq"]) != body.application_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"member {mid}: the open application is entry {pointer['application_seq']}, "
             f"found application_seq {body.application_seq}"
         )
     key = _app_key(body.application_seq)
     application = state.get(NS_APPLICATION, key)
     if application is None:  # the pointer names it; kept as a guard
-        raise RuleViolation(f"member {mid}: application {body.application_seq} is not in the state")
+        raise RuleViolationError(
+            f"member {mid}: application {body.application_seq} is not in the state"
+        )
     state.put(NS_WITHDRAWN, key, application)
     _close_application(state, mid, body.application_seq)
     add_history(state, mid, ctx.seq)
@@ -495,7 +497,7 @@ def _granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
 @kind("lease.exception-granted")
 def _exception_granted(state: State, body: LeaseGranted, ctx: Ctx) -> None:
     if body.exception is None:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {body.lease_id}: lease.exception-granted records a grant out of queue order; "
             "expected an exception with its reason, found none (use lease.granted)"
         )
@@ -514,9 +516,11 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             f"{GRANT_KINDS[signer_role]} by {signer_role}"
         )
     if body.lease_id != f"L-{ctx.seq}":
-        raise RuleViolation(f"lease grant: expected lease id L-{ctx.seq}, found {body.lease_id}")
+        raise RuleViolationError(
+            f"lease grant: expected lease id L-{ctx.seq}, found {body.lease_id}"
+        )
     if body.charter_seq != charter_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {body.lease_id}: expected the charter in force (adopted at entry "
             f"{charter_seq}), found charter_seq {body.charter_seq}"
         )
@@ -528,7 +532,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
         # Edition 2: the lease type decides the term; the cap reads the market rent in
         # force on the lease start.
         if body.lease_type is None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease {body.lease_id}: expected a lease type (7:230a or 7:290) under the "
                 f"charter in force (entry {charter_seq}, version {charter.version}), found none"
             )
@@ -536,7 +540,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
         held_until = lease_end_by_law(body.start, body.end, body.lease_type, caps)
     else:
         if body.lease_type is not None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease {body.lease_id}: a lease type applies from charter version 2; the "
                 f"charter in force (entry {charter_seq}) is version {charter.version}, "
                 f"found lease type {body.lease_type}"
@@ -547,7 +551,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
     check_rent(body.rent_cents_per_month, workspace, caps)
     pointer = state.get(NS_APPLICANT, mid)
     if pointer is not None and int(pointer["application_seq"]) != body.application_seq:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {body.lease_id}: the open application of {mid} is entry "
             f"{pointer['application_seq']}, found application_seq {body.application_seq}"
         )
@@ -561,7 +565,7 @@ def _grant(state: State, body: LeaseGranted, ctx: Ctx, signer_role: Role) -> Non
             passed.member_id,
             passed.applied_seq,
         ):
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease {body.lease_id}: the exception passes over {passed.member_id} "
                 f"(entry {passed.applied_seq}), found "
                 f"{body.exception.passed_over_member_id} "
@@ -614,13 +618,13 @@ def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
     lid = body.lease_id
     lease = live_lease(state, lid)
     if lease["status"] == ENDED:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{_describe_lease(lid, lease)} ended at entry {lease['ended']['seq']}; "
             "its rent can no longer change"
         )
     old = int(lease["rent_cents_per_month"])
     if body.previous_rent_cents_per_month != old:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {lid}: expected previous rent {format_eur(old)}, "
             f"found {format_eur(body.previous_rent_cents_per_month)}"
         )
@@ -634,13 +638,13 @@ def _indexed(state: State, body: LeaseIndexed, ctx: Ctx) -> None:
     if in_force.rules_from(2):
         expected = _roz_body(state, lid, lease, in_force, ctx.effective, body.rent_cents_per_month)
         if body != expected:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease {lid}: the indexation differs from the ROZ computation "
                 f"({_first_field_difference(body, expected)})"
             )
     else:
         if body.index_series is not None or body.formula_cents is not None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"lease {lid}: indexation by the ROZ formula applies from charter version 2; "
                 f"the charter in force (entry {in_force_seq}) is version {in_force.version}"
             )
@@ -673,19 +677,19 @@ def _ended(state: State, body: LeaseEnded, ctx: Ctx) -> None:
     lid = body.lease_id
     lease = live_lease(state, lid)
     if lease["status"] == ENDED:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"{_describe_lease(lid, lease)} already ended at entry {lease['ended']['seq']}"
         )
     on = ctx.effective
     start, end = date.fromisoformat(lease["start"]), date.fromisoformat(lease["end"])
     if not start <= on <= end:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {lid}: expected an end date from the start {start.isoformat()} to the agreed "
             f"end {end.isoformat()} (the first day no longer leased), found {on.isoformat()}"
         )
     last_change = date.fromisoformat(lease["last_change"])
     if len(lease["rents"]) > 1 and on <= last_change:
-        raise RuleViolation(
+        raise RuleViolationError(
             f"lease {lid}: expected an end date after the last rent change "
             f"{last_change.isoformat()}, found {on.isoformat()}"
         )
@@ -867,7 +871,7 @@ def _undo_end(state: State, body: LeaseEnded, original: Ctx, ctx: Ctx) -> None:
     others = ((other, s, e) for other, _m, s, e in _terms(record) if other != lid)
     try:
         check_no_overlap((date.fromisoformat(lease["start"]), agreed_end), others)
-    except RuleViolation as e:
+    except RuleViolationError as e:
         raise cannot_reverse(original, "lease.ended", str(e)) from None
     # A month that began before the end was already charged with the lease in use.
     run = _run_in(state, ended_on, agreed_end, from_month_start=True)
@@ -977,7 +981,7 @@ def withdraw(member_id: str, effective: date, reason: str | None = None) -> Comm
         get_member(state, member_id)
         pointer = state.get(NS_APPLICANT, member_id)
         if pointer is None:
-            raise RuleViolation(f"member {member_id} has no open application to withdraw")
+            raise RuleViolationError(f"member {member_id} has no open application to withdraw")
         body = LeaseWithdrawn(
             member_id=member_id, application_seq=int(pointer["application_seq"]), reason=cleaned
         )
@@ -1021,7 +1025,7 @@ def grant(
         get_member(state, member_id)
         application = open_application(state, member_id)
         if application is None:
-            raise RuleViolation(
+            raise RuleViolationError(
                 f"workspace {workspace_id}: expected {member_id} on the waiting list, "
                 "found no open application"
             )

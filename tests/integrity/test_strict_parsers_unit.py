@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import parse_bounded_rate, parse_eur, parse_rate
 from ledger.rules.fund import deposit
 from ledger.types import check_text, parse_day, parse_id, parse_month, printable
@@ -142,9 +142,11 @@ def test_an_entry_dated_before_the_genesis_is_refused(founded_any) -> None:  # t
     with f.store.reading() as tx:
         head = tx.head()
     early = deposit(500, "GEM", None, date(2019, 12, 31))
-    with pytest.raises(RuleViolation, match="2019-12-31 is before the ledger's genesis 2020-01-01"):
+    with pytest.raises(
+        RuleViolationError, match="2019-12-31 is before the ledger's genesis 2020-01-01"
+    ):
         f.append("coop-admin", [early])
-    with pytest.raises(RuleViolation, match="before the ledger's genesis"):
+    with pytest.raises(RuleViolationError, match="before the ledger's genesis"):
         f.ledger.dry_run([early], f.signers["coop-admin"])
     with f.store.reading() as tx:
         assert tx.head() == head

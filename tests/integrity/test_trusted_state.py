@@ -12,7 +12,7 @@ import pytest
 
 from ledger.checks import verify_store
 from ledger.derived_keys import PROJECTION_MAC, derive
-from ledger.errors import IntegrityError, RuleViolation, StorageError
+from ledger.errors import IntegrityError, RuleViolationError, StorageError
 from ledger.export.gem import export_gem, parse_period
 from ledger.rebuild import rebuild
 from ledger.rules import levy, shares
@@ -123,7 +123,7 @@ def test_defect1_a_raised_levy_balance_is_refused(demo_any: Demo) -> None:
             ledger.append([overpay], admin, log)
         assert dump(demo_any.target) == before
         rebuild(store, log)
-        with pytest.raises(RuleViolation):
+        with pytest.raises(RuleViolationError):
             ledger.append([levy.pay_levy(50, 10_000_00, date(2032, 7, 1), "bank-99")], admin, log)
     finally:
         store.dispose()

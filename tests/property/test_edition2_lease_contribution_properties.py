@@ -12,7 +12,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.rules.contributions import WORKPLACES, _workplace_amount, month_end, month_start
 from ledger.rules.lease_rules import LeaseCaps, Workspace, check_roz_rent, roz_indexation
 from ledger.state import MemoryState
@@ -52,7 +52,7 @@ def test_an_indexation_never_exceeds_its_three_limits(
         check_roz_rent(highest, result, workspace)
     try:
         check_roz_rent(highest + 1, result, workspace)
-    except RuleViolation:
+    except RuleViolationError:
         pass
     else:  # pragma: no cover - the property fails here
         raise AssertionError(f"{highest + 1} accepted above the highest {highest}")

@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 from ledger.charter import TEMPLATE, Charter, parse_charter
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.export.gem import (
     COLUMNS,
     FILES,
@@ -158,7 +158,7 @@ def play(f: Founded, story: Any) -> list[int]:
                         )
                     ],
                 )
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 assert "before its previous sale" in str(e)
                 continue
             sales.append(receipt.entries[0].seq)
@@ -178,7 +178,7 @@ def play(f: Founded, story: Any) -> list[int]:
             )
             try:
                 receipt = f.append("levy-admin" if kind == "pay" else "governor", [command])
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 if sale["corrected_seq"] is not None:
                     assert "no levy is owed on it" in str(e), e
                     continue
@@ -195,7 +195,7 @@ def play(f: Founded, story: Any) -> list[int]:
                     [corrections.correct(seq, "recorded in error", on + timedelta(days=offset))],
                 )
                 event("a levy entry corrected")
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 event("a levy correction refused")
                 # Refused only for the reasons the rules give: already corrected, a later sale
                 # of the property, payments or waivers still in force.
@@ -214,9 +214,9 @@ def play(f: Founded, story: Any) -> list[int]:
                         )
                     ],
                 )
-            except contributions.AlreadyCharged:
+            except contributions.AlreadyChargedError:
                 pass
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 assert "nothing to charge" in str(e)
         elif kind == "contrib-pay":
             _, which, pct, offset = step
@@ -236,7 +236,7 @@ def play(f: Founded, story: Any) -> list[int]:
                     "levy-admin",
                     [contributions.pay_contribution(amount, on, "bank", subject=subject)],
                 )
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 # Refused exactly when nothing was charged or the payment is above what is due.
                 assert amount > due, e
                 reasons = ("never charged", "nothing is due", "more than", "before the charge")
@@ -301,7 +301,7 @@ def check_ledger(f: Founded, story: Any, sales: list[int]) -> None:
     for month, run in runs:
         try:
             f.append("levy-admin", [contributions.charge_month(month, date(2036, 1, 1))])
-        except contributions.AlreadyCharged as e:
+        except contributions.AlreadyChargedError as e:
             assert e.seq == run["seq"]
         else:
             raise AssertionError(f"{month} was charged twice")

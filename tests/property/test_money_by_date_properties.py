@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 
 from ledger import dated
 from ledger.checks import verify_store
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.keys import generate
 from ledger.postings import FUND
 from ledger.reports import contribution_arrears_at
@@ -133,7 +133,7 @@ def test_shuffled_recordings_never_leave_the_fund_negative_on_any_date(
             first_short = min((d for d, b in would.items() if b < 0), default=None)
             try:
                 f.append("coop-admin", [command])
-            except RuleViolation as e:
+            except RuleViolationError as e:
                 assert first_short is not None, f"refused though the fund suffices: {e}"
                 lowest = min(b for d, b in would.items() if d >= on)
                 assert f"short by {-lowest / 100:.2f}" in str(e)
@@ -231,7 +231,7 @@ def test_shuffled_contribution_recordings_never_leave_a_charge_overpaid_on_any_d
             command = contributions.pay_contribution(what, on, f"ref-{on}", subject="B-1")
             try:
                 receipt = f.append("levy-admin", [command])
-            except RuleViolation:
+            except RuleViolationError:
                 assert what > due, f"refused though {due} was due on {on}"
                 event("a payment was refused")
                 continue

@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.rules import members, shares, werk
 from ledger.rules.members import PersonalData
 
@@ -41,7 +41,7 @@ def test_one_id_for_a_dwelling_and_a_workspace_is_refused_at_registration(founde
     # ledger's collision is charged on two lines: tests/rules/test_ids_table.py).
     with founded.store.reading() as tx:
         before = tx.head()
-    with pytest.raises(RuleViolation, match="id X-1 is already dwelling X-1"):
+    with pytest.raises(RuleViolationError, match="id X-1 is already dwelling X-1"):
         founded.append(
             "werk-admin",
             [werk.register_workspace("X-1", "Pampus-Haven", 50, 24_000, date(2031, 2, 1))],

@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from ledger.checks import verify_store
-from ledger.errors import AuthorizationError, LedgerError, RuleViolation
+from ledger.errors import AuthorizationError, LedgerError, RuleViolationError
 from ledger.keys import generate
 from ledger.rules import governance, members
 from ledger.rules.members import PersonalData
@@ -87,7 +87,7 @@ def test_a_revoked_key_is_refused_but_its_earlier_entries_stay_valid(founded) ->
 def test_a_revoked_key_is_never_authorised_again(founded) -> None:  # type: ignore[no-untyped-def]
     admin = founded.signers["coop-admin"]
     founded.append("governor", [governance.revoke_key(admin.key_id, "lost laptop")])
-    with pytest.raises(RuleViolation, match="never authorised again"):
+    with pytest.raises(RuleViolationError, match="never authorised again"):
         founded.append(
             "governor", [governance.authorize_key(admin.name, admin.public_key, ("coop-admin",))]
         )
@@ -95,13 +95,13 @@ def test_a_revoked_key_is_never_authorised_again(founded) -> None:  # type: igno
 
 def test_the_last_governor_cannot_be_revoked(founded) -> None:  # type: ignore[no-untyped-def]
     gov = founded.signers["governor"]
-    with pytest.raises(RuleViolation, match="last active governor"):
+    with pytest.raises(RuleViolationError, match="last active governor"):
         founded.append("governor", [governance.revoke_key(gov.key_id, "oops")])
 
 
 def test_an_already_authorised_key_is_refused(founded) -> None:  # type: ignore[no-untyped-def]
     admin = founded.signers["coop-admin"]
-    with pytest.raises(RuleViolation, match="already authorised"):
+    with pytest.raises(RuleViolationError, match="already authorised"):
         founded.append(
             "governor", [governance.authorize_key(admin.name, admin.public_key, ("werk-admin",))]
         )
@@ -109,7 +109,7 @@ def test_an_already_authorised_key_is_refused(founded) -> None:  # type: ignore[
 
 def test_the_log_key_cannot_sign_entries(founded) -> None:  # type: ignore[no-untyped-def]
     log = founded.signers["log"]
-    with pytest.raises(RuleViolation, match="log key"):
+    with pytest.raises(RuleViolationError, match="log key"):
         founded.append(
             "governor", [governance.authorize_key("log", log.public_key, ("coop-admin",))]
         )
@@ -177,7 +177,7 @@ def test_a_ledger_moves_to_new_rules_by_amendment_and_never_back(tmp_path, signe
         before = tx.head()[0]
         _, now = charter_at(tx.state)
     assert now.version == 2
-    with pytest.raises(RuleViolation, match="version 1, below the version 2 in force"):
+    with pytest.raises(RuleViolationError, match="version 1, below the version 2 in force"):
         founded.append("governor", [governance.amend_charter(first, "back to the first rules")])
     assert _head(founded) == before
     with founded.store.reading() as tx:

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 from ledger.charter import TEMPLATE, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.keys import Signer
 from ledger.rules import contributions, levy, members, shares, werk
 from ledger.rules.corrections import correct
@@ -90,7 +90,7 @@ def test_every_id_kind_has_a_registration_here() -> None:
 def test_version_2_refuses_an_id_in_use_by_another_kind(founded, first: str, second: str) -> None:  # type: ignore[no-untyped-def]
     seq = register(founded, first, SHARED)
     with pytest.raises(
-        RuleViolation, match=rf"id {SHARED} is already {first} {SHARED} \(entry {seq}\)"
+        RuleViolationError, match=rf"id {SHARED} is already {first} {SHARED} \(entry {seq}\)"
     ):
         register(founded, second, SHARED)
 
@@ -132,7 +132,7 @@ def test_ids_in_use_before_version_2_are_refused_to_a_later_registration(tmp_pat
     f = found_ledger(str(tmp_path / "v1.db"), signers, V1)
     register(f, "dwelling", SHARED)
     f.append("governor", [amend_charter(parse_charter(TEMPLATE), "rules edition 2")])
-    with pytest.raises(RuleViolation, match=f"id {SHARED} is already dwelling {SHARED}"):
+    with pytest.raises(RuleViolationError, match=f"id {SHARED} is already dwelling {SHARED}"):
         register(f, "workspace", SHARED)
     f.store.dispose()
 

@@ -9,7 +9,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.errors import NotFound, RuleViolation
+from ledger.errors import NotFoundError, RuleViolationError
 from ledger.rules.lease_rules import (
     Applicant,
     LeaseCaps,
@@ -63,7 +63,7 @@ def assert_outcome(call: Callable[[], object], expected: Expected) -> None:
     if expected is None:
         call()
         return
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolationError) as caught:
         call()
     message = str(caught.value)
     assert "\n" not in message
@@ -418,5 +418,5 @@ def test_affordable_share(
 
 
 def test_affordable_share_unregistered_lease_refused() -> None:
-    with pytest.raises(NotFound, match="W-9"):
+    with pytest.raises(NotFoundError, match="W-9"):
         affordable_share(FLOOR, {"W-9"}, Decimal("0.20"))

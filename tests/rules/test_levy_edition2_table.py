@@ -15,7 +15,7 @@ import pytest
 
 from ledger.charter import TEMPLATE, Charter, parse_charter
 from ledger.checks import verify_store
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.keys import Signer
 from ledger.rules import corrections, levy
 from ledger.rules.governance import amend_charter
@@ -263,7 +263,7 @@ def test_every_disposal_in_the_term(make: Any, case: Disposal) -> None:
 def test_a_disposal_that_is_not_a_sale_needs_an_appraisal(make: Any, disposal: str) -> None:
     f = make(charter())
     with pytest.raises(
-        RuleViolation, match=f"a disposal of kind {disposal} is levied on the appraised value"
+        RuleViolationError, match=f"a disposal of kind {disposal} is levied on the appraised value"
     ):
         dispose(f, date(2040, 6, 1), 0, disposal)
 
@@ -281,7 +281,7 @@ def test_the_charter_lists_the_exempt_transfers(make: Any) -> None:
     divorce = dispose(f, date(2040, 6, 1), 0, "divorce", appraisal_eur=545_000)
     assert (divorce.levy.exemption, divorce.levy.levy_cents) == (None, 13_500_00)
     with pytest.raises(
-        RuleViolation, match="a disposal of kind expropriation is levied on the appraised"
+        RuleViolationError, match="a disposal of kind expropriation is levied on the appraised"
     ):
         dispose(f, date(2045, 1, 10), 700_000, "expropriation")
 
@@ -301,7 +301,7 @@ def test_an_unknown_disposal_is_a_usage_error(make: Any) -> None:
 
 def test_edition_1_records_only_sales(make: Any) -> None:
     f = make(charter(version=1), series="CPI")
-    with pytest.raises(RuleViolation, match="recorded from charter version 2"):
+    with pytest.raises(RuleViolationError, match="recorded from charter version 2"):
         dispose(f, date(2040, 6, 1), 0, "gift", appraisal_eur=545_000)
 
 

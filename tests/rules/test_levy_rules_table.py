@@ -13,7 +13,7 @@ import pytest
 from ledger.charter import DEFAULT_LEVY_INDEX, TEMPLATE, Charter, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
-from ledger.errors import AuthorizationError, InputError, NotFound, RuleViolation
+from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.keys import Signer
 from ledger.postings import balance
 from ledger.rules import contributions, corrections, levy
@@ -274,7 +274,8 @@ def test_a_missing_index_month_is_a_clear_error(
     publish(founded, published)
     register(founded)
     with pytest.raises(
-        RuleViolation, match=re.escape(f"index HPI-ALMERE has no published value for {missing}")
+        RuleViolationError,
+        match=re.escape(f"index HPI-ALMERE has no published value for {missing}"),
     ):
         sell(founded, date(2040, 6, 1), 560_000)
 
@@ -301,16 +302,16 @@ def test_a_sale_body_with_another_levy_is_refused(example: Founded) -> None:
         lower = fact.body.levy.model_copy(update={"levy_cents": 1_000_00})
         return Fact(fact.kind, fact.body.model_copy(update={"levy": lower}), fact.effective)
 
-    with pytest.raises(RuleViolation, match="levy_cents recorded 100000, computed 1350000"):
+    with pytest.raises(RuleViolationError, match="levy_cents recorded 100000, computed 1350000"):
         example.append("levy-admin", [Command("forged", {}, forged)])
 
 
 def test_sales_of_a_property_are_in_date_order(example: Founded) -> None:
     publish(example, {"2039-01": "120"})
     sell(example, date(2040, 6, 1), 560_000)
-    with pytest.raises(RuleViolation, match="before its previous sale on 2040-06-01"):
+    with pytest.raises(RuleViolationError, match="before its previous sale on 2040-06-01"):
         sell(example, date(2039, 1, 5), 500_000)
-    with pytest.raises(RuleViolation, match="before the delivery date 2031-05-01"):
+    with pytest.raises(RuleViolationError, match="before the delivery date 2031-05-01"):
         sell(example, date(2031, 4, 30), 500_000)
 
 
@@ -321,7 +322,7 @@ def test_sales_of_a_property_are_in_date_order(example: Founded) -> None:
         pytest.param(dict(kind="castle"), InputError, "property_kind", id="unknown kind"),
         pytest.param(
             dict(district="Atlantis"),
-            RuleViolation,
+            RuleViolationError,
             "district 'Atlantis' is not one",
             id="district not in the charter",
         ),
@@ -336,9 +337,9 @@ def test_registration_mistakes(
 
 def test_a_property_is_registered_once(founded: Founded) -> None:
     register(founded)
-    with pytest.raises(RuleViolation, match="property P-1 is already registered"):
+    with pytest.raises(RuleViolationError, match="property P-1 is already registered"):
         register(founded)
-    with pytest.raises(NotFound, match="unknown property P-9"):
+    with pytest.raises(NotFoundError, match="unknown property P-9"):
         sell(founded, date(2040, 6, 1), 1, pid="P-9")
 
 
@@ -349,10 +350,12 @@ def test_payments_waivers_and_the_outstanding_levy(example: Founded) -> None:
     seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)  # 13,500.00
     example.append("levy-admin", [levy.pay_levy(seq, 10_000_00, date(2040, 6, 15), "notary-1")])
     with pytest.raises(
-        RuleViolation, match=r"payment 3600\.00 is more than the outstanding 3500\.00"
+        RuleViolationError, match=r"payment 3600\.00 is more than the outstanding 3500\.00"
     ):
         example.append("levy-admin", [levy.pay_levy(seq, 3_600_00, date(2040, 7, 1), "n-2")])
-    with pytest.raises(RuleViolation, match="dated 2040-05-31 is before the sale on 2040-06-01"):
+    with pytest.raises(
+        RuleViolationError, match="dated 2040-05-31 is before the sale on 2040-06-01"
+    ):
         example.append("levy-admin", [levy.pay_levy(seq, 1_00, date(2040, 5, 31), "n-2")])
     with pytest.raises(AuthorizationError, match="needs role governor"):
         example.append("levy-admin", [levy.waive_levy(seq, "hardship", date(2040, 8, 1))])
@@ -368,9 +371,9 @@ def test_payments_waivers_and_the_outstanding_levy(example: Founded) -> None:
         assert balance(tx.state, levy.GEM_LEVY_WAIVED) == 1_500_00
         assert [r["sale_seq"] for r in levy.levy_register(tx.state, outstanding_only=True)] == []
         assert verify_store(tx).ok
-    with pytest.raises(RuleViolation, match="nothing is outstanding to waive"):
+    with pytest.raises(RuleViolationError, match="nothing is outstanding to waive"):
         example.append("governor", [levy.waive_levy(seq, "again", date(2040, 9, 3))])
-    with pytest.raises(NotFound, match="no property sale at entry 2"):
+    with pytest.raises(NotFoundError, match="no property sale at entry 2"):
         example.append("levy-admin", [levy.pay_levy(2, 1_00, date(2040, 9, 1), "n-4")])
 
 
@@ -424,7 +427,7 @@ def test_only_the_latest_sale_of_a_property_can_be_corrected(example: Founded) -
     first, _ = sell(example, date(2040, 6, 1), 560_000)
     second, _ = sell(example, date(2045, 1, 10), 700_000)
     with pytest.raises(
-        RuleViolation,
+        RuleViolationError,
         match=rf"entry {first} \(property.sold\) cannot be reversed: property P-1 was sold again "
         rf"at entry {second}; correct that sale first",
     ):
@@ -441,7 +444,7 @@ def test_a_sale_with_payments_in_force_cannot_be_corrected(example: Founded) -> 
         .seq
     )
     with pytest.raises(
-        RuleViolation,
+        RuleViolationError,
         match=rf"its levy has payments or waivers in force \(entries {paid}\); correct those",
     ):
         correct(example, seq)
@@ -479,10 +482,10 @@ def test_nothing_is_paid_or_waived_on_a_corrected_sale(example: Founded) -> None
     seq, _ = sell(example, date(2040, 6, 1), 560_000, improvements_eur=15_000)
     fixed = correct(example, seq)
     with pytest.raises(
-        RuleViolation, match=rf"the sale was corrected at entry {fixed}; no levy is owed on it"
+        RuleViolationError, match=rf"the sale was corrected at entry {fixed}; no levy is owed on it"
     ):
         example.append("levy-admin", [levy.pay_levy(seq, 1_00, date(2041, 1, 1), "n-2")])
-    with pytest.raises(RuleViolation, match=rf"was already corrected at entry {fixed}"):
+    with pytest.raises(RuleViolationError, match=rf"was already corrected at entry {fixed}"):
         correct(example, seq)
 
 
@@ -501,7 +504,9 @@ def test_a_contribution_run_charges_homes_in_use_once(founded_v1: Founded) -> No
     body = receipt.facts[0].body
     assert isinstance(body, contributions.ContributionCharged)
     assert [(line.subject, line.amount_cents) for line in body.lines] == [("P-1", 10_00)]
-    with pytest.raises(contributions.AlreadyCharged, match="already charged at entry") as caught:
+    with pytest.raises(
+        contributions.AlreadyChargedError, match="already charged at entry"
+    ) as caught:
         founded.append("levy-admin", [contributions.charge_month("2032-01", date(2032, 2, 5))])
     assert caught.value.seq == receipt.entries[0].seq
     receipt = founded.append(
@@ -510,7 +515,9 @@ def test_a_contribution_run_charges_homes_in_use_once(founded_v1: Founded) -> No
     body = receipt.facts[0].body
     assert isinstance(body, contributions.ContributionCharged)
     assert [line.subject for line in body.lines] == ["P-1", "P-2"]
-    with pytest.raises(RuleViolation, match="cannot be charged on 2032-02-05, before the month"):
+    with pytest.raises(
+        RuleViolationError, match="cannot be charged on 2032-02-05, before the month"
+    ):
         founded.append("levy-admin", [contributions.charge_month("2032-03", date(2032, 2, 5))])
     with founded.store.reading() as tx:
         assert balance(tx.state, contributions.RECEIVABLE) == 30_00
@@ -529,9 +536,9 @@ def test_contribution_payments_oldest_first_and_never_more_than_due(founded_v1: 
         ("2032-01", 10_00),
         ("2032-02", 5_00),
     ]
-    with pytest.raises(RuleViolation, match=r"payment 15\.01 is more than the 15\.00 due"):
+    with pytest.raises(RuleViolationError, match=r"payment 15\.01 is more than the 15\.00 due"):
         founded.append("levy-admin", [pay(15_01, date(2032, 3, 10), "b-2", subject="P-1")])
-    with pytest.raises(RuleViolation, match="subject P-1: nothing is due for 2032-01"):
+    with pytest.raises(RuleViolationError, match="subject P-1: nothing is due for 2032-01"):
         founded.append(
             "levy-admin", [pay(1_00, date(2032, 3, 10), "b-2", subject="P-1", month="2032-01")]
         )
@@ -545,7 +552,7 @@ def test_contribution_payments_oldest_first_and_never_more_than_due(founded_v1: 
         assert verify_store(tx).ok
     with pytest.raises(InputError, match="either a subject or a member"):
         founded.append("levy-admin", [pay(1_00, date(2032, 3, 10), "b-4")])
-    with pytest.raises(RuleViolation, match="member M-9 was never charged"):
+    with pytest.raises(RuleViolationError, match="member M-9 was never charged"):
         founded.append("levy-admin", [pay(1_00, date(2032, 3, 10), "b-4", member="M-9")])
 
 
@@ -553,7 +560,7 @@ def test_a_payment_covers_only_months_begun_by_its_date(founded_v1: Founded) -> 
     founded = founded_v1  # edition 1: homes without a debtor, leased workspaces charged
     register(founded, "P-1", "home", delivered=date(2032, 1, 1))
     founded.append("levy-admin", [contributions.charge_month("2032-02", date(2032, 2, 5))])
-    with pytest.raises(RuleViolation, match="nothing is due on or before 2032-01-31"):
+    with pytest.raises(RuleViolationError, match="nothing is due on or before 2032-01-31"):
         founded.append(
             "levy-admin",
             [contributions.pay_contribution(10_00, date(2032, 1, 31), "b-1", subject="P-1")],
@@ -561,7 +568,7 @@ def test_a_payment_covers_only_months_begun_by_its_date(founded_v1: Founded) -> 
 
 
 def test_an_empty_run_is_refused(founded: Founded) -> None:
-    with pytest.raises(RuleViolation, match="no home or workspace is in use in 2032-01"):
+    with pytest.raises(RuleViolationError, match="no home or workspace is in use in 2032-01"):
         founded.append("levy-admin", [contributions.charge_month("2032-01", date(2032, 1, 5))])
 
 
@@ -605,7 +612,9 @@ def test_a_member_pays_for_the_workspace_leased_in_their_name(founded_v1: Founde
         ("W-1", "2032-01", 10_00),
         ("W-1", "2032-02", 5_00),
     ]
-    with pytest.raises(RuleViolation, match=r"member B-1: payment 5\.01 is more than the 5\.00"):
+    with pytest.raises(
+        RuleViolationError, match=r"member B-1: payment 5\.01 is more than the 5\.00"
+    ):
         founded.append(
             "levy-admin",
             [contributions.pay_contribution(5_01, date(2032, 2, 10), "bank-9", member="B-1")],
@@ -619,7 +628,7 @@ def test_a_registration_in_error_is_undone_and_registered_again(example: Founded
         )
     seq, _ = sell(example, date(2040, 6, 1), 560_000)
     with pytest.raises(
-        RuleViolation,
+        RuleViolationError,
         match=rf"entry {registered} \(property.registered\) cannot be reversed: property P-1 has "
         rf"sales in force \(entries {seq}\); correct those first",
     ):
@@ -648,7 +657,8 @@ def test_a_home_charged_by_a_contribution_run_stays_registered(founded_v1: Found
             seq for seq, kind, _ in tx.entry_rows(0, tx.head()[0]) if kind == "property.registered"
         ]
     with pytest.raises(
-        RuleViolation, match=rf"the contribution run for 2032-02 \(entry {run}\) charged home P-1"
+        RuleViolationError,
+        match=rf"the contribution run for 2032-02 \(entry {run}\) charged home P-1",
     ):
         correct(founded, first)
     correct(founded, second)  # delivered after February: the run did not charge it

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import Rounding
 from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
 
@@ -272,7 +272,7 @@ def test_trail_records_every_input_and_shows_exact_values() -> None:
     [
         pytest.param(
             replace(EXAMPLE, sale_date=date(2031, 4, 30)),
-            RuleViolation,
+            RuleViolationError,
             "sale date 2031-04-30 is before the delivery date 2031-05-01",
             id="a sale before delivery is refused",
         ),

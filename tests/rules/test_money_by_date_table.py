@@ -19,7 +19,7 @@ import pytest
 from ledger import dated
 from ledger.charter import TEMPLATE, charter_from_dict, parse_charter
 from ledger.checks import verify_store
-from ledger.errors import InputError, LedgerError, RuleViolation
+from ledger.errors import InputError, LedgerError, RuleViolationError
 from ledger.keys import Signer
 from ledger.postings import FUND, balance
 from ledger.rules import fund, members, shares
@@ -144,7 +144,7 @@ REFUSALS = [
     pytest.param(
         lambda b: (b.deposit(100_000_00, date(2040, 1, 1)), _sold(b)),
         lambda b: b.buy_back(N4),
-        RuleViolation,
+        RuleViolationError,
         "buy-back of dwelling D-1's share from M-1: the fund would hold -20608.04 on "
         "2035-05-01, short by 20608.04",
         id="(a) a deposit dated 2040 does not pay a buy-back in 2035",
@@ -160,7 +160,7 @@ REFUSALS = [
             b.deposit(100_000_00, date(2036, 1, 1)),
         ),
         lambda b: b.buy_back(N3, dwelling_id="D-2"),
-        RuleViolation,
+        RuleViolationError,
         "the fund would hold -5910.04 on 2035-05-01, short by 5910.04",
         id="a back-dated payment is checked on every later date, not only its own",
     ),
@@ -172,28 +172,28 @@ REFUSALS = [
             b.deposit(200_000_00, date(2036, 1, 1)),
         ),
         lambda b: b.correct(4),
-        RuleViolation,
+        RuleViolationError,
         "correction of entry 4 (fund.deposited): the fund would hold -20608.04 on 2035-05-01",
         id="a correction reverses the entry on the entry's own date",
     ),
     pytest.param(
         _sold,
         lambda b: b.resell("M-1"),
-        RuleViolation,
+        RuleViolationError,
         "the buyer is the member who holds the share",
         id="(b) a resale goes to another member",
     ),
     pytest.param(
         lambda b: (b.admit("M-2"), b.register()),
         lambda b: b.resell("M-2"),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-1: the share is held by the cooperative; sell it instead",
         id="(b) a resale needs a holder",
     ),
     pytest.param(
         lambda b: (_sold(b), b.admit("B-1", "business")),
         lambda b: b.resell("B-1"),
-        RuleViolation,
+        RuleViolationError,
         "member B-1 is a business; the charter (entry 0) gives home shares only to person, "
         "household",
         id="(b)(e) a resale's buyer is a person or household",
@@ -201,28 +201,28 @@ REFUSALS = [
     pytest.param(
         lambda b: (_sold(b), b.admit("M-2"), b.register("D-2"), b.sell("M-2", dwelling_id="D-2")),
         lambda b: b.resell("M-2"),
-        RuleViolation,
+        RuleViolationError,
         "member M-2 holds 1 dwelling share(s) (D-2); the charter (entry 0) allows at most 1",
         id="(b) a resale's buyer has room for the share",
     ),
     pytest.param(
         lambda b: (b.admit("M-1"), b.register(), b.sell("M-1", date(2033, 1, 1)), b.admit("M-2")),
         lambda b: b.resell("M-2", on=date(2032, 6, 1)),
-        RuleViolation,
+        RuleViolationError,
         "2032-06-01 is before the share's last change of holder on 2033-01-01",
         id="(b) a resale is not dated before the seller bought",
     ),
     pytest.param(
         lambda b: (_sold(b), b.admit("M-2")),
         lambda b: b.resell("M-2", declared_on=date(2035, 5, 2)),
-        RuleViolation,
+        RuleViolationError,
         "the self-occupation declaration is dated 2035-05-02, after the sale on 2035-05-01",
         id="(b) the buyer's declaration is made by the resale date",
     ),
     pytest.param(
         lambda b: (b.admit("B-1", "business"), b.register()),
         lambda b: b.sell("B-1"),
-        RuleViolation,
+        RuleViolationError,
         "sale of dwelling D-1's share to B-1: member B-1 is a business; the charter (entry 0) "
         "gives home shares only to person, household",
         id="(e) a company cannot buy a home share",
@@ -230,21 +230,21 @@ REFUSALS = [
     pytest.param(
         lambda b: (b.admit("M-1"), b.register()),
         lambda b: b.sell("M-1", deed=None),
-        RuleViolation,
+        RuleViolationError,
         "sale of dwelling D-1's share to M-1: the notarial deed reference is missing",
         id="a sale names its notarial deed",
     ),
     pytest.param(
         _sold,
         lambda b: b.buy_back(SOLD, deed=None),
-        RuleViolation,
+        RuleViolationError,
         "buy-back of dwelling D-1's share from M-1: the notarial deed reference is missing",
         id="a buy-back names its notarial deed",
     ),
     pytest.param(
         lambda b: (b.admit("M-1"), b.register()),
         lambda b: b.sell("M-1", declared_on=None, declaration=None),
-        RuleViolation,
+        RuleViolationError,
         "the buyer's self-occupation declaration is missing",
         id="(e) a sale carries the self-occupation declaration",
     ),
@@ -258,21 +258,21 @@ REFUSALS = [
     pytest.param(
         lambda b: (b.admit("M-1"), b.register()),
         lambda b: b.offer(date(2035, 3, 1)),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-1: the share is held by the cooperative; there is nothing to offer",
         id="only a holder offers a share",
     ),
     pytest.param(
         _sold_and_offered,
         lambda b: b.offer(date(2035, 4, 1)),
-        RuleViolation,
+        RuleViolationError,
         "the share was already offered on 2035-03-01 (entry 8), deadline 2035-06-01",
         id="an open offer is not made twice",
     ),
     pytest.param(
         _sold,
         lambda b: b.offer(date(2031, 4, 1)),
-        RuleViolation,
+        RuleViolationError,
         "2031-04-01 is before the member acquired the share on 2031-05-01",
         id="an offer is not dated before the holder bought",
     ),
@@ -313,7 +313,7 @@ def test_resale_is_one_entry_checked_on_the_net(book: Book) -> None:
     """(b): the fund holds only the first sale's 250,000.00; a buy-back at 270,608.04 alone is
     refused, the resale the same day is not: the buyer's money pays the seller."""
     _sold_and_offered(book)
-    with pytest.raises(RuleViolation, match=r"short by 20608\.04"):
+    with pytest.raises(RuleViolationError, match=r"short by 20608\.04"):
         book.buy_back(N4)
     receipt = book.resell("M-2")
     body = receipt.facts[0].body
@@ -421,7 +421,7 @@ def test_edition_2_entries_are_refused_under_a_version_1_charter(
     book_v1.register()
     if sold_first:
         book_v1.sell("M-1", deed=None, declared_on=None, declaration=None)
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolationError) as caught:
         attempt(book_v1)
     assert message in str(caught.value)
 

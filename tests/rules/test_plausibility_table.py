@@ -19,7 +19,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from ledger.charter import TEMPLATE, charter_from_dict, parse_charter
-from ledger.errors import AuthorizationError, InputError, RuleViolation
+from ledger.errors import AuthorizationError, InputError, RuleViolationError
 from ledger.rules import index_series, shares
 from ledger.rules.governance import amend_charter
 from tests.support import Founded, charter_v1, found_ledger
@@ -142,7 +142,7 @@ def test_index_values_move_within_the_charter_bound(
         publish(founded, new)
         assert value_of(founded, new[0]) == new[1]
     else:
-        with pytest.raises(RuleViolation, match=f"^index CPI {new[0]}: .*{_re(refusal)}"):
+        with pytest.raises(RuleViolationError, match=f"^index CPI {new[0]}: .*{_re(refusal)}"):
             publish(founded, new)
         assert value_of(founded, new[0]) is None
 
@@ -179,14 +179,14 @@ def test_the_governors_exception_is_refused_for_a_month_already_published(
 ) -> None:
     publish(founded, ("2031-01", "100"))
     command = index_series.publish_index("CPI", "2031-01", "130", "CBS", reason="revision")
-    with pytest.raises(RuleViolation, match="already published"):
+    with pytest.raises(RuleViolationError, match="already published"):
         founded.append("governor", [command])
 
 
 def test_the_bound_is_the_charters(tmp_path: Any, signers: Any) -> None:
     f = found_ledger(str(tmp_path / "l.db"), signers, charter(index_monthly_change="0.5"))
     publish(f, ("2031-01", "100"), ("2031-02", "150"))
-    with pytest.raises(RuleViolation, match="of 50% a month"):
+    with pytest.raises(RuleViolationError, match="of 50% a month"):
         publish(f, ("2031-03", "225.01"))
     f.store.dispose()
 
@@ -203,7 +203,7 @@ def test_the_bound_applies_from_the_amendment_to_version_2(tmp_path: Any, signer
     publish(f, ("2031-01", "100"), ("2031-02", "300"))
     f.append("governor", [amend_charter(parse_charter(TEMPLATE), "rules edition 2")])
     with pytest.raises(
-        RuleViolation, match=_re("300 (2031-02) to 100 (2031-03) is -66.67% in a month")
+        RuleViolationError, match=_re("300 (2031-02) to 100 (2031-03) is -66.67% in a month")
     ):
         publish(f, ("2031-03", "100"))
     f.store.dispose()
@@ -253,7 +253,7 @@ def test_a_fixed_rate_is_within_the_charters_bound(
     if refusal is None:
         register_fixed_rate(founded, "D-1", rate)
     else:
-        with pytest.raises(RuleViolation, match=_re(refusal)):
+        with pytest.raises(RuleViolationError, match=_re(refusal)):
             register_fixed_rate(founded, "D-1", rate)
 
 
@@ -321,7 +321,7 @@ def test_administrators_never_make_neighbouring_months_jump(
         text = format(value.normalize(), "f")
         try:
             founded.append("coop-admin", [index_series.publish_index(series, month, text, "x")])
-        except RuleViolation:
+        except RuleViolationError:
             continue
     with founded.store.reading() as tx:
         rows = sorted(

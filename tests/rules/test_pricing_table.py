@@ -8,7 +8,7 @@ from decimal import Decimal
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from ledger.errors import InputError, RuleViolation
+from ledger.errors import InputError, RuleViolationError
 from ledger.money import Rounding
 from ledger.rules.pricing import (
     FixedRateRule,
@@ -288,7 +288,7 @@ def test_shared_appreciation_never_goes_below_zero() -> None:
         pytest.param(
             indexed(250_000_00),
             date(2031, 6, 1),
-            RuleViolation,
+            RuleViolationError,
             "index CPI has no value for 2031-06",
             id="indexed: a missing month is a clear error, not a guess",
         ),
@@ -301,21 +301,21 @@ def test_shared_appreciation_never_goes_below_zero() -> None:
                 base_month="2020-12",
             ),
             TEN_YEARS_ON,
-            RuleViolation,
+            RuleViolationError,
             "index CPI has no value for 2020-12",
             id="indexed: a missing base month too",
         ),
         pytest.param(
             fixed(250_000_00, "0.02", "simple", date(2031, 5, 1)),
             date(2030, 1, 1),
-            RuleViolation,
+            RuleViolationError,
             "date 2030-01-01 is before the base date 2031-05-01 of the fixed-rate price rule",
             id="a date before the base date is refused",
         ),
         pytest.param(
             nominal(1),
             date(2021, 4, 30),
-            RuleViolation,
+            RuleViolationError,
             "date 2021-04-30 is before the base date 2021-05-01 of the nominal price rule",
             id="even for nominal, a date before the base date is refused",
         ),

@@ -13,7 +13,7 @@ import pytest
 from ledger.charter import TEMPLATE, Charter, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.rules import corrections, fund, members, shares
 from ledger.rules.members import PersonalData
 from ledger.rules.pricing import SharedAppreciationRule, compute_price
@@ -245,5 +245,7 @@ def test_a_registration_with_another_base_policy_is_refused(make: Any) -> None:
         body = fact.body.model_copy(update={"price_rule": rule})
         return Fact(fact.kind, body, fact.effective)
 
-    with pytest.raises(RuleViolation, match="base_at_resale is resets, the charter in force says"):
+    with pytest.raises(
+        RuleViolationError, match="base_at_resale is resets, the charter in force says"
+    ):
         d.f.append("coop-admin", [Command("forged", {}, forged)])

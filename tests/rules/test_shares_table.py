@@ -17,7 +17,13 @@ import pytest
 from ledger.charter import TEMPLATE, charter_from_dict, parse_charter
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
-from ledger.errors import AuthorizationError, InputError, LedgerError, NotFound, RuleViolation
+from ledger.errors import (
+    AuthorizationError,
+    InputError,
+    LedgerError,
+    NotFoundError,
+    RuleViolationError,
+)
 from ledger.postings import balance
 from ledger.rules import fund, index_series, members, shares
 from ledger.rules.corrections import correct
@@ -336,49 +342,49 @@ REFUSALS: list[Any] = [
     pytest.param(
         _indexed_with_base_only,
         lambda s: s.sell("D-17", "M-1", date(2031, 6, 1)),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-17: index CPI has no value for 2031-06",
         id="a missing index month is a clear error, not a guess",
     ),
     pytest.param(
         _indexed_with_base_only,
         lambda s: s.sell("D-17", "M-1", date(2021, 4, 30)),
-        RuleViolation,
+        RuleViolationError,
         "before the base date 2021-05-01",
         id="a date before the base date is a clear error",
     ),
     pytest.param(
         lambda s: (s.admit("M-1"), s.register("D-17", delivered=date(2031, 6, 1))),
         lambda s: s.sell("D-17", "M-1", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "2031-05-01 is before its delivery on 2031-06-01",
         id="a share is sold with its home: not before delivery",
     ),
     pytest.param(
         _two_dwellings_one_sold,
         lambda s: s.sell("D-2", "M-1", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "member M-1 holds 1 dwelling share(s) (D-1); the charter (entry 0) allows at most 1",
         id="a member holds at most the charter's maximum of dwelling shares",
     ),
     pytest.param(
         _sold_to_m1,
         lambda s: s.sell("D-17", "M-1", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-17: share is held by M-1 since 2031-05-01",
         id="each share has one holder: a held share cannot be sold again",
     ),
     pytest.param(
         _sold_to_m1,
         lambda s: s.sell("D-17", "M-2", date(2032, 1, 1)),
-        RuleViolation,
+        RuleViolationError,
         "a share passes between members only through the cooperative",
         id="no member-to-member transfer",
     ),
     pytest.param(
         _registered,
         lambda s: s.buy_back("D-17", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "the share is held by the cooperative; there is nothing to buy back",
         id="only a member's share can be bought back",
     ),
@@ -388,21 +394,21 @@ REFUSALS: list[Any] = [
             "coop-admin",
             [s.forged(buy_back("D-17", date(2032, 1, 1)), member_id="M-2")],
         ),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-17: the share is held by M-1, not M-2",
         id="a buy-back names the holder, no one else",
     ),
     pytest.param(
         _sold_to_m1,
         lambda s: s.buy_back("D-17", date(2031, 4, 1)),
-        RuleViolation,
+        RuleViolationError,
         "2031-04-01 is before the share's last change of holder on 2031-05-01",
         id="a buy-back is not dated before the sale",
     ),
     pytest.param(
         _sold_at_the_base_price,
         lambda s: s.buy_back("D-17", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "buy-back of dwelling D-17's share from M-1: the fund would hold -50000.00 on 2031-05-01, "
         "short by 50000.00",
         id="the fund never goes below zero: a buy-back it cannot pay names the shortfall",
@@ -413,7 +419,7 @@ REFUSALS: list[Any] = [
             "coop-admin",
             [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), price_cents=249_999_99)],
         ),
-        RuleViolation,
+        RuleViolationError,
         "price 249999.99 differs from the nominal rule's 250000.00 on 2031-05-01",
         id="a price is computed, never typed in: a body with another price is refused",
     ),
@@ -423,7 +429,7 @@ REFUSALS: list[Any] = [
             "coop-admin",
             [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), inputs={"rule": "nominal"})],
         ),
-        RuleViolation,
+        RuleViolationError,
         "recorded inputs differ from the computation's",
         id="the recorded inputs are the computation's",
     ),
@@ -432,49 +438,49 @@ REFUSALS: list[Any] = [
         lambda s: s.f.append(
             "coop-admin", [s.forged(sale("D-17", "M-1", TEN_YEARS_ON), postings=())]
         ),
-        RuleViolation,
+        RuleViolationError,
         "postings must move the price from the member to the fund",
         id="a sale's postings move the price from the member into the fund",
     ),
     pytest.param(
         _registered,
         lambda s: s.sell("D-17", "M-9", TEN_YEARS_ON),
-        NotFound,
+        NotFoundError,
         "unknown member M-9",
         id="the buyer is an admitted member",
     ),
     pytest.param(
         _forgotten_member,
         lambda s: s.sell("D-17", "M-1", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "personal data was erased at entry",
         id="a member whose personal data was erased cannot buy",
     ),
     pytest.param(
         lambda s: (s.admit("M-1", on=date(2031, 6, 1)), s.register("D-17")),
         lambda s: s.sell("D-17", "M-1", TEN_YEARS_ON),
-        RuleViolation,
+        RuleViolationError,
         "is before the member's admission on 2031-06-01",
         id="a sale is not dated before the buyer's admission",
     ),
     pytest.param(
         lambda s: None,
         lambda s: s.sell("D-404", "M-1", TEN_YEARS_ON),
-        NotFound,
+        NotFoundError,
         "unknown dwelling D-404",
         id="a share belongs to a registered dwelling",
     ),
     pytest.param(
         lambda s: None,
         lambda s: s.register("D-17", district="Amsterdam-Noord"),
-        RuleViolation,
+        RuleViolationError,
         "district 'Amsterdam-Noord' is not one of the charter's districts",
         id="a dwelling lies in a charter district",
     ),
     pytest.param(
         _registered,
         lambda s: s.register("D-17"),
-        RuleViolation,
+        RuleViolationError,
         "dwelling D-17 is already registered",
         id="a dwelling is registered once (exactly one share per dwelling)",
     ),
@@ -531,7 +537,7 @@ REFUSALS: list[Any] = [
     pytest.param(
         lambda s: s.publish(("2031-05", "131.42")),
         lambda s: s.publish(("2031-05", "131.43")),
-        RuleViolation,
+        RuleViolationError,
         "index CPI 2031-05 was already published at entry 4 (value 131.42); a "
         "published value is never changed",
         id="a published index value is never changed",
@@ -548,7 +554,7 @@ REFUSALS: list[Any] = [
         lambda s: s.f.append(
             "governor", [index_series.correct_index("CPI", "2031-05", "131.42", "CBS", "typo")]
         ),
-        RuleViolation,
+        RuleViolationError,
         "index CPI has no value for 2031-05 to correct",
         id="only a published index value can be corrected",
     ),
@@ -557,7 +563,7 @@ REFUSALS: list[Any] = [
         lambda s: s.f.append(
             "governor", [index_series.correct_index("CPI", "2031-05", "131.420", "CBS", "typo")]
         ),
-        RuleViolation,
+        RuleViolationError,
         "index CPI 2031-05 is already 131.42",
         id="a correction changes the value",
     ),
@@ -702,7 +708,7 @@ def test_correcting_a_registration_withdraws_the_dwelling_and_frees_its_id(story
     story.correct(4, "base price typed wrong")
     assert story.record("dwelling", "D-17")["withdrawn_seq"] == 5
     story.admit("M-1")
-    with pytest.raises(RuleViolation, match="its registration was corrected at entry 5"):
+    with pytest.raises(RuleViolationError, match="its registration was corrected at entry 5"):
         story.sell("D-17", "M-1", TEN_YEARS_ON)
     story.register("D-17", base_price_cents=250_000_00)
     seq = story.sell("D-17", "M-1", TEN_YEARS_ON)
@@ -794,14 +800,14 @@ CORRECTION_REFUSALS: list[Any] = [
 def test_correction_refused(story: Story, setup: Refusal, seq: int, message: str) -> None:
     setup(story)
     before = story.snapshot()
-    with pytest.raises(RuleViolation) as caught:
+    with pytest.raises(RuleViolationError) as caught:
         story.correct(seq)
     assert message in str(caught.value)
     assert story.snapshot() == before
 
 
 def test_correcting_an_entry_that_does_not_exist_is_not_found(story: Story) -> None:
-    with pytest.raises(NotFound, match="entry 99 does not exist yet"):
+    with pytest.raises(NotFoundError, match="entry 99 does not exist yet"):
         story.correct(99)
 
 

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from ledger.errors import LedgerError, RuleViolation
+from ledger.errors import LedgerError, RuleViolationError
 from ledger.keys import Signer
 from ledger.rules import governance, members
 from ledger.rules import werk as werk_rules
@@ -134,7 +134,7 @@ def test_term_by_lease_type(lease_type: str, start: str, end: str, expected: str
     if expected[0].isdigit():
         assert lease_end_by_law(D(start), D(end), lease_type, CAPS) == D(expected)
     else:
-        with pytest.raises(RuleViolation, match=expected):
+        with pytest.raises(RuleViolationError, match=expected):
             lease_end_by_law(D(start), D(end), lease_type, CAPS)
 
 

@@ -15,7 +15,13 @@ import pytest
 from ledger.charter import Charter, charter_from_dict
 from ledger.checks import verify_store
 from ledger.command import Command, Fact
-from ledger.errors import AuthorizationError, InputError, LedgerError, NotFound, RuleViolation
+from ledger.errors import (
+    AuthorizationError,
+    InputError,
+    LedgerError,
+    NotFoundError,
+    RuleViolationError,
+)
 from ledger.keys import Signer
 from ledger.rules import governance, members
 from ledger.rules import werk as werk_rules
@@ -85,7 +91,7 @@ def refused(
     role: str,
     build: Callable[[], Command] | Command,
     *fragments: str,
-    error: type[LedgerError] = RuleViolation,
+    error: type[LedgerError] = RuleViolationError,
 ) -> str:
     """The command is refused with a one-line message naming the values, and nothing changes."""
     before = snapshot(f)
@@ -206,7 +212,11 @@ def test_eligibility_at_application(
 
 def test_unknown_member_cannot_apply(werk: Founded) -> None:
     refused(
-        werk, "werk-admin", werk_rules.apply("X-9", 1, 2, D("2031-03-01")), "X-9", error=NotFound
+        werk,
+        "werk-admin",
+        werk_rules.apply("X-9", 1, 2, D("2031-03-01")),
+        "X-9",
+        error=NotFoundError,
     )
 
 
@@ -567,13 +577,21 @@ def test_unknown_workspace_and_lease(werk: Founded) -> None:
         "werk-admin",
         werk_rules.grant("W-9", "B-1", D("2031-06-01"), D("2032-06-01"), 1000_00, D("2031-05-01")),
         "W-9",
-        error=NotFound,
+        error=NotFoundError,
     )
     refused(
-        werk, "werk-admin", werk_rules.index("L-99", 1, D("2031-06-01")), "L-99", error=NotFound
+        werk,
+        "werk-admin",
+        werk_rules.index("L-99", 1, D("2031-06-01")),
+        "L-99",
+        error=NotFoundError,
     )
     refused(
-        werk, "werk-admin", werk_rules.end("L-99", D("2031-06-01"), "x"), "L-99", error=NotFound
+        werk,
+        "werk-admin",
+        werk_rules.end("L-99", D("2031-06-01"), "x"),
+        "L-99",
+        error=NotFoundError,
     )
 
 

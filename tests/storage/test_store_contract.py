@@ -8,7 +8,7 @@ import pytest
 import sqlalchemy as sa
 
 from ledger.checks import verify_store
-from ledger.errors import ConflictError, RuleViolation
+from ledger.errors import ConflictError, RuleViolationError
 from ledger.rules import members
 from ledger.rules.members import PersonalData
 from ledger.storage.store import Store
@@ -52,7 +52,7 @@ def test_a_failed_batch_appends_nothing(founded_any) -> None:  # type: ignore[no
     founded_any.append("coop-admin", [_admit("M-1")])
     with founded_any.store.reading() as tx:
         before = (tx.head(), tx.state.snapshot(), tx.checkpoint())
-    with pytest.raises(RuleViolation, match="M-1 is already admitted"):
+    with pytest.raises(RuleViolationError, match="M-1 is already admitted"):
         founded_any.append("coop-admin", [_admit("M-2"), _admit("M-3"), _admit("M-1")])
     with founded_any.store.reading() as tx:
         assert (tx.head(), tx.state.snapshot(), tx.checkpoint()) == before

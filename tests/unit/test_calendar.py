@@ -7,7 +7,7 @@ from datetime import date
 import pytest
 
 from ledger.calendar import add_months, anniversary, whole_months, whole_years
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 
 D = date
 
@@ -46,7 +46,7 @@ def test_whole_years(start: date, on: date, expected: int) -> None:
 
 
 def test_whole_years_refuses_a_date_before_the_start() -> None:
-    with pytest.raises(RuleViolation, match="before the start date"):
+    with pytest.raises(RuleViolationError, match="before the start date"):
         whole_years(D(2031, 5, 1), D(2031, 4, 30))
 
 

@@ -341,7 +341,7 @@ def test_memoised_price_equals_a_fresh_computation(
 def test_memoised_indexed_price_follows_the_index_values() -> None:
     from decimal import Decimal
 
-    from ledger.errors import RuleViolation
+    from ledger.errors import RuleViolationError
     from ledger.rules.pricing import IndexedRule, compute_price
 
     rule = IndexedRule(base_price_cents=100_000_00, base_date=date(2031, 1, 1), series="CPI")
@@ -357,7 +357,7 @@ def test_memoised_indexed_price_follows_the_index_values() -> None:
     # The first price's explanation still shows the values that price used.
     assert "I(t) = I(CPI, 2032-06) = 110" in first.steps
     del values["2032-06"]
-    with pytest.raises(RuleViolation, match="no value for 2032-06"):
+    with pytest.raises(RuleViolationError, match="no value for 2032-06"):
         compute_price(rule, date(2032, 6, 15), "half-up", lookup)
 
 

@@ -14,7 +14,7 @@ from pydantic import BaseModel
 
 import ledger.rules
 from ledger import kinds, state
-from ledger.errors import RuleViolation
+from ledger.errors import RuleViolationError
 from ledger.state import KIND_MARK, REVERSER_MARK, Ctx, KindSpec, MemoryState, State
 
 SCHEMAS = Path(__file__).resolve().parents[2] / "schemas" / "kinds"
@@ -129,7 +129,7 @@ def test_writer_and_auditor_replay_through_the_one_registry(
     assert audit.apply_entry is state.apply_entry
     # A kind taken out of the table is unknown to both at once.
     monkeypatch.delitem(kinds.KINDS, "member.admitted")
-    with pytest.raises(RuleViolation, match=r"unknown entry kind 'member\.admitted'"):
+    with pytest.raises(RuleViolationError, match=r"unknown entry kind 'member\.admitted'"):
         state.apply_entry(
             MemoryState(),
             "member.admitted",
