@@ -11,7 +11,7 @@ from pydantic import AfterValidator, BaseModel, Field
 from ledger.command import Command, Fact
 from ledger.errors import InputError, RuleViolationError
 from ledger.money import parse_rate, rate_str
-from ledger.rules.pricing import IndexLookup
+from ledger.rules.price_rules import IndexLookup
 from ledger.state import Ctx, Record, State, charter_at, kind
 from ledger.types import FROZEN, Ident, Month, validated
 

@@ -21,7 +21,7 @@ from ledger.rules.contributions import ChargeLine, contribution_source, month_en
 from ledger.rules.corrections import cannot_reverse, effect_of, remember
 from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
-from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
+from ledger.rules.levy_rules import LevyComputation, compute_levy, term_end
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import (
     FROZEN,

@@ -18,7 +18,7 @@ from ledger.rules.corrections import cannot_reverse, effect_of, remember
 from ledger.rules.ids import check_unique
 from ledger.rules.index_series import index_lookup
 from ledger.rules.members import add_history, get_member
-from ledger.rules.pricing import (
+from ledger.rules.price_rules import (
     FixedRateRule,
     IndexedRule,
     PriceComputation,
@@ -26,7 +26,7 @@ from ledger.rules.pricing import (
     SharedAppreciationRule,
     compute_price,
 )
-from ledger.rules.rate_bounds import check_rate
+from ledger.rules.rate_rules import check_rate
 from ledger.state import Ctx, Record, State, charter_at, kind, reverser
 from ledger.types import FROZEN, Ident, NonNegCents, validated
 

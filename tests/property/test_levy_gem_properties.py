@@ -34,7 +34,7 @@ from ledger.model import decode_leaf
 from ledger.postings import balance
 from ledger.rules import contributions, corrections, levy
 from ledger.rules.index_series import publish_index
-from ledger.rules.pricing import anniversary
+from ledger.rules.price_rules import anniversary
 from tests.support import Founded, found_ledger
 
 DISTRICTS = ("Pampus-Centrum", "Pampus-Haven", "Pampus-Oost")

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ledger.money import Rounding, round_to_cents
-from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
+from ledger.rules.levy_rules import LevyComputation, compute_levy, term_end
 
 cents = st.integers(min_value=0, max_value=100_000_000_00)
 # Index values within a factor 1,000 of each other keep E in range (refused beyond, see tables).

@@ -29,7 +29,7 @@ from ledger.rules import fund, index_series, members, shares
 from ledger.rules.corrections import correct
 from ledger.rules.governance import amend_charter
 from ledger.rules.members import PersonalData
-from ledger.rules.pricing import PriceRule, compute_price
+from ledger.rules.price_rules import PriceRule, compute_price
 from ledger.state import MemoryState, charter_at
 from ledger.verify.audit import verify_leaves
 from tests.support import found_ledger

@@ -10,7 +10,7 @@ import pytest
 
 from ledger.errors import InputError, RuleViolationError
 from ledger.money import Rounding
-from ledger.rules.levy_calc import LevyComputation, compute_levy, term_end
+from ledger.rules.levy_rules import LevyComputation, compute_levy, term_end
 
 DELIVERED = date(2031, 5, 1)
 TERM_END = date(2071, 5, 1)

@@ -10,7 +10,7 @@ from pydantic import TypeAdapter, ValidationError
 
 from ledger.errors import InputError, RuleViolationError
 from ledger.money import Rounding
-from ledger.rules.pricing import (
+from ledger.rules.price_rules import (
     FixedRateRule,
     IndexedRule,
     NominalRule,

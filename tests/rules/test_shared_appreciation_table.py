@@ -16,7 +16,7 @@ from ledger.command import Command, Fact
 from ledger.errors import RuleViolationError
 from ledger.rules import corrections, fund, members, shares
 from ledger.rules.members import PersonalData
-from ledger.rules.pricing import SharedAppreciationRule, compute_price
+from ledger.rules.price_rules import SharedAppreciationRule, compute_price
 from tests.support import Founded, charter_v1, found_ledger
 
 EUR = 100

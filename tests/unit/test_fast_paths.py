@@ -315,7 +315,7 @@ def test_memoised_price_equals_a_fresh_computation(
 ) -> None:
     from datetime import timedelta
 
-    from ledger.rules.pricing import FixedRateRule, _compute_price, compute_price
+    from ledger.rules.price_rules import FixedRateRule, _compute_price, compute_price
 
     rule = FixedRateRule(
         base_price_cents=cents, base_date=date(2031, 1, 1), rate=rate, compounding=compounding
@@ -342,7 +342,7 @@ def test_memoised_indexed_price_follows_the_index_values() -> None:
     from decimal import Decimal
 
     from ledger.errors import RuleViolationError
-    from ledger.rules.pricing import IndexedRule, compute_price
+    from ledger.rules.price_rules import IndexedRule, compute_price
 
     rule = IndexedRule(base_price_cents=100_000_00, base_date=date(2031, 1, 1), series="CPI")
     values = {"2031-01": Decimal("100"), "2032-06": Decimal("110")}
@@ -388,7 +388,7 @@ def test_the_price_memo_keeps_no_reference_to_the_callers_state() -> None:
     import weakref
     from decimal import Decimal
 
-    from ledger.rules.pricing import FixedRateRule, IndexedRule, compute_price
+    from ledger.rules.price_rules import FixedRateRule, IndexedRule, compute_price
 
     class State:
         def __init__(self) -> None:

@@ -48,8 +48,8 @@ from ledger.rules.lease_rules import (  # noqa: E402
     roz_months,
     roz_rent_cents,
 )
-from ledger.rules.levy_calc import compute_levy  # noqa: E402
-from ledger.rules.pricing import PriceRule, compute_price  # noqa: E402
+from ledger.rules.levy_rules import compute_levy  # noqa: E402
+from ledger.rules.price_rules import PriceRule, compute_price  # noqa: E402
 
 VECTORS = ROOT / "tests" / "vectors" / "rules"
 _RULE: TypeAdapter[PriceRule] = TypeAdapter(PriceRule)

@@ -19,7 +19,7 @@ from ledger.money import (
     rate_str,
     round_to_cents,
 )
-from ledger.rules.pricing import PRECISION
+from ledger.rules.price_rules import PRECISION
 
 
 @dataclass(frozen=True)
