@@ -4,7 +4,7 @@ against the state commitment the head's MAC covers (docs/decisions/0014-trusted-
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from ledger.encoding import loads
 from ledger.errors import IntegrityError
@@ -21,6 +21,18 @@ _IN_CLAUSE = 500  # bucket numbers per batched select
 
 def _changed(what: str) -> IntegrityError:
     return IntegrityError(f"{what} fails its authentication: {_WAY_OUT}")
+
+
+def _into_buckets(
+    rows: Sequence[tuple[Any, ...]], loaded: dict[int, dict[tuple[str, str], bytes]]
+) -> None:
+    """Sort projection rows (ns, key, value, bucket) into their buckets, refusing a row whose
+    bucket column is not the one its namespace and key give."""
+    for ns, key, value, bucket in rows:
+        k = (str(ns), str(key))
+        if auth.bucket_of(*k) != bucket:
+            raise _changed(f"projection record {k[0]}/{k[1]} (stored in the wrong bucket)")
+        loaded[int(bucket)][k] = bytes(value)
 
 
 class TrustedState(Overlay):
@@ -107,11 +119,7 @@ class TrustedState(Overlay):
                     f"SELECT ns, key, value, bucket FROM projection WHERE bucket IN ({marks})",
                     part,
                 )
-            for ns, key, value, bucket in rows:
-                k = (str(ns), str(key))
-                if auth.bucket_of(*k) != bucket:
-                    raise _changed(f"projection record {k[0]}/{k[1]} (stored in the wrong bucket)")
-                loaded[int(bucket)][k] = bytes(value)
+            _into_buckets(rows, loaded)
         for bucket, records in loaded.items():
             self._accept(bucket, records, asked if len(wanted) == 1 else None)
 
@@ -150,15 +158,9 @@ class TrustedState(Overlay):
             page = auth.page_of(bucket)
             if page not in self._pages:
                 self._load_pages((page,))
-            records: dict[tuple[str, str], bytes] = {}
-            for rns, rkey, value, rbucket in self.raw.rows(_SELECT_BUCKET, (bucket,)):
-                rk = (str(rns), str(rkey))
-                if auth.bucket_of(*rk) != rbucket:
-                    raise _changed(
-                        f"projection record {rk[0]}/{rk[1]} (stored in the wrong bucket)"
-                    )
-                records[rk] = bytes(value)
-            self._accept(bucket, records, k)
+            loaded: dict[int, dict[tuple[str, str], bytes]] = {bucket: {}}
+            _into_buckets(self.raw.rows(_SELECT_BUCKET, (bucket,)), loaded)
+            self._accept(bucket, loaded[bucket], k)
         return cache.setdefault(k, None)
 
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
