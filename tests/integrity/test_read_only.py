@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import stat
 import subprocess
 import sys
 import tempfile
@@ -98,10 +99,19 @@ def test_writing_on_a_read_only_medium_is_one_line(
     assert result.err == f"coopledger: error: database {read_only_medium} is read-only\n"
 
 
+def _others_reach(path: Path) -> bool:
+    """Whether every folder above `path` lets other users through (a clone inside a 0700
+    folder, as `mktemp -d` makes, does not)."""
+    return all(os.stat(p).st_mode & stat.S_IXOTH for p in Path(os.path.abspath(path)).parents)
+
+
 def _as_nobody(*args: str) -> subprocess.CompletedProcess[str]:
     setpriv = shutil.which("setpriv")
     if os.geteuid() != 0 or setpriv is None:
         pytest.skip("needs root and setpriv to run as the unprivileged user nobody")
+    hidden = [p for p in (REPO, Path(sys.executable)) if not _others_reach(p)]
+    if hidden:
+        pytest.skip(f"the user nobody cannot reach {hidden[0]} (a private folder above it)")
     env = {k: v for k, v in os.environ.items() if not k.startswith("COOPLEDGER_")}
     env["COOPLEDGER_PASSPHRASE"] = "test-pass"
     cmd = [
