@@ -10,7 +10,7 @@ from typing import Any
 
 from ledger import log_guard, merkle, note
 from ledger.charter import Charter
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.derived_keys import PROJECTION_MAC, derive
 from ledger.errors import (
     IntegrityError,
@@ -354,7 +354,7 @@ def genesis(
         ),
         log_key=LogKey(name=log_signer.name, public_key=public_key_b64(log_signer.public_key)),
     )
-    return Command(
+    return LegacyCommand(
         "ledger.found",
         {"origin": origin},
         lambda _state, _ctx: Fact("ledger.founded", body, effective),

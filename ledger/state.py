@@ -6,7 +6,7 @@ import base64
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date
-from typing import Any, Protocol
+from typing import Any, Generic, NotRequired, Protocol, TypedDict, TypeVar, overload
 
 from pydantic import BaseModel, ValidationError
 
@@ -15,16 +15,77 @@ from ledger.encoding import canonical, loads, record_bytes
 from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.model import SignedEntry
 
-Record = dict[str, Any]
+Record = dict[str, Any]  # a record as stored, read where its namespace is not known (checks, dumps)
+
+R = TypeVar("R")
+
+
+class NS(str, Generic[R]):
+    """A namespace of the state and the shape of its records: `MEMBER: NS[MemberRecord] =
+    NS("member")`. It is its name (a str) at run time; mypy checks what is read and put."""
+
+    __slots__ = ()
 
 
 class State(Protocol):
-    """Keyed records by namespace; the database projection and the auditor's memory both fit."""
+    """Keyed records by namespace; the database projection and the auditor's memory both fit.
+    Each part declares its namespaces as NS constants with a TypedDict of the record."""
 
+    # TRANSITION (issue 13): the str overloads go once every namespace is an NS constant.
+    @overload
+    def get(self, ns: NS[R], key: str) -> R | None: ...  # type: ignore[overload-overlap]
+    @overload
     def get(self, ns: str, key: str) -> Record | None: ...
+    @overload
+    def put(self, ns: NS[R], key: str, value: R) -> None: ...
+    @overload
     def put(self, ns: str, key: str, value: Record) -> None: ...
     def delete(self, ns: str, key: str) -> None: ...
+    @overload
+    def scan(self, ns: NS[R]) -> Iterator[tuple[str, R]]: ...  # type: ignore[overload-overlap]
+    @overload
     def scan(self, ns: str) -> Iterator[tuple[str, Record]]: ...
+
+
+# -- the namespaces every part reads ---------------------------------------------------------
+
+
+class HeadRecord(TypedDict):
+    size: int  # entries folded in
+
+
+class LedgerRecord(TypedDict):
+    origin: str
+    log_key: str
+    log_key_id: str
+    founded_on: str
+
+
+class MetaRecord(TypedDict):
+    size: NotRequired[int]  # key "head"
+    origin: NotRequired[str]  # key "ledger", the rest too
+    log_key: NotRequired[str]
+    log_key_id: NotRequired[str]
+    founded_on: NotRequired[str]
+
+
+class KeyRecord(TypedDict):
+    name: str
+    public_key: str  # base64 of the raw Ed25519 key
+    roles: list[str]
+    authorized_seq: int
+    revoked_seq: int | None
+    revoked_reason: str | None
+
+
+class CharterRecord(TypedDict):
+    seq: int  # key "current": the seq that adopted the charter in force
+    charter: NotRequired[dict[str, Any]]  # key f"{seq:012d}": the charter adopted there
+
+
+META: NS[MetaRecord] = NS("meta")
+KEY: NS[KeyRecord] = NS("key")
+CHARTER: NS[CharterRecord] = NS("charter")
 
 
 class MemoryState:
@@ -33,7 +94,7 @@ class MemoryState:
     def __init__(self) -> None:
         self.data: dict[str, dict[str, bytes]] = {}
 
-    def get(self, ns: str, key: str) -> Record | None:
+    def get(self, ns: str, key: str) -> Any:
         raw = self.data.get(ns, {}).get(key)
         return None if raw is None else loads(raw)
 
@@ -41,13 +102,13 @@ class MemoryState:
         """The record's canonical bytes, unparsed (a cache key for derived objects)."""
         return self.data.get(ns, {}).get(key)
 
-    def put(self, ns: str, key: str, value: Record) -> None:
+    def put(self, ns: str, key: str, value: Any) -> None:
         self.data.setdefault(ns, {})[key] = record_bytes(value)
 
     def delete(self, ns: str, key: str) -> None:
         self.data.get(ns, {}).pop(key, None)
 
-    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+    def scan(self, ns: str) -> Iterator[tuple[str, Any]]:
         items = self.data.get(ns, {})
         for key in sorted(items):
             yield key, loads(items[key])
@@ -190,7 +251,7 @@ def apply_entry(
             )
     ctx = Ctx(seq, effective, recorded_at, key_id, request_id, entry_body)
     spec.apply(state, body, ctx)
-    state.put("meta", "head", {"size": seq + 1})  # the record's one field: nothing to read
+    state.put(META, "head", {"size": seq + 1})  # the record's one field: nothing to read
 
 
 def validate_body(spec: KindSpec, entry_body: dict[str, Any]) -> BaseModel:
@@ -207,9 +268,9 @@ def validate_body(spec: KindSpec, entry_body: dict[str, Any]) -> BaseModel:
     return body
 
 
-def authorize(state: State, key_id: str, role: Role, what: str) -> Record:
+def authorize(state: State, key_id: str, role: Role, what: str) -> KeyRecord:
     """The key must be known, not revoked, and hold the role the entry kind needs."""
-    record = state.get("key", key_id)
+    record = state.get(KEY, key_id)
     if record is None:
         raise AuthorizationError(f"{what}: key {key_id[:16]} is not authorised in this ledger")
     if record.get("revoked_seq") is not None:
@@ -225,12 +286,12 @@ def authorize(state: State, key_id: str, role: Role, what: str) -> Record:
 
 def public_key_of(state: State, key_id: str) -> bytes | None:
     """The public key registered under a key id (revoked or not), for signature checks."""
-    record = state.get("key", key_id)
+    record = state.get(KEY, key_id)
     return None if record is None else base64.b64decode(record["public_key"])
 
 
 def size(state: State) -> int:
-    meta = state.get("meta", "head")
+    meta = state.get(META, "head")
     return 0 if meta is None else int(meta["size"])
 
 
@@ -240,7 +301,7 @@ _charter_cache: dict[bytes, Charter] = {}
 def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
     """The charter in force (or the version adopted at entry `seq`) and the seq that adopted it."""
     if seq is None:
-        current = state.get("charter", "current")
+        current = state.get(CHARTER, "current")
         if current is None:
             raise NotFoundError("this ledger has no charter yet: run coopledger init")
         seq = int(current["seq"])
@@ -254,7 +315,7 @@ def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
         cached = _charter_cache.get(raw)
         if cached is not None:
             return seq, cached
-    record = state.get("charter", key)
+    record = state.get(CHARTER, key)
     if record is None:
         raise NotFoundError(f"no charter version adopted at entry {seq}")
     if raw is None:
@@ -267,5 +328,5 @@ def charter_at(state: State, seq: int | None = None) -> tuple[int, Charter]:
 
 
 def adopt_charter(state: State, charter: Charter, seq: int) -> None:
-    state.put("charter", f"{seq:012d}", {"seq": seq, "charter": charter.model_dump(mode="json")})
-    state.put("charter", "current", {"seq": seq})
+    state.put(CHARTER, f"{seq:012d}", {"seq": seq, "charter": charter.model_dump(mode="json")})
+    state.put(CHARTER, "current", {"seq": seq})

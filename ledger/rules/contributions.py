@@ -15,7 +15,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, model_validator
 
 from ledger.charter import Charter
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import RuleViolationError
 from ledger.money import MAX_CENTS, format_eur, round_to_cents
 from ledger.postings import Posting, post, transfer
@@ -666,7 +666,7 @@ def register_workplaces(member_id: str, district: str, workplaces: int, effectiv
         WorkplacesRegistered, member_id=member_id, district=district, workplaces=workplaces
     )
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command(
+    return LegacyCommand(
         "workplaces.register",
         args,
         lambda _s, _c: Fact("workplaces.registered", body, effective),
@@ -677,7 +677,7 @@ def name_debtor(subject: str, debtor: str, effective: date) -> Command:
     """Name who owes a home's contribution from `effective` on (its owner)."""
     body = validated(DebtorNamed, subject=subject, debtor=debtor)
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command(
+    return LegacyCommand(
         "contribution.name-debtor",
         args,
         lambda _s, _c: Fact("contribution.debtor-named", body, effective),
@@ -728,7 +728,7 @@ def charge_month(month: str, effective: date) -> Command:
         )
         return Fact("contribution.charged", body, effective)
 
-    return Command(
+    return LegacyCommand(
         "contribution.charge", {"month": month, "effective": effective.isoformat()}, decide
     )
 
@@ -776,7 +776,7 @@ def pay_contribution(
         "month": month,
         "member": member,
     }
-    return Command("contribution.pay", args, decide)
+    return LegacyCommand("contribution.pay", args, decide)
 
 
 # -- reports -----------------------------------------------------------------------------------

@@ -13,7 +13,7 @@ from datetime import date
 
 from pydantic import BaseModel, Field
 
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import NotFoundError, RuleViolationError
 from ledger.postings import FUND, Posting, post
 from ledger.state import Ctx, Record, State, kind, load_kinds
@@ -139,7 +139,7 @@ def correct(seq: int, reason: str, on: date | None = None) -> Command:
         return Fact("correction.applied", body, on or ctx.effective)
 
     args = {"seq": seq, "reason": reason, "on": None if on is None else on.isoformat()}
-    return Command("correction.apply", args, decide)
+    return LegacyCommand("correction.apply", args, decide)
 
 
 def cannot_reverse(original: Ctx, kind_name: str, why: str) -> RuleViolationError:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, Field
 
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import InputError, RuleViolationError
 from ledger.money import MAX_CENTS, format_eur
 from ledger.postings import FUND, Posting, balance, post, transfer
@@ -66,7 +66,7 @@ def deposit(
     )
     # The postings are derived, never supplied: built once the source is known to be valid.
     body = checked.model_copy(update={"postings": deposit_postings(amount_cents, source)})
-    return Command(
+    return LegacyCommand(
         "fund.deposit",
         {
             "amount_cents": amount_cents,

@@ -8,7 +8,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field
 
 from ledger.charter import Charter, Role, charter_from_dict
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import AuthorizationError, NotFoundError, RuleViolationError
 from ledger.keys import decode_public_key, key_id
 from ledger.state import Ctx, State, adopt_charter, charter_at, kind
@@ -208,7 +208,7 @@ def authorize_key(name: str, public_key: bytes, roles: tuple[Role, ...]) -> Comm
     grant = KeyGrant(
         name=name, public_key=public_key_b64(public_key), roles=tuple(sorted(set(roles)))
     )
-    return Command(
+    return LegacyCommand(
         "key.authorize",
         grant.model_dump(mode="json"),
         lambda _state, ctx: Fact("key.authorized", KeyAuthorized(key=grant), ctx.effective),
@@ -220,7 +220,7 @@ def revoke_key(key_id_or_prefix: str, reason: str) -> Command:
         full = resolve_key_id(state, key_id_or_prefix)
         return Fact("key.revoked", KeyRevoked(key_id=full, reason=reason), ctx.effective)
 
-    return Command("key.revoke", {"key_id": key_id_or_prefix, "reason": reason}, decide)
+    return LegacyCommand("key.revoke", {"key_id": key_id_or_prefix, "reason": reason}, decide)
 
 
 def amend_charter(charter: Charter, reason: str) -> Command:
@@ -228,7 +228,7 @@ def amend_charter(charter: Charter, reason: str) -> Command:
     # (the edition-2 placeholders, a version-1 charter's refusals), and the entry must carry
     # the one normal form the auditor's validation gives.
     charter = charter_from_dict(charter.model_dump(mode="json"))
-    return Command(
+    return LegacyCommand(
         "charter.amend",
         {"charter": charter.model_dump(mode="json"), "reason": reason},
         lambda _state, ctx: Fact(

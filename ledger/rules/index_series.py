@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, Field
 
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import InputError, RuleViolationError
 from ledger.money import parse_rate, rate_str
 from ledger.rules.price_rules import IndexLookup
@@ -234,7 +234,7 @@ def publish_index(
             reason=reason,
         )
         kind_name = "index.exception-published"
-    return Command(
+    return LegacyCommand(
         "index.publish",
         body.model_dump(mode="json"),
         lambda _state, ctx: Fact(kind_name, body, ctx.effective),
@@ -245,7 +245,7 @@ def correct_index(series: str, month: str, value: str, source: str, reason: str)
     body = validated(
         IndexCorrected, series=series, month=month, value=value, source=source, reason=reason
     )
-    return Command(
+    return LegacyCommand(
         "index.correct",
         body.model_dump(mode="json"),
         lambda _state, ctx: Fact("index.corrected", body, ctx.effective),

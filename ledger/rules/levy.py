@@ -13,7 +13,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, ExemptTransfer
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import InputError, NotFoundError, RuleViolationError
 from ledger.money import MAX_CENTS, Rounding, format_eur, rate_str
 from ledger.postings import Posting, post, transfer
@@ -802,7 +802,7 @@ def register_property(
         "index_series": index_series,
         "effective": effective.isoformat(),
     }
-    return Command("property.register", args, decide)
+    return LegacyCommand("property.register", args, decide)
 
 
 def sell_property(
@@ -858,7 +858,7 @@ def sell_property(
     }
     if disposal is not None:  # (requests made before edition 2 keep their fingerprint)
         args["disposal"] = disposal
-    return Command("property.sell", args, decide)
+    return LegacyCommand("property.sell", args, decide)
 
 
 def _disposal(name: str) -> Disposal:
@@ -892,7 +892,7 @@ def pay_levy(sale_seq: int, amount_cents: int, paid_on: date, ref: str) -> Comma
         "paid_on": paid_on.isoformat(),
         "ref": ref,
     }
-    return Command("levy.pay", args, decide)
+    return LegacyCommand("levy.pay", args, decide)
 
 
 def waive_levy(
@@ -924,7 +924,7 @@ def waive_levy(
         "reason": reason,
         "effective": effective.isoformat(),
     }
-    return Command("levy.waive", args, decide)
+    return LegacyCommand("levy.waive", args, decide)
 
 
 # -- reports -----------------------------------------------------------------------------------

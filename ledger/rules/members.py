@@ -9,7 +9,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.encoding import canonical
 from ledger.errors import NotFoundError, RuleViolationError
 from ledger.rules.ids import check_unique
@@ -147,7 +147,7 @@ def admit(
         "founded": None if founded is None else founded.isoformat(),
         "district": district,
     }
-    return Command(
+    return LegacyCommand(
         "member.admit",
         args,
         lambda _state, _ctx: Fact(
@@ -166,6 +166,6 @@ def forget(member_id: str, effective: date) -> Command:
             erase_personal=member_id,
         )
 
-    return Command(
+    return LegacyCommand(
         "member.forget", {"member_id": member_id, "effective": effective.isoformat()}, decide
     )

@@ -9,7 +9,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field, TypeAdapter, ValidationError, model_validator
 
 from ledger.calendar import add_months
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import InputError, NotFoundError, RuleViolationError
 from ledger.money import format_eur
 from ledger.postings import FUND, Posting, post, transfer
@@ -923,7 +923,7 @@ def register_dwelling(
         )
         return Fact(REGISTERED, body, ctx.effective)
 
-    return Command("dwelling.register", args, decide)
+    return LegacyCommand("dwelling.register", args, decide)
 
 
 def _occupation(declared_on: date | None, reference: str | None) -> SelfOccupation | None:
@@ -995,7 +995,7 @@ def _transfer_command(
         )
         return Fact(kind_name, checked.model_copy(update={"postings": postings}), on)
 
-    return Command(name, args, decide)
+    return LegacyCommand(name, args, decide)
 
 
 def sell_share(
@@ -1089,7 +1089,7 @@ def resell_share(
         )
         return Fact(RESOLD, body, on)
 
-    return Command("share.resell", args, decide)
+    return LegacyCommand("share.resell", args, decide)
 
 
 def offer_share(dwelling_id: str, on: date) -> Command:
@@ -1115,7 +1115,7 @@ def offer_share(dwelling_id: str, on: date) -> Command:
         )
         return Fact(OFFERED, body, on)
 
-    return Command("share.offer", {"dwelling_id": dwelling_id, "on": on.isoformat()}, decide)
+    return LegacyCommand("share.offer", {"dwelling_id": dwelling_id, "on": on.isoformat()}, decide)
 
 
 # -- reports -----------------------------------------------------------------------------------

@@ -33,7 +33,7 @@ from typing import Annotated, Any, Literal
 from pydantic import BaseModel, Field
 
 from ledger.charter import Charter, Role
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.money import MAX_CENTS, format_eur, rate_str
 from ledger.rules.contributions import ChargeLine, contribution_source, run_of
@@ -936,7 +936,7 @@ def register_workspace(
         market_rent_cents_per_m2_year=market_rent_cents_per_m2_year,
     )
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command(
+    return LegacyCommand(
         "workspace.register",
         args,
         lambda _state, _ctx: Fact("workspace.registered", body, effective),
@@ -955,7 +955,7 @@ def revalue_workspace(
         source=(source or "").strip(),
     )
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command(
+    return LegacyCommand(
         "workspace.revalue", args, lambda _s, _c: Fact("workspace.revalued", body, effective)
     )
 
@@ -969,7 +969,7 @@ def apply(member_id: str, min_m2: int, max_m2: int, effective: date) -> Command:
         return Fact("lease.applied", body, effective)
 
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command("lease.apply", args, decide)
+    return LegacyCommand("lease.apply", args, decide)
 
 
 def withdraw(member_id: str, effective: date, reason: str | None = None) -> Command:
@@ -988,7 +988,7 @@ def withdraw(member_id: str, effective: date, reason: str | None = None) -> Comm
         return Fact("lease.withdrawn", body, effective)
 
     args = {"member_id": member_id, "effective": effective.isoformat(), "reason": cleaned}
-    return Command("lease.withdraw", args, decide)
+    return LegacyCommand("lease.withdraw", args, decide)
 
 
 def grant(
@@ -1067,7 +1067,7 @@ def grant(
         "exception_reason": reason,
         "lease_type": lease_type,
     }
-    return Command("lease.grant", args, decide)
+    return LegacyCommand("lease.grant", args, decide)
 
 
 def index(lease_id: str, rent_cents_per_month: int | None, effective: date) -> Command:
@@ -1106,7 +1106,7 @@ def index(lease_id: str, rent_cents_per_month: int | None, effective: date) -> C
         "rent_cents_per_month": rent_cents_per_month,
         "effective": effective.isoformat(),
     }
-    return Command("lease.index", args, decide)
+    return LegacyCommand("lease.index", args, decide)
 
 
 def end(lease_id: str, effective: date, reason: str) -> Command:
@@ -1118,7 +1118,7 @@ def end(lease_id: str, effective: date, reason: str) -> Command:
         return Fact("lease.ended", body, effective)
 
     args = {**body.model_dump(mode="json"), "effective": effective.isoformat()}
-    return Command("lease.end", args, decide)
+    return LegacyCommand("lease.end", args, decide)
 
 
 # -- reports -----------------------------------------------------------------------------------

@@ -4,6 +4,7 @@ transaction flushes them, and scans that see them."""
 from __future__ import annotations
 
 from collections.abc import Iterator, Mapping
+from typing import Any
 
 from ledger.encoding import loads, record_bytes
 from ledger.state import Record
@@ -16,7 +17,7 @@ class Overlay:
         self._cache: dict[tuple[str, str], bytes | None] = {}
         self._dirty: set[tuple[str, str]] = set()
 
-    def put(self, ns: str, key: str, value: Record) -> None:
+    def put(self, ns: str, key: str, value: Any) -> None:
         self._cache[(ns, key)] = record_bytes(value)
         self._dirty.add((ns, key))
 

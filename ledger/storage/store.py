@@ -20,7 +20,6 @@ from sqlalchemy.exc import DBAPIError, OperationalError
 
 from ledger.encoding import loads
 from ledger.errors import ConflictError, IntegrityError, LedgerError, StorageError, UsageError
-from ledger.state import Record
 from ledger.storage import authentication as auth
 from ledger.storage.overlay import Overlay
 from ledger.storage.trusted import UPSERT_NODE, UPSERT_NS, TrustedState
@@ -929,7 +928,7 @@ class DbState(Overlay):
         self.raw = raw if raw is not None else Raw(conn, conn.dialect.name)
         super().__init__()
 
-    def get(self, ns: str, key: str) -> Record | None:
+    def get(self, ns: str, key: str) -> Any:
         raw = self.get_raw(ns, key)
         return None if raw is None else loads(raw)
 
@@ -941,7 +940,7 @@ class DbState(Overlay):
             self._cache[k] = None if row is None else bytes(row[0])
         return self._cache[k]
 
-    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+    def scan(self, ns: str) -> Iterator[tuple[str, Any]]:
         stored = {
             str(k): bytes(v)
             for k, v in self.raw.rows("SELECT key, value FROM projection WHERE ns = ?", (ns,))

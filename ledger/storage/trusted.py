@@ -8,7 +8,6 @@ from typing import TYPE_CHECKING, Any
 
 from ledger.encoding import loads
 from ledger.errors import IntegrityError
-from ledger.state import Record
 from ledger.storage import authentication as auth
 from ledger.storage.overlay import Overlay
 
@@ -143,7 +142,7 @@ class TrustedState(Overlay):
 
     # -- the State protocol ----------------------------------------------------------------------
 
-    def get(self, ns: str, key: str) -> Record | None:
+    def get(self, ns: str, key: str) -> Any:
         raw = self.get_raw(ns, key)
         return None if raw is None else loads(raw)
 
@@ -163,7 +162,7 @@ class TrustedState(Overlay):
             self._accept(bucket, loaded[bucket], k)
         return cache.setdefault(k, None)
 
-    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+    def scan(self, ns: str) -> Iterator[tuple[str, Any]]:
         stored: dict[str, bytes] = {}
         found = auth.NamespaceDigest()
         for key, value in self.raw.rows("SELECT key, value FROM projection WHERE ns = ?", (ns,)):

@@ -19,9 +19,9 @@ import contextlib
 import sqlite3
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
+from typing import Any
 
 from ledger.encoding import loads, record_bytes
-from ledger.state import Record
 
 _MISSING = object()
 # 8 MiB of Bloom filter: with three hashes, false positives stay near 0.02% at the 1.3
@@ -81,11 +81,11 @@ class SpillState:
             self._cache[k] = raw
         return raw  # type: ignore[return-value]
 
-    def get(self, ns: str, key: str) -> Record | None:
+    def get(self, ns: str, key: str) -> Any:
         raw = self.get_raw(ns, key)
         return None if raw is None else loads(raw)
 
-    def put(self, ns: str, key: str, value: Record) -> None:
+    def put(self, ns: str, key: str, value: Any) -> None:
         self._pending[(ns, key)] = record_bytes(value)
         self._pending_keys[ns].add(key)
         if len(self._pending) >= self._pending_records:
@@ -97,7 +97,7 @@ class SpillState:
         if len(self._pending) >= self._pending_records:
             self.flush()
 
-    def scan(self, ns: str) -> Iterator[tuple[str, Record]]:
+    def scan(self, ns: str) -> Iterator[tuple[str, Any]]:
         # The file's rows with the pending changes laid over them: a scan does not force the
         # pending batch to disk (a lease grant scans the waiting list at every grant).
         merged: dict[str, bytes | None] = {}

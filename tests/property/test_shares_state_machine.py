@@ -20,7 +20,7 @@ from pydantic import TypeAdapter
 from ledger import note
 from ledger.charter import TEMPLATE, Charter, charter_from_dict, parse_charter
 from ledger.checks import verify_store
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.encoding import loads
 from ledger.errors import LedgerError
 from ledger.keys import generate
@@ -349,7 +349,7 @@ class SharesMachine(RuleBasedStateMachine):
         body = fact.body.model_copy(
             update={"price_cents": fact.body.price_cents + change}  # type: ignore[attr-defined]
         )
-        forged = Command("forged", {}, lambda _s, _c: Fact(fact.kind, body, fact.effective))
+        forged = LegacyCommand("forged", {}, lambda _s, _c: Fact(fact.kind, body, fact.effective))
         assert not self.attempt("coop-admin", lambda: forged), "a typed-in price was accepted"
         _event("refused a typed-in price")
 

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from ledger.charter import TEMPLATE, Charter, charter_from_dict, parse_charter
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import InputError, LedgerError
 from ledger.keys import Signer
 from ledger.postings import balance
@@ -283,7 +283,7 @@ def forged(command: Command, **changes: Any) -> Command:
         fact = command.decide(state, ctx)
         return Fact(fact.kind, fact.body.model_copy(update=changes), fact.effective)
 
-    return Command("forged", {}, decide)
+    return LegacyCommand("forged", {}, decide)
 
 
 def test_a_forged_beneficiary_or_policy_is_refused(area: Founded) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.charter import DEFAULT_LEVY_INDEX, TEMPLATE, Charter, parse_charter
 from ledger.checks import verify_store
-from ledger.command import Command, Fact
+from ledger.command import Fact, LegacyCommand
 from ledger.errors import AuthorizationError, InputError, NotFoundError, RuleViolationError
 from ledger.keys import Signer
 from ledger.postings import balance
@@ -303,7 +303,7 @@ def test_a_sale_body_with_another_levy_is_refused(example: Founded) -> None:
         return Fact(fact.kind, fact.body.model_copy(update={"levy": lower}), fact.effective)
 
     with pytest.raises(RuleViolationError, match="levy_cents recorded 100000, computed 1350000"):
-        example.append("levy-admin", [Command("forged", {}, forged)])
+        example.append("levy-admin", [LegacyCommand("forged", {}, forged)])
 
 
 def test_sales_of_a_property_are_in_date_order(example: Founded) -> None:

@@ -12,7 +12,7 @@ import pytest
 
 from ledger.charter import TEMPLATE, Charter, parse_charter
 from ledger.checks import verify_store
-from ledger.command import Command, Fact
+from ledger.command import Fact, LegacyCommand
 from ledger.errors import RuleViolationError
 from ledger.rules import corrections, fund, members, shares
 from ledger.rules.members import PersonalData
@@ -248,4 +248,4 @@ def test_a_registration_with_another_base_policy_is_refused(make: Any) -> None:
     with pytest.raises(
         RuleViolationError, match="base_at_resale is resets, the charter in force says"
     ):
-        d.f.append("coop-admin", [Command("forged", {}, forged)])
+        d.f.append("coop-admin", [LegacyCommand("forged", {}, forged)])

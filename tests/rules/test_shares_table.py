@@ -16,7 +16,7 @@ import pytest
 
 from ledger.charter import TEMPLATE, charter_from_dict, parse_charter
 from ledger.checks import verify_store
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import (
     AuthorizationError,
     InputError,
@@ -106,7 +106,7 @@ class Story:
         """The fact the real command decides, with some body fields changed (a forged entry)."""
         fact = self.f.ledger.dry_run([command], self.f.signers["coop-admin"])[0]
         body = fact.body.model_copy(update=changes)
-        return Command("forged", {}, lambda _s, _c: Fact(fact.kind, body, fact.effective))
+        return LegacyCommand("forged", {}, lambda _s, _c: Fact(fact.kind, body, fact.effective))
 
     def record(self, ns: str, key: str) -> dict[str, Any]:
         with self.f.store.reading() as tx:

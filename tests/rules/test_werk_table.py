@@ -14,7 +14,7 @@ import pytest
 
 from ledger.charter import Charter, charter_from_dict
 from ledger.checks import verify_store
-from ledger.command import Command, Fact
+from ledger.command import Command, Fact, LegacyCommand
 from ledger.errors import (
     AuthorizationError,
     InputError,
@@ -762,7 +762,7 @@ def forged(command: Command, kind: str | None = None, **changes: Any) -> Command
         fact = command.decide(state, ctx)
         return Fact(kind or fact.kind, fact.body.model_copy(update=changes), fact.effective)
 
-    return Command("forged", {}, decide)
+    return LegacyCommand("forged", {}, decide)
 
 
 OTHER = werk_rules.QueueException(
