@@ -14,11 +14,11 @@ import io
 import json
 import os
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import orjson
 
@@ -190,158 +190,196 @@ class GemData:
 
 def compute(entries: Iterable[Entry], period: Period) -> GemData:
     """Totals and detail lines for `period` from the entries in log order (other kinds are
-    skipped, so the caller may pass the whole log or only GEM_KINDS)."""
-    data = GemData(period)
-    sales: dict[int, tuple[str, str, str]] = {}  # seq -> property id, district, kind
-    # seq of a sale, payment or waiver -> its movement, sale seq, amount and date (for a
-    # correction)
-    movements: dict[int, tuple[str, int, int, date]] = {}
-    # (subject, month) -> kind, district, debtor (None under a version-1 charter)
-    charged: dict[tuple[str, str], tuple[str, str, str | None]] = {}
-    sums: dict[tuple[str, str], dict[str, int]] = {}
+    skipped, so the caller may pass the whole log or only GEM_KINDS).
 
-    def bucket(district: str, kind: str) -> dict[str, int]:
-        return sums.setdefault((district, kind), dict.fromkeys(_TOTAL_FIELDS, 0))
-
-    def when(day: date) -> int:
-        return -1 if day < period.start else (0 if day <= period.end else 1)
-
+    A fold over the log, not a read of the projections: the GEM's finance officer recomputes
+    the files from a bundle alone (`gem verify --bundle`), and the rows are movements dated
+    in the period, which no projection keeps."""
+    fold = _GemFold(period)
     for entry in entries:
+        step = _GemFold.STEPS.get(entry.kind)
+        if step is not None:
+            step(fold, entry)
+    return fold.finish()
+
+
+class _GemFold:
+    """The running sums and rows of compute(): one step per entry kind the GEM reads."""
+
+    def __init__(self, period: Period) -> None:
+        self.period = period
+        self.data = GemData(period)
+        self.sales: dict[int, tuple[str, str, str]] = {}  # seq -> property id, district, kind
+        # seq of a sale, payment or waiver -> its movement, sale seq, amount and date (for a
+        # correction)
+        self.movements: dict[int, tuple[str, int, int, date]] = {}
+        # (subject, month) -> kind, district, debtor (None under a version-1 charter)
+        self.charged: dict[tuple[str, str], tuple[str, str, str | None]] = {}
+        self.sums: dict[tuple[str, str], dict[str, int]] = {}
+
+    def bucket(self, district: str, kind: str) -> dict[str, int]:
+        return self.sums.setdefault((district, kind), dict.fromkeys(_TOTAL_FIELDS, 0))
+
+    def when(self, day: date) -> int:
+        """-1 before the period, 0 in it, 1 after it."""
+        return -1 if day < self.period.start else (0 if day <= self.period.end else 1)
+
+    def sold(self, entry: Entry) -> None:
+        body, seq = entry.body, entry.seq
+        sale = (body["property_id"], body["district"], body["property_kind"])
+        self.sales[seq] = sale
+        amount = int(body["levy"]["levy_cents"])
+        self.movements[seq] = ("assessed", seq, amount, entry.effective)
+        sums_at = self.bucket(sale[1], sale[2])
+        place = self.when(entry.effective)
+        if place < 0:
+            sums_at["levy_outstanding_at_start"] += amount
+        elif place == 0:
+            sums_at["sales"] += 1
+            sums_at["levy_assessed"] += amount
+            self.data.levy.append(_levy_row(entry, "assessed", seq, sale, amount, body["deed_ref"]))
+
+    def paid_or_waived(self, entry: Entry) -> None:
         body = entry.body
-        seq = entry.seq
-        if entry.kind == "property.sold":
-            sale = (body["property_id"], body["district"], body["property_kind"])
-            sales[seq] = sale
-            amount = int(body["levy"]["levy_cents"])
-            movements[seq] = ("assessed", seq, amount, entry.effective)
-            sums_at = bucket(sale[1], sale[2])
-            place = when(entry.effective)
-            if place < 0:
-                sums_at["levy_outstanding_at_start"] += amount
-            elif place == 0:
-                sums_at["sales"] += 1
-                sums_at["levy_assessed"] += amount
-                data.levy.append(_levy_row(entry, "assessed", seq, sale, amount, body["deed_ref"]))
-        elif entry.kind in ("levy.paid", "levy.waived"):
-            sale = sales[int(body["sale_seq"])]
-            amount = int(body["amount_cents"])
-            movement = "paid" if entry.kind == "levy.paid" else "waived"
-            movements[seq] = (movement, int(body["sale_seq"]), amount, entry.effective)
-            sums_at = bucket(sale[1], sale[2])
-            place = when(entry.effective)
-            if place < 0:
-                sums_at["levy_outstanding_at_start"] -= amount
-            elif place == 0:
-                sums_at[f"levy_{movement}"] += amount
-                ref = body["ref"] if movement == "paid" else body["reason"]
-                data.levy.append(
-                    _levy_row(entry, movement, int(body["sale_seq"]), sale, amount, ref)
+        sale_seq = int(body["sale_seq"])
+        sale = self.sales[sale_seq]
+        amount = int(body["amount_cents"])
+        movement = "paid" if entry.kind == "levy.paid" else "waived"
+        self.movements[entry.seq] = (movement, sale_seq, amount, entry.effective)
+        sums_at = self.bucket(sale[1], sale[2])
+        place = self.when(entry.effective)
+        if place < 0:
+            sums_at["levy_outstanding_at_start"] -= amount
+        elif place == 0:
+            sums_at[f"levy_{movement}"] += amount
+            ref = body["ref"] if movement == "paid" else body["reason"]
+            self.data.levy.append(_levy_row(entry, movement, sale_seq, sale, amount, ref))
+
+    def corrected(self, entry: Entry) -> None:
+        """A corrected movement never happened: its reversal counts on the original's date (so
+        no balance, on any day, holds a movement that was undone). An assessment reversed
+        lowers what is outstanding, a payment or waiver reversed raises it."""
+        body = entry.body
+        if body["kind"] not in LEVY_MOVEMENTS:
+            return
+        movement, sale_seq, amount, on = self.movements[int(body["seq"])]
+        sale = self.sales[sale_seq]
+        sums_at = self.bucket(sale[1], sale[2])
+        place = self.when(on)
+        if place < 0:
+            sign = -1 if movement == "assessed" else 1
+            sums_at["levy_outstanding_at_start"] += sign * amount
+        elif place == 0:
+            sums_at[f"levy_{movement}_reversed"] += amount
+            sums_at["sales_reversed"] += movement == "assessed"
+            row = _levy_row(
+                entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"], on
+            )
+            self.data.levy.append(row)
+
+    def contribution_charged(self, entry: Entry) -> None:
+        month = entry.body["month"]
+        for line in entry.body["lines"]:
+            debtor = line.get("debtor")
+            self.charged[(line["subject"], month)] = (
+                line["subject_kind"],
+                line["district"],
+                debtor,
+            )
+            sums_at = self.bucket(line["district"], line["subject_kind"])
+            amount = int(line["amount_cents"])
+            if month < self.period.first_month:
+                sums_at["contributions_in_arrears_at_start"] += amount
+            elif month <= self.period.last_month:
+                sums_at["contributions_charged"] += amount
+                row_id = f"contrib-{entry.seq}-{line['subject']}"
+                charge = (line["subject_kind"], line["district"], debtor)
+                self.data.contributions.append(
+                    _contribution_row(entry, row_id, "charged", month, line["subject"], charge)
+                    | {"member": line["member"], "amount": amount, "ref": None}
                 )
-        elif entry.kind == "correction.applied" and body["kind"] in LEVY_MOVEMENTS:
-            # A corrected movement never happened: its reversal counts on the original's date
-            # (so no balance, on any day, holds a movement that was undone). An assessment
-            # reversed lowers what is outstanding, a payment or waiver reversed raises it.
-            movement, sale_seq, amount, on = movements[int(body["seq"])]
-            sale = sales[sale_seq]
-            sums_at = bucket(sale[1], sale[2])
-            place = when(on)
+
+    def contribution_paid(self, entry: Entry) -> None:
+        body = entry.body
+        place = self.when(entry.effective)
+        for part in body["allocations"]:
+            charge = self.charged[(part["subject"], part["month"])]
+            sums_at = self.bucket(charge[1], charge[0])
+            amount = int(part["amount_cents"])
             if place < 0:
-                sign = -1 if movement == "assessed" else 1
-                sums_at["levy_outstanding_at_start"] += sign * amount
+                sums_at["contributions_in_arrears_at_start"] -= amount
             elif place == 0:
-                sums_at[f"levy_{movement}_reversed"] += amount
-                sums_at["sales_reversed"] += movement == "assessed"
-                data.levy.append(
-                    _levy_row(
-                        entry, f"{movement}-reversed", sale_seq, sale, amount, body["reason"], on
-                    )
+                sums_at["contributions_paid"] += amount
+                row_id = f"contrib-{entry.seq}-{part['subject']}-{part['month']}"
+                self.data.contributions.append(
+                    _contribution_row(entry, row_id, "paid", part["month"], part["subject"], charge)
+                    | {"member": body["member"], "amount": amount, "ref": body["ref"]}
                 )
-        elif entry.kind == "contribution.charged":
-            month = body["month"]
-            for line in body["lines"]:
-                charged[(line["subject"], month)] = (
-                    line["subject_kind"],
-                    line["district"],
-                    line.get("debtor"),
-                )
-                sums_at = bucket(line["district"], line["subject_kind"])
-                amount = int(line["amount_cents"])
-                if month < period.first_month:
-                    sums_at["contributions_in_arrears_at_start"] += amount
-                elif month <= period.last_month:
-                    sums_at["contributions_charged"] += amount
-                    data.contributions.append(
-                        {
-                            "row_id": f"contrib-{seq}-{line['subject']}",
-                            "seq": seq,
-                            "movement": "charged",
-                            "date": entry.effective.isoformat(),
-                            "month": month,
-                            "subject": line["subject"],
-                            "property_kind": line["subject_kind"],
-                            "district": line["district"],
-                            "member": line["member"],
-                            "debtor": line.get("debtor"),
-                            "amount": amount,
-                            "ref": None,
-                        }
-                    )
-        elif entry.kind == "contribution.paid":
-            place = when(entry.effective)
-            payer = body["member"]
-            for part in body["allocations"]:
-                kind, district, debtor = charged[(part["subject"], part["month"])]
-                sums_at = bucket(district, kind)
-                amount = int(part["amount_cents"])
-                if place < 0:
-                    sums_at["contributions_in_arrears_at_start"] -= amount
-                elif place == 0:
-                    sums_at["contributions_paid"] += amount
-                    data.contributions.append(
-                        {
-                            "row_id": f"contrib-{seq}-{part['subject']}-{part['month']}",
-                            "seq": seq,
-                            "movement": "paid",
-                            "date": entry.effective.isoformat(),
-                            "month": part["month"],
-                            "subject": part["subject"],
-                            "property_kind": kind,
-                            "district": district,
-                            "member": payer,
-                            "debtor": debtor,
-                            "amount": amount,
-                            "ref": body["ref"],
-                        }
-                    )
-    for (district, kind), s in sorted(sums.items()):
-        s["levy_outstanding"] = (
-            s["levy_outstanding_at_start"]
-            + s["levy_assessed"]
-            - s["levy_assessed_reversed"]
-            - s["levy_paid"]
-            + s["levy_paid_reversed"]
-            - s["levy_waived"]
-            + s["levy_waived_reversed"]
-        )
-        s["contributions_in_arrears"] = (
-            s["contributions_in_arrears_at_start"]
-            + s["contributions_charged"]
-            - s["contributions_paid"]
-        )
-        if not any(s.values()):
-            continue
-        data.totals.append(
-            {
-                "row_id": f"total-{period.label}-{district}-{kind}",
-                "period": period.label,
-                "district": district,
-                "property_kind": kind,
-                **s,
-            }
-        )
-    data.levy.sort(key=lambda r: (r["seq"], r["row_id"]))
-    data.contributions.sort(key=lambda r: (r["seq"], r["row_id"]))
-    return data
+
+    STEPS: ClassVar[dict[str, Callable[[_GemFold, Entry], None]]] = {
+        "property.sold": sold,
+        "levy.paid": paid_or_waived,
+        "levy.waived": paid_or_waived,
+        "correction.applied": corrected,
+        "contribution.charged": contribution_charged,
+        "contribution.paid": contribution_paid,
+    }
+
+    def finish(self) -> GemData:
+        """The totals of every district and property kind with anything to report, rows sorted."""
+        period, data = self.period, self.data
+        for (district, kind), s in sorted(self.sums.items()):
+            s["levy_outstanding"] = (
+                s["levy_outstanding_at_start"]
+                + s["levy_assessed"]
+                - s["levy_assessed_reversed"]
+                - s["levy_paid"]
+                + s["levy_paid_reversed"]
+                - s["levy_waived"]
+                + s["levy_waived_reversed"]
+            )
+            s["contributions_in_arrears"] = (
+                s["contributions_in_arrears_at_start"]
+                + s["contributions_charged"]
+                - s["contributions_paid"]
+            )
+            if not any(s.values()):
+                continue
+            data.totals.append(
+                {
+                    "row_id": f"total-{period.label}-{district}-{kind}",
+                    "period": period.label,
+                    "district": district,
+                    "property_kind": kind,
+                    **s,
+                }
+            )
+        data.levy.sort(key=lambda r: (r["seq"], r["row_id"]))
+        data.contributions.sort(key=lambda r: (r["seq"], r["row_id"]))
+        return data
+
+
+def _contribution_row(
+    entry: Entry,
+    row_id: str,
+    movement: str,
+    month: str,
+    subject: str,
+    charge: tuple[str, str, str | None],
+) -> dict[str, Any]:
+    """The columns of a contributions row that a charge and a payment fill alike."""
+    kind, district, debtor = charge
+    return {
+        "row_id": row_id,
+        "seq": entry.seq,
+        "movement": movement,
+        "date": entry.effective.isoformat(),
+        "month": month,
+        "subject": subject,
+        "property_kind": kind,
+        "district": district,
+        "debtor": debtor,
+    }
 
 
 def _levy_row(
