@@ -57,6 +57,68 @@ class Receipt:
     facts: tuple[Fact, ...] = field(default=(), compare=False)
 
 
+def _sign_apply_store(
+    tx: WriteTx,
+    fact: Fact,
+    seq: int,
+    prev: bytes,
+    now: str,
+    signers: Sequence[Signer],
+    signer_ids: Sequence[str],  # theirs, read once a batch (a property that hashes the key)
+    request_id: str | None,
+) -> bytes:
+    """Make entry `seq` of a decided fact, sign it, fold it into the state through the same
+    apply() the auditor runs, and add it to the store; its leaf hash."""
+    author_id = signer_ids[0]
+    body = fact.body.model_dump(mode="json")
+    prev_text = GENESIS_PREV if seq == 0 else prev.hex()
+    entry, entry_bytes = make_entry(
+        seq, fact.kind, body, prev_text, now, fact.effective, author_id, request_id
+    )
+    message = signing_message(entry_bytes)
+    sig_texts = [base64.b64encode(s.sign(message)).decode("ascii") for s in signers]
+    if entry is None:
+        # Validated by make_entry's plain checks: no models to build (decision 0008).
+        apply_entry(
+            tx.state, fact.kind, body, seq, fact.effective, now, author_id, request_id,
+            signer_ids, decided=fact.body,
+        )  # fmt: skip
+        data = assemble_leaf_texts(entry_bytes, list(zip(signer_ids, sig_texts, strict=True)))
+    else:
+        pairs = zip(signer_ids, sig_texts, strict=True)
+        signatures = [Signature(key_id=k, sig=v) for k, v in pairs]
+        apply(tx.state, SignedEntry(entry=entry, signatures=tuple(signatures)))
+        data = assemble_leaf(entry_bytes, signatures)
+    digest = merkle.leaf_hash(data)
+    tx.add_entry(
+        {
+            "seq": seq,
+            "kind": fact.kind,
+            "key_id": author_id,
+            "effective": fact.effective.isoformat(),
+            "recorded_at": now,
+            "request_id": request_id,
+            "leaf_hash": digest,
+            "data": data,
+        }
+    )
+    return digest
+
+
+def _keep_personal_data(tx: WriteTx, fact: Fact, seq: int) -> None:
+    """Store the personal data a fact brings (outside the log), or erase what it forgets,
+    with the request rows that could tell who it was."""
+    if fact.personal is not None:
+        member_id, salt, personal = fact.personal
+        unclaimed_member_data(tx, member_id)
+        tx.put_member_data(member_id, salt, personal)
+    if fact.erase_personal is not None:
+        tx.erase_member_data(fact.erase_personal, seq)
+        member = tx.state.get("member", fact.erase_personal)
+        if member is not None:
+            log_guard.forget_requests(tx, member["admitted_seq"], seq)
+
+
 def utcnow() -> datetime:
     return datetime.now(UTC)
 
@@ -203,79 +265,22 @@ class Ledger:
         state = tx.state
         if start > 0:
             check_log_key(state, log_signer)
-        author = signers[0]
         moment = self.clock()
         now = utc_text(moment)
         size = start
         appended: list[Appended] = []
         leaves: list[bytes] = []
         facts: list[Fact] = []
-        author_id = author.key_id  # a property that hashes the public key: read it once
-        signer_ids = [s.key_id for s in signers]
+        signer_ids = [s.key_id for s in signers]  # properties that hash the key: read once
+        author_id = signer_ids[0]
         today = moment.date()
         founded_on = genesis_date(state)
         for command in commands:
             ctx = Ctx(size, today, now, author_id, request_id)
             fact = command.decide(state, ctx)
             check_not_before(fact, ctx, founded_on)
-            body = fact.body.model_dump(mode="json")
-            entry, entry_bytes = make_entry(
-                size,
-                fact.kind,
-                body,
-                GENESIS_PREV if size == 0 else prev.hex(),
-                now,
-                fact.effective,
-                author_id,
-                request_id,
-            )
-            message = signing_message(entry_bytes)
-            sig_texts = [base64.b64encode(s.sign(message)).decode("ascii") for s in signers]
-            if entry is None:
-                # Validated by make_entry's plain checks: no models to build (decision 0008).
-                apply_entry(
-                    state,
-                    fact.kind,
-                    body,
-                    size,
-                    fact.effective,
-                    now,
-                    author_id,
-                    request_id,
-                    signer_ids,
-                    decided=fact.body,
-                )
-                data = assemble_leaf_texts(
-                    entry_bytes, list(zip(signer_ids, sig_texts, strict=True))
-                )
-            else:
-                signatures = [
-                    Signature(key_id=k, sig=v) for k, v in zip(signer_ids, sig_texts, strict=True)
-                ]
-                apply(state, SignedEntry(entry=entry, signatures=tuple(signatures)))
-                data = assemble_leaf(entry_bytes, signatures)
-            digest = merkle.leaf_hash(data)
-            tx.add_entry(
-                {
-                    "seq": size,
-                    "kind": fact.kind,
-                    "key_id": author_id,
-                    "effective": fact.effective.isoformat(),
-                    "recorded_at": now,
-                    "request_id": request_id,
-                    "leaf_hash": digest,
-                    "data": data,
-                }
-            )
-            if fact.personal is not None:
-                member_id, salt, personal = fact.personal
-                unclaimed_member_data(tx, member_id)
-                tx.put_member_data(member_id, salt, personal)
-            if fact.erase_personal is not None:
-                tx.erase_member_data(fact.erase_personal, size)
-                member = state.get("member", fact.erase_personal)
-                if member is not None:
-                    log_guard.forget_requests(tx, member["admitted_seq"], size)
+            digest = _sign_apply_store(tx, fact, size, prev, now, signers, signer_ids, request_id)
+            _keep_personal_data(tx, fact, size)
             appended.append(Appended(size, fact.kind, digest, fact.effective))
             leaves.append(digest)
             facts.append(fact)
@@ -286,7 +291,7 @@ class Ledger:
         checkpoint = self._extend_tree(tx, start, leaves, log_signer, anchor)
         tx.set_head(size, prev)
         if request_id is not None:
-            content = request_hash(commands, author.key_id, log_signer)
+            content = request_hash(commands, author_id, log_signer)
             tx.add_request(request_id, content, start, size - 1, size)
         return Receipt(tuple(appended), size, checkpoint, facts=tuple(facts))
 
