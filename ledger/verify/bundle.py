@@ -170,17 +170,7 @@ def verify_bundle_since(
     declared = check_manifest(directory, auditor)
     latest_text = _read_checkpoint(directory / LATEST, "checkpoint")
     latest = open_trusted_checkpoint(latest_text, trusted, f"the bundle's {LATEST} file")
-    if latest.tree_size < saved.tree_size:
-        raise VerificationError(
-            f"the bundle's checkpoint signs size {latest.tree_size}, less than the saved "
-            f"checkpoint's {saved.tree_size}: an older bundle, or a log rolled back"
-        )
-    if latest.tree_size == saved.tree_size and latest.root_hash != saved.root_hash:
-        raise VerificationError(
-            f"fork: the log key signed two checkpoints of size {saved.tree_size} with different "
-            f"roots ({note.b64encode(saved.root_hash)} saved, {note.b64encode(latest.root_hash)} "
-            "in the bundle)"
-        )
+    _refuse_rollback_or_fork(saved, latest)
     # Only the new checkpoints are checked; the old ones were checked last time.
     auditor.expect_checkpoints(
         (size, text)
@@ -199,10 +189,36 @@ def verify_bundle_since(
         prefix_root = auditor.tree.root()
     report = auditor.finish()
     _check_manifest_size(auditor, declared, report)
-    size, root = report.tree_size, report.root_hash
-    matches_latest = size == latest.tree_size and root == latest.root_hash
+    _check_prefix(report, saved, latest, prefix_root)
+    _check_size_and_root(auditor, report, saved, latest)
+    report.latest_checkpoint = latest_text
+    if report.ok:
+        replace_file(saved_path, latest_text.encode("utf-8"), "saved checkpoint")
+    return report
+
+
+def _refuse_rollback_or_fork(saved: note.Checkpoint, latest: note.Checkpoint) -> None:
+    """The bundle's checkpoint may not be older than the saved one, nor another of its size."""
+    if latest.tree_size < saved.tree_size:
+        raise VerificationError(
+            f"the bundle's checkpoint signs size {latest.tree_size}, less than the saved "
+            f"checkpoint's {saved.tree_size}: an older bundle, or a log rolled back"
+        )
+    if latest.tree_size == saved.tree_size and latest.root_hash != saved.root_hash:
+        raise VerificationError(
+            f"fork: the log key signed two checkpoints of size {saved.tree_size} with different "
+            f"roots ({note.b64encode(saved.root_hash)} saved, {note.b64encode(latest.root_hash)} "
+            "in the bundle)"
+        )
+
+
+def _check_prefix(
+    report: Report, saved: note.Checkpoint, latest: note.Checkpoint, prefix_root: bytes | None
+) -> None:
+    """The bundle's first saved.tree_size entries must give the saved root: else a fork (when
+    its own checkpoint matches its entries) or altered entries."""
     if prefix_root is not None and prefix_root != saved.root_hash:
-        if matches_latest:
+        if (report.tree_size, report.root_hash) == (latest.tree_size, latest.root_hash):
             raise VerificationError(
                 f"fork: the bundle's checkpoint (size {latest.tree_size}) is signed by the log "
                 f"key but does not extend the saved checkpoint (size {saved.tree_size}): its "
@@ -214,6 +230,15 @@ def verify_bundle_since(
             f"root, and its entries do not give its own checkpoint's root either: entries were "
             "altered; run verify without --since to find which"
         )
+
+
+def _check_size_and_root(
+    auditor: Auditor, report: Report, saved: note.Checkpoint, latest: note.Checkpoint
+) -> None:
+    """Findings where the bundle holds fewer or more entries than the checkpoints sign, or
+    its entries give another root than its own checkpoint."""
+    size, root = report.tree_size, report.root_hash
+    matches_latest = (size, root) == (latest.tree_size, latest.root_hash)
     truncated = any(f.code == "truncated" for f in report.findings)
     if size < saved.tree_size:
         auditor.add(
@@ -241,7 +266,3 @@ def verify_bundle_since(
             f"{LATEST} signs root {note.b64encode(latest.root_hash)}, but the bundle's entries "
             f"give {note.b64encode(root)}",
         )
-    report.latest_checkpoint = latest_text
-    if report.ok:
-        replace_file(saved_path, latest_text.encode("utf-8"), "saved checkpoint")
-    return report
