@@ -332,6 +332,25 @@ def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:
             f"{len(misplaced)} projection records are stored in the wrong bucket, first {misplaced[0]}",
         )
     made = auth.commitment(mac_key, rows)
+    _compare_commitment(tx, auditor, made, rows)
+    size, last, root, mac = tx.authentication()
+    if size == 0 and mac is None and root is None:
+        return
+    if root is None or not auth.same(mac, auth.head_mac(mac_key, size, last, root)):
+        auditor.add(None, "authentication", "the head row fails its authentication")
+    elif root != made.root:
+        auditor.add(
+            None,
+            "authentication",
+            "the head's state root does not match the projection records: a record was "
+            "added, removed, changed or put back to an earlier version outside coop-ledger",
+        )
+
+
+def _compare_commitment(
+    tx: ReadTx, auditor: Auditor, made: auth.Commitment, rows: list[tuple[str, str, bytes]]
+) -> None:
+    """The stored tree nodes and namespace digests against those recomputed from the rows."""
     nodes, namespaces = tx.state_commitment()
     differing: list[int] = []
     for page in range(auth.FANOUT):
@@ -366,16 +385,4 @@ def _check_authentication(tx: ReadTx, auditor: Auditor, mac_key: bytes) -> None:
             None,
             "authentication",
             f"the digest of namespace {names[0]} differs from its projection records",
-        )
-    size, last, root, mac = tx.authentication()
-    if size == 0 and mac is None and root is None:
-        return
-    if root is None or not auth.same(mac, auth.head_mac(mac_key, size, last, root)):
-        auditor.add(None, "authentication", "the head row fails its authentication")
-    elif root != made.root:
-        auditor.add(
-            None,
-            "authentication",
-            "the head's state root does not match the projection records: a record was "
-            "added, removed, changed or put back to an earlier version outside coop-ledger",
         )

@@ -246,6 +246,27 @@ class PlainLeaf:
     entry_bytes: bytes
 
 
+def _plain_signatures(sigs: list[Any]) -> list[tuple[str, bytes]] | None:
+    """The (key id, raw signature) pairs of a leaf's signatures, or None if any is unusual."""
+    raw_sigs: list[tuple[str, bytes]] = []
+    for sig in sigs:
+        if type(sig) is not dict or sig.keys() != {"key_id", "sig"}:
+            return None
+        sig_key, text = sig["key_id"], sig["sig"]
+        if type(sig_key) is not str or _HEX32_FULL.fullmatch(sig_key) is None:
+            return None
+        if type(text) is not str or len(text) != 88:
+            return None
+        try:
+            raw = base64.b64decode(text, validate=True)
+        except binascii.Error:
+            return None
+        if len(raw) != 64:
+            return None
+        raw_sigs.append((sig_key, raw))
+    return raw_sigs
+
+
 def plain_leaf(data: bytes) -> PlainLeaf | None:
     """Decode leaf bytes on the fast path, or None to send the leaf to decode_leaf().
 
@@ -285,22 +306,9 @@ def plain_leaf(data: bytes) -> PlainLeaf | None:
         return None
     if not _plain_envelope(seq, kind, body, prev, recorded_at, day, key_id, request_id):
         return None
-    raw_sigs: list[tuple[str, bytes]] = []
-    for sig in sigs:
-        if type(sig) is not dict or sig.keys() != {"key_id", "sig"}:
-            return None
-        sig_key, text = sig["key_id"], sig["sig"]
-        if type(sig_key) is not str or _HEX32_FULL.fullmatch(sig_key) is None:
-            return None
-        if type(text) is not str or len(text) != 88:
-            return None
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except binascii.Error:
-            return None
-        if len(raw) != 64:
-            return None
-        raw_sigs.append((sig_key, raw))
+    raw_sigs = _plain_signatures(sigs)
+    if raw_sigs is None:
+        return None
     # Each signature is two ASCII strings (checked above): encoded without the guard walk.
     tail = b',"signatures":' + record_bytes(sigs) + b"}"
     if not (data.startswith(_LEAF_HEAD) and data.endswith(tail)):
