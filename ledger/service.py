@@ -33,7 +33,7 @@ from ledger.model import (
     signing_message,
 )
 from ledger.rules.governance import KeyGrant, LedgerFounded, LogKey
-from ledger.state import Ctx, State, apply, apply_entry, load_kinds
+from ledger.state import META, Ctx, State, apply, apply_entry, load_kinds
 from ledger.storage.store import Store, WriteTx
 from ledger.types import utc_text, validated
 
@@ -322,7 +322,7 @@ class Ledger:
         if anchor is not None:
             anchors.append((anchor.tree_size, anchor.root_hash))
         log_guard.check_fork(nodes, size, root, anchors)
-        meta = tx.state.get("meta", "ledger")
+        meta = tx.state.get(META, "ledger")
         assert meta is not None
         signed = note.sign_checkpoint(
             note.Checkpoint(meta["origin"], size, root), log_signer.private_key
@@ -377,7 +377,7 @@ def trust_state(tx: WriteTx, log_signer: Signer) -> None:
 
 def genesis_date(state: State) -> date | None:
     """The ledger's founding date (None before entry 0 is written)."""
-    meta = state.get("meta", "ledger")
+    meta = state.get(META, "ledger")
     return None if meta is None else date.fromisoformat(meta["founded_on"])
 
 
@@ -394,7 +394,7 @@ def check_not_before(fact: Fact, ctx: Ctx, founded_on: date | None) -> None:
 
 
 def check_log_key(state: State, log_signer: Signer) -> None:
-    meta = state.get("meta", "ledger")
+    meta = state.get(META, "ledger")
     if meta is None:
         raise StorageError("this ledger has no genesis entry: run coopledger init")
     if log_signer.key_id != meta["log_key_id"]:

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from ledger import merkle, note
 from ledger.errors import NotFoundError, UsageError
+from ledger.state import META
 from ledger.storage.store import ReadTx
 
 
@@ -40,7 +41,7 @@ class ConsistencyProof:
 
 def log_verifier(tx: ReadTx) -> note.Verifier:
     """The log's note verifier as the genesis entry set it up: what auditors pin."""
-    meta = tx.state.get("meta", "ledger")
+    meta = tx.state.get(META, "ledger")
     if meta is None:
         raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     return note.Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"]))

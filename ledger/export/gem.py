@@ -30,6 +30,7 @@ from ledger.keys import Signer, key_id, verify_signature
 from ledger.kinds import GEM_KINDS
 from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
+from ledger.state import META
 from ledger.storage.store import ReadTx
 
 GEM_FORMAT = "coop-ledger-gem/v3"
@@ -527,7 +528,7 @@ def ledger_checkpoint(tx: ReadTx, size: int | None = None) -> Checkpointed:
     if found is None:
         what = "any" if size is None else f"a checkpoint at tree size {size}"
         raise NotFoundError(f"the ledger has no signed checkpoint ({what}): nothing to export")
-    meta = tx.state.get("meta", "ledger")
+    meta = tx.state.get(META, "ledger")
     if meta is None:
         raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     return Checkpointed(str(meta["origin"]), found[0], found[1], found[2])
@@ -554,7 +555,7 @@ def export_gem(
     formats: tuple[str, ...] = FORMATS,
 ) -> Exported:
     """Compute the GEM files at the latest checkpoint, sign the manifest, write the directory."""
-    meta = tx.state.get("meta", "ledger")
+    meta = tx.state.get(META, "ledger")
     if meta is not None and log_signer.key_id != meta["log_key_id"]:
         raise KeyFileError(
             f"log key {log_signer.name} ({log_signer.key_id[:16]}) is not this ledger's log key "
@@ -787,7 +788,7 @@ def _diff_rows(name: str, actual: bytes, expected: bytes) -> list[tuple[str | No
 
 def verify_from_store(directory: Path, tx: ReadTx, trusted: note.Verifier | None) -> GemReport:
     """gem verify --db: recompute from the database's entries."""
-    meta = tx.state.get("meta", "ledger")
+    meta = tx.state.get(META, "ledger")
     if meta is None:
         raise NotFoundError("this ledger has no genesis entry: run coopledger init")
     log_key = note.Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"]))

@@ -21,7 +21,7 @@ from ledger.model import (
     plain_leaf,
     signing_message,
 )
-from ledger.state import MemoryState, State, apply, apply_entry, public_key_of
+from ledger.state import META, MemoryState, State, apply, apply_entry, public_key_of
 from ledger.verify import sigpool
 
 # Deferred events of a pooled audit, settled in feed order (Auditor._settle_one).
@@ -405,7 +405,7 @@ class Auditor:
     def _log_verifier(self) -> note.Verifier | None:
         if self.trusted is not None:
             return self.trusted
-        meta = self.state.get("meta", "ledger")
+        meta = self.state.get(META, "ledger")
         if meta is None:
             return None
         return note.Verifier.from_public_key(meta["origin"], base64.b64decode(meta["log_key"]))
