@@ -39,6 +39,26 @@ def db_option(f: F) -> F:
     )(f)
 
 
+FILE = click.Path(dir_okay=False, path_type=Path)
+
+
+def key_option(help_text: str) -> Callable[[F], F]:
+    """--key: a signing key file, from the option or COOPLEDGER_KEY."""
+    return click.option(
+        "--key", envvar="COOPLEDGER_KEY", type=FILE, help=f"{help_text} (env COOPLEDGER_KEY)."
+    )
+
+
+def log_key_option(help_text: str) -> Callable[[F], F]:
+    """--log-key: the ledger's log key file, from the option or COOPLEDGER_LOG_KEY."""
+    return click.option(
+        "--log-key",
+        envvar="COOPLEDGER_LOG_KEY",
+        type=FILE,
+        help=f"{help_text} (env COOPLEDGER_LOG_KEY).",
+    )
+
+
 def json_option(f: F) -> F:
     return click.option("--json", "as_json", is_flag=True, help="Print JSON instead of text.")(f)
 
@@ -70,25 +90,15 @@ def write_options(command: F) -> F:
     f: Any = with_request
     f = click.option(
         "--receipt",
-        type=click.Path(dir_okay=False, path_type=Path),
+        type=FILE,
         help="Also write a C2SP tlog-proof receipt for the (last) new entry to this file.",
     )(f)
     f = click.option(
         "--request-id",
         help="Idempotency key: retrying with the same id returns the original receipt.",
     )(f)
-    f = click.option(
-        "--log-key",
-        envvar="COOPLEDGER_LOG_KEY",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="The ledger's log key, which signs the new checkpoint (env COOPLEDGER_LOG_KEY).",
-    )(f)
-    f = click.option(
-        "--key",
-        envvar="COOPLEDGER_KEY",
-        type=click.Path(dir_okay=False, path_type=Path),
-        help="Your signing key file (env COOPLEDGER_KEY).",
-    )(f)
+    f = log_key_option("The ledger's log key, which signs the new checkpoint")(f)
+    f = key_option("Your signing key file")(f)
     f = json_option(f)
     result: F = db_option(f)
     return result

@@ -14,6 +14,7 @@ from cli.app import (
     emit,
     json_option,
     load_log_signer,
+    log_key_option,
     log_memory,
     open_store,
     reading,
@@ -97,12 +98,7 @@ def log_show(seq: int, db: str, as_json: bool) -> None:
     help="The size of the last checkpoint this log key signed, as you know it from outside "
     "the database (the checkpoint you published last, an auditor's saved file, a receipt).",
 )
-@click.option(
-    "--log-key",
-    envvar="COOPLEDGER_LOG_KEY",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The ledger's log key, whose memory is missing (env COOPLEDGER_LOG_KEY).",
-)
+@log_key_option("The ledger's log key, whose memory is missing")
 @db_option
 @json_option
 def log_adopt(size: int, log_key: Path | None, db: str, as_json: bool) -> None:

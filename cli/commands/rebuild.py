@@ -6,16 +6,19 @@ from pathlib import Path
 
 import click
 
-from cli.app import db_option, emit, json_option, load_log_signer, log_memory, open_store
+from cli.app import (
+    db_option,
+    emit,
+    json_option,
+    load_log_signer,
+    log_key_option,
+    log_memory,
+    open_store,
+)
 
 
 @click.command()
-@click.option(
-    "--log-key",
-    envvar="COOPLEDGER_LOG_KEY",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="The ledger's log key: the only key the replay trusts (env COOPLEDGER_LOG_KEY).",
-)
+@log_key_option("The ledger's log key: the only key the replay trusts")
 @db_option
 @json_option
 def rebuild(log_key: Path | None, db: str, as_json: bool) -> None:

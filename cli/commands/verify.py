@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 
-from cli.app import db_option, echo, emit, reading
+from cli.app import db_option, echo, emit, log_key_option, reading
 
 
 @contextmanager
@@ -75,12 +75,8 @@ def _render(report: Any, as_json: bool, what: str) -> None:
     help="Processes to verify a bundle with: this one, plus workers - 1 that check signatures "
     "(the findings are the same).",
 )
-@click.option(
-    "--log-key",
-    envvar="COOPLEDGER_LOG_KEY",
-    type=click.Path(dir_okay=False, path_type=Path),
-    help="Optional, on a database: also check the projection's MACs and the head's state "
-    "digest (env COOPLEDGER_LOG_KEY).",
+@log_key_option(
+    "Optional, on a database: also check the projection's MACs and the head's state digest"
 )
 @db_option
 @click.option("--json", "as_json", is_flag=True)
