@@ -23,7 +23,7 @@ from typing import Any, ClassVar
 import orjson
 
 from ledger import limits, merkle, note
-from ledger.encoding import canonical, loads
+from ledger.encoding import canonical
 from ledger.errors import InputError, KeyFileError, LedgerError, NotFoundError, UsageError
 from ledger.files import check_folder, new_folder
 from ledger.keys import Signer, key_id, verify_signature
@@ -32,6 +32,7 @@ from ledger.model import Entry, decode_leaf
 from ledger.money import format_eur
 from ledger.state import META
 from ledger.storage.store import ReadTx
+from ledger.verify.bundle import read_manifest as read_manifest_file
 
 GEM_FORMAT = "coop-ledger-gem/v3"
 MANIFEST = "manifest.json"
@@ -623,12 +624,8 @@ class GemReport:
 
 
 def read_manifest(directory: Path) -> dict[str, Any]:
+    manifest = read_manifest_file(directory, MANIFEST, GEM_FORMAT, "a GEM export")
     path = directory / MANIFEST
-    if not os.path.lexists(path):
-        raise InputError(f"{directory} is not a GEM export: it has no {MANIFEST}")
-    manifest = loads(limits.read_bytes(path, "manifest", limits.MANIFEST_BYTES))
-    if not isinstance(manifest, dict) or manifest.get("format") != GEM_FORMAT:
-        raise InputError(f"{path}: not a {GEM_FORMAT} manifest")
     for name, kind in (
         ("period", str),
         ("tree_size", int),

@@ -6,6 +6,7 @@ import hashlib
 import os
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 from ledger import limits, note
 from ledger.encoding import loads
@@ -44,16 +45,24 @@ def iter_leaves(path: Path) -> Iterator[bytes]:
         yield from limits.iter_lines(f, path.name, limits.ENTRY_LINE_BYTES, "one entry")
 
 
+def read_manifest(directory: Path, name: str, format_name: str, what: str) -> dict[str, Any]:
+    """The manifest file `name` of a folder we were handed (a bundle, a GEM export): a JSON
+    object of format `format_name`, or one InputError line saying what it is not."""
+    path = directory / name
+    if not os.path.lexists(path):
+        raise InputError(f"{directory} is not {what}: it has no {name}")
+    manifest = loads(limits.read_bytes(path, "manifest", limits.MANIFEST_BYTES))
+    if not isinstance(manifest, dict) or manifest.get("format") != format_name:
+        raise InputError(f"{path}: not a {format_name} manifest")
+    return manifest
+
+
 def check_manifest(directory: Path, auditor: Auditor) -> int | None:
     """Each file's SHA-256 against the manifest: a mismatch is a finding, not a stop, so the
     entry-by-entry checks still name the first bad sequence number. Returns the tree size the
     manifest declares (None, with a finding, when it is not a tree size)."""
+    manifest = read_manifest(directory, MANIFEST, BUNDLE_FORMAT, "a bundle")
     path = directory / MANIFEST
-    if not os.path.lexists(path):
-        raise InputError(f"{directory} is not a bundle: it has no {MANIFEST}")
-    manifest = loads(limits.read_bytes(path, "manifest", limits.MANIFEST_BYTES))
-    if not isinstance(manifest, dict) or manifest.get("format") != BUNDLE_FORMAT:
-        raise InputError(f"{path}: not a {BUNDLE_FORMAT} manifest")
     files = manifest.get("files")
     if not isinstance(files, dict):
         raise InputError(f"{path}: no files section")
