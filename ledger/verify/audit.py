@@ -15,6 +15,7 @@ from ledger.errors import LedgerError
 from ledger.keys import decode_public_key, key_id
 from ledger.model import (
     GENESIS_PREV,
+    Entry,
     PlainLeaf,
     SignedEntry,
     decode_leaf,
@@ -204,24 +205,29 @@ class Auditor:
             self._feed_plain(seq, prev, leaf)
         self._maybe_check_root()
 
-    def _feed_plain(self, seq: int, prev: bytes | None, leaf: PlainLeaf) -> None:
-        """feed() for a leaf plain_leaf() decoded: the same checks, on fields, no models."""
+    def _check_place(self, seq: int, prev: bytes | None, entry: PlainLeaf | Entry) -> None:
+        """The entry's sequence number and link to the previous leaf (both decodings alike);
+        remembers its index columns for the store checks."""
         self.last_index = (
-            leaf.kind,
-            leaf.key_id,
-            leaf.effective.isoformat(),
-            leaf.recorded_at,
-            leaf.request_id,
+            entry.kind,
+            entry.key_id,
+            entry.effective.isoformat(),
+            entry.recorded_at,
+            entry.request_id,
         )
-        if leaf.seq != seq:
-            self.add(seq, "sequence", f"expected sequence number {seq}, found {leaf.seq}")
+        if entry.seq != seq:
+            self.add(seq, "sequence", f"expected sequence number {seq}, found {entry.seq}")
         expected_prev = GENESIS_PREV if seq == 0 else (prev.hex() if prev is not None else None)
-        if expected_prev is not None and leaf.prev != expected_prev:
+        if expected_prev is not None and entry.prev != expected_prev:
             self.add(
                 seq,
                 "link",
-                f"prev is {leaf.prev[:16]}…, expected the previous leaf hash {expected_prev[:16]}…",
+                f"prev is {entry.prev[:16]}…, expected the previous leaf hash {expected_prev[:16]}…",
             )
+
+    def _feed_plain(self, seq: int, prev: bytes | None, leaf: PlainLeaf) -> None:
+        """feed() for a leaf plain_leaf() decoded: the same checks, on fields, no models."""
+        self._check_place(seq, prev, leaf)
         if self.check_signatures:
             keys = _expected_keys(self.state, leaf.kind, leaf.body, leaf.key_id)
             self._verify(
@@ -258,22 +264,7 @@ class Auditor:
             self.add(seq, "malformed", str(e))
             return False
         entry = signed.entry
-        self.last_index = (
-            entry.kind,
-            entry.key_id,
-            entry.effective.isoformat(),
-            entry.recorded_at,
-            entry.request_id,
-        )
-        if entry.seq != seq:
-            self.add(seq, "sequence", f"expected sequence number {seq}, found {entry.seq}")
-        expected_prev = GENESIS_PREV if seq == 0 else (prev.hex() if prev is not None else None)
-        if expected_prev is not None and entry.prev != expected_prev:
-            self.add(
-                seq,
-                "link",
-                f"prev is {entry.prev[:16]}…, expected the previous leaf hash {expected_prev[:16]}…",
-            )
+        self._check_place(seq, prev, entry)
         if self.check_signatures:
             self._check_signatures(seq, signed)
         if seq == 0:
